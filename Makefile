@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# vssd: elastic SSD and persistent-memory capacity for virtual machines.
+#
+#   make demo    boot a VM with a vSSD and show it at work
+#   make test    every test (qtest, guest end-to-end, host reclaim)
+#   make bench   benchmarks (CSV + PNG under build/bench/, not part of test)
+#
+# Everything is installed and fetched by the targets themselves; the QEMU
+# build tree is cached under $(VSSD_CACHE), keyed on the QEMU overlay, and
+# rebuilt from scratch when the cache is missing.
+
+VSSD_CACHE ?= /var/tmp/vssd-cache
+QEMU_SRC ?=
+export VSSD_CACHE QEMU_SRC
+
+BUILD := $(CURDIR)/build
+QEMU_BIN := $(BUILD)/qemu/qemu-system-x86_64
+VMLINUZ := $(BUILD)/guest/vmlinuz
+MODULE := guest-driver/virtio_vssd.ko
+INITRAMFS := $(BUILD)/guest/initramfs.cpio.gz
+
+.PHONY: all deps qemu guest module image demo test bench install clean \
+	test-qtest test-guest check-module
+
+all: qemu image
+
+deps:
+	sh scripts/deps.sh
+
+# QEMU is always re-checked: the script rebuilds incrementally (or not at all)
+# when the overlay is unchanged.
+qemu: deps
+	bash scripts/build-qemu.sh $(BUILD)/qemu
+
+guest: deps
+	bash scripts/fetch-kernel.sh $(BUILD)/guest
+	$(MAKE) module
+
+module:
+	$(MAKE) -C guest-driver KDIR=$$(cat $(BUILD)/guest/kdir)
+
+image: guest
+	bash scripts/mkimage.sh $(BUILD)/guest
+
+demo: qemu image
+	bash scripts/demo.sh
+
+test: qemu image
+	bash tests/run.sh
+
+bench: qemu image
+	bash bench/run.sh
+
+install: qemu
+	@echo "nothing to install yet"
+
+clean:
+	rm -rf build
+	-$(MAKE) -C guest-driver clean KDIR=$$(cat $(BUILD)/guest/kdir 2>/dev/null || echo /lib/modules/$$(uname -r)/build)

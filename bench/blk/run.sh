@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bench/blk/run.sh [OUTDIR] — fio in the guest: vssd against virtio-blk.
+#
+# One VM (TCG, 2 vCPUs) gets both disks: /dev/vssd0 (virtio-vssd-pci) and
+# /dev/vda (virtio-blk-pci), each on its own raw file of the same size with
+# the same content, fully written beforehand (no holes), in the same host
+# folder, with the same cache mode and the same number of queues.
+# bench/blk/guest.sh runs the fio jobs, alternating the devices; report.py
+# and plot.gp turn the results into OUTDIR/blk.{csv,md,png} and
+# OUTDIR/blk-summary.csv (default OUTDIR: build/bench).
+#
+# Environment (defaults in brackets):
+#   VSSD_BENCH_SIZE_MB  size of each disk [256]
+#   VSSD_BENCH_RUNTIME  seconds measured per fio run [4]
+#   VSSD_BENCH_RAMP     seconds of warm-up per fio run, not measured [1]
+#   VSSD_BENCH_REPS     repetitions of each job on each device [3]
+#   VSSD_BENCH_DIRECT   host cache.direct of both disks, on|off [on]
+#   VSSD_BENCH_QUEUES   num-queues of both devices, 0 = device default [2]
+#   VSSD_BENCH_JOBS     the fio jobs (see guest.sh) [all six]
+#   VSSD_FIO            static fio binary [OUTDIR/fio, built if missing]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=$(mkdir -p "${1:-$top/build/bench}" && cd "${1:-$top/build/bench}" && pwd)
+
+size_mb=${VSSD_BENCH_SIZE_MB:-256}
+runtime=${VSSD_BENCH_RUNTIME:-4}
+ramp=${VSSD_BENCH_RAMP:-1}
+reps=${VSSD_BENCH_REPS:-3}
+direct=${VSSD_BENCH_DIRECT:-on}
+queues=${VSSD_BENCH_QUEUES:-2}
+jobs=${VSSD_BENCH_JOBS:-randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 seqread-1m seqwrite-1m}
+fio=${VSSD_FIO:-$out/fio}
+
+# The disks must sit on a real file system (O_DIRECT fails on tmpfs), so
+# the VM's scratch folder goes under OUTDIR; vm.sh removes it at exit.
+export TMPDIR=$out
+# shellcheck source=../../tests/lib/vm.sh
+. "$top/tests/lib/vm.sh"
+
+if ! vm_have_device; then
+	echo "bench/blk: QEMU, kernel or an image with virtio_vssd.ko missing (run: make qemu image)" >&2
+	exit 1
+fi
+[ -x "$fio" ] || bash "$top/scripts/build-fio.sh" "$fio"
+
+vm_tmpdir
+disks=$VM_TMP/disks
+files=$VM_TMP/files
+mkdir -p "$disks" "$files"
+
+# Same bytes in both files, every block allocated: random data written
+# once, then copied block by block (dd neither punches holes nor reflinks).
+echo "bench/blk: writing two ${size_mb} MiB disks"
+dd if=/dev/urandom of="$disks/vssd.img" bs=1M count="$size_mb" status=none
+dd if="$disks/vssd.img" of="$disks/blk.img" bs=1M status=none conv=fsync
+sync
+
+cp "$fio" "$files/fio"
+cat > "$files/params.sh" <<EOF
+BENCH_RUNTIME=$runtime
+BENCH_RAMP=$ramp
+BENCH_REPS=$reps
+BENCH_JOBS="$jobs"
+EOF
+
+qprop=
+[ "$queues" != 0 ] && qprop=",num-queues=$queues"
+qemu_args=(
+	-blockdev "driver=file,filename=$disks/vssd.img,node-name=vssd-disk,discard=unmap,cache.direct=$direct"
+	-device "virtio-vssd-pci,id=vssd0,drive=vssd-disk$qprop"
+	-blockdev "driver=file,filename=$disks/blk.img,node-name=blk0,discard=unmap,cache.direct=$direct"
+	-device "virtio-blk-pci,id=blk0,drive=blk0$qprop"
+)
+
+njobs=$(echo "$jobs" | wc -w)
+runs=$((2 * njobs * reps))
+# fio itself starts slowly under TCG: allow 5 s per run on top.
+timeout=$((120 + runs * (runtime + ramp + 5) * 2))
+log=$out/blk-console.log
+echo "bench/blk: $runs fio runs of ${ramp}+${runtime} s (about $((runs * (runtime + ramp + 2) / 60 + 1)) min), console in $log"
+start=$SECONDS
+status=0
+vm_boot --script "$here/guest.sh" --files "$files" --timeout "$timeout" \
+	--log "$log" --mem 1024 -- "${qemu_args[@]}" || status=$?
+cp "$log.cmd" "$out/blk-qemu.cmd" 2>/dev/null || true
+echo "bench/blk: guest finished in $((SECONDS - start)) s (status $status)"
+tr -d '\r' < "$log" | grep -a '^bench: ' || true
+
+note="Setup: QEMU $("$VSSD_QEMU" --version | head -n1 | sed 's/.*version \([^ ]*\).*/\1/') TCG (no KVM), -smp 2, \
+both disks ${size_mb} MiB raw files on the same host file system, cache.direct=$direct, \
+num-queues=$([ "$queues" = 0 ] && echo default || echo "$queues"); \
+fio $("$fio" --version) libaio direct=1, ${ramp} s ramp + ${runtime} s per run, \
+${reps} repetitions alternating the devices; ratio = vssd IOPS / virtio-blk IOPS (median, min – max)."
+python3 "$here/report.py" "$log" "$out" --note "$note" || status=1
+if [ -f "$out/blk-plot.dat" ]; then
+	gnuplot -e "datafile='$out/blk-plot.dat'; outfile='$out/blk.png'; subtitle='${size_mb} MiB raw, cache.direct=$direct, num-queues=$queues, ${reps} reps x ${runtime} s, min-max bars'" \
+		"$here/plot.gp" || status=1
+fi
+vm_log_clean "$log" || status=1
+exit $status

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio-vssd guest driver: state shared by the driver's files.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ *
+ * File map:
+ *   vssd_main.c  module init/exit, virtio probe/remove, virtqueues, config
+ *   vssd_blk.c   the block region as a blk-mq disk (/dev/vssdN)
+ *   vssd_ctrl.c  the control queue (synchronous requests) and plugged map
+ *   vssd_proc.c  /proc/vssd/vssdN/
+ *
+ * Locking, outermost first:
+ *   ctrl_mutex   one control request at a time (sleeps)
+ *   map_mutex    the plugged bitmap (sleeps)
+ *   lock         removing, config_pending and the cached config (irqsave)
+ *   req_vq.lock  one request virtqueue (irqsave)
+ *   ctrl_lock    the control virtqueue (irqsave)
+ */
+#ifndef _VSSD_H
+#define _VSSD_H
+
+#include <linux/atomic.h>
+#include <linux/blk-mq.h>
+#include <linux/cache.h>
+#include <linux/completion.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/virtio.h>
+#include <linux/workqueue.h>
+#include <linux/virtio_vssd.h>
+
+/* Prefix of disk and /proc folder names: vssd0, vssd1, ... */
+#define VSSD_NAME		"vssd"
+
+/* Most request queues we accept from the config space. */
+#define VSSD_MAX_QUEUES		256
+
+/* Most blocks in the block region: the bitmap helpers count in unsigned int. */
+#define VSSD_MAX_BLOCKS		((u64)UINT_MAX)
+
+/* Ranges received per GET_MAP round trip (one page of ranges). */
+#define VSSD_MAP_RANGES		(PAGE_SIZE / sizeof(struct virtio_vssd_range))
+
+/* How long a control request may take before the device counts as broken. */
+#define VSSD_CTRL_TIMEOUT	(30 * HZ)
+
+/* What the block region is doing; only IDLE until resize is implemented. */
+enum vssd_state {
+	VSSD_STATE_IDLE,
+	VSSD_STATE_SHRINKING,
+	VSSD_STATE_GROWING,
+};
+
+/* One request virtqueue, the hardware context of one blk-mq hw queue. */
+struct vssd_req_vq {
+	/* The virtqueue; its index equals the blk-mq hw queue number. */
+	struct virtqueue *vq;
+	/* Serialises add_sgs/kick_prepare/get_buf on @vq. */
+	spinlock_t lock;
+	/* "req.N": names the virtqueue and its interrupt. */
+	char name[16];
+} ____cacheline_aligned_in_smp;
+
+/* Events worth counting, shown in /proc/vssd/vssdN/status. */
+struct vssd_counters {
+	/* Requests failed with S_UNPLUGGED: they touched an unplugged block. */
+	atomic64_t unplugged_io_errors;
+	/* Requests failed with S_RANGE: beyond the end of the region. */
+	atomic64_t range_errors;
+	/* Requests failed with S_IOERR: the host backend failed. */
+	atomic64_t host_io_errors;
+	/* Requests failed with S_UNSUPP: the device does not know the type. */
+	atomic64_t unsupported_errors;
+	/* Requests failed with S_INVALID or a status we do not know. */
+	atomic64_t invalid_errors;
+	/* Times queue_rq found its ring full and stopped the hw queue. */
+	atomic64_t ring_full;
+	/* Config change interrupts received. */
+	atomic64_t config_changes;
+};
+
+/* One virtio-vssd device. */
+struct vssd_device {
+	/* The virtio device we are bound to. */
+	struct virtio_device *vdev;
+	/* N in vssdN, from vssd_index_ida. */
+	int index;
+	/* "vssdN": names the disk and the /proc folder. */
+	char name[16];
+
+	/* --- Geometry, read once at probe, never changes --- */
+
+	/* VIRTIO_VSSD_F_BLOCK_REGION was negotiated. */
+	bool has_block_region;
+	/* Block region: bytes per block, a power of two >= 512. */
+	u32 block_size;
+	/* Block region: maximum size in bytes, the disk capacity. */
+	u64 block_region_size;
+	/* Block region: block_region_size / block_size. */
+	u64 nr_blocks;
+	/* Number of request virtqueues (and blk-mq hw queues). */
+	unsigned int num_queues;
+
+	/* --- Config fields that change; protected by @lock --- */
+
+	/* resize_generation as last read. */
+	u32 resize_generation;
+	/* block_plugged_size as last read. */
+	u64 block_plugged_size;
+	/* block_requested_size as last read. */
+	u64 block_requested_size;
+	/* block_policy as last read (VIRTIO_VSSD_POLICY_*). */
+	u32 block_policy;
+	/* What the block region is doing. */
+	enum vssd_state state;
+
+	/* --- Device life; protected by @lock --- */
+
+	/* Protects the fields marked so; taken with irqsave. */
+	spinlock_t lock;
+	/* Remove (or failed probe) has begun: queue no new work. */
+	bool removing;
+	/* A config interrupt arrived that config_work has not handled. */
+	bool config_pending;
+	/* Rereads the config space and (later) drives resizes. */
+	struct work_struct config_work;
+
+	/* --- Block region --- */
+
+	/* Request virtqueues, num_queues entries. */
+	struct vssd_req_vq *req_vqs;
+	/* blk-mq tag set, one hw queue per request virtqueue. */
+	struct blk_mq_tag_set tag_set;
+	/* The disk; NULL without a block region. */
+	struct gendisk *disk;
+	/* Serialises the plugged bitmap. */
+	struct mutex map_mutex;
+	/* One bit per block of the block region, set = plugged. */
+	unsigned long *plugged;
+
+	/* --- Control queue --- */
+
+	/* The control virtqueue, the last one. */
+	struct virtqueue *ctrl_vq;
+	/* Serialises add/get_buf on @ctrl_vq; taken with irqsave. */
+	spinlock_t ctrl_lock;
+	/* One control request in flight at a time; owns the buffers below. */
+	struct mutex ctrl_mutex;
+	/* Completed by the control virtqueue's callback. */
+	struct completion ctrl_done;
+	/* Bytes the device wrote into the last reply; under @ctrl_lock. */
+	unsigned int ctrl_used_len;
+	/*
+	 * A control request timed out: the device may still own the buffers
+	 * below, so they are never reused nor freed before a device reset.
+	 */
+	bool ctrl_broken;
+	/* Request header (device-readable). */
+	struct virtio_vssd_ctrl_req *ctrl_req;
+	/* Reply header (device-writable). */
+	struct virtio_vssd_ctrl_resp *ctrl_resp;
+	/* VSSD_MAP_RANGES ranges, sent or received after the headers. */
+	struct virtio_vssd_range *ctrl_ranges;
+
+	/* --- /proc/vssd/vssdN --- */
+
+	/* Our folder, NULL until created. */
+	struct proc_dir_entry *proc_dir;
+
+	/* Counters for /proc. */
+	struct vssd_counters stats;
+};
+
+/* vssd_main.c */
+const char *vssd_state_name(enum vssd_state state);
+
+/* vssd_blk.c */
+int vssd_blk_init(struct vssd_device *vssd);
+void vssd_blk_remove(struct vssd_device *vssd);
+void vssd_blk_free(struct vssd_device *vssd);
+void vssd_req_done(struct virtqueue *vq);
+
+/* vssd_ctrl.c */
+int vssd_ctrl_alloc(struct vssd_device *vssd);
+void vssd_ctrl_free(struct vssd_device *vssd);
+void vssd_ctrl_done(struct virtqueue *vq);
+int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
+		      unsigned int *nr_in_ranges);
+int vssd_map_load(struct vssd_device *vssd);
+void vssd_map_free(struct vssd_device *vssd);
+u64 vssd_map_weight(struct vssd_device *vssd);
+
+/* vssd_proc.c */
+int vssd_proc_init(void);
+void vssd_proc_exit(void);
+int vssd_proc_add(struct vssd_device *vssd);
+void vssd_proc_remove(struct vssd_device *vssd);
+
+#endif /* _VSSD_H */

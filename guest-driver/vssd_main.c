@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-vssd guest driver: module, virtio probe/remove, virtqueues and
+ * config space.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ */
+
+#include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+#include "vssd.h"
+
+/* Hands out N in vssdN; shared by disk and /proc names. */
+static DEFINE_IDA(vssd_index_ida);
+
+static const char * const vssd_state_names[] = {
+	[VSSD_STATE_IDLE]	= "idle",
+	[VSSD_STATE_SHRINKING]	= "shrinking",
+	[VSSD_STATE_GROWING]	= "growing",
+};
+
+const char *vssd_state_name(enum vssd_state state)
+{
+	if (state >= ARRAY_SIZE(vssd_state_names))
+		return "unknown";
+	return vssd_state_names[state];
+}
+
+/*
+ * Read the config fields that the host may change, as one consistent
+ * snapshot (retried while the config generation moves), into the cache
+ * under vssd->lock.
+ */
+static void vssd_read_changing_config(struct vssd_device *vssd)
+{
+	struct virtio_device *vdev = vssd->vdev;
+	u64 plugged = 0, requested = 0;
+	u32 generation, policy = 0;
+	unsigned long flags;
+	u32 gen;
+
+	do {
+		gen = vdev->config->generation ?
+		      vdev->config->generation(vdev) : 0;
+		virtio_cread_le(vdev, struct virtio_vssd_config,
+				resize_generation, &generation);
+		if (vssd->has_block_region) {
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					block_plugged_size, &plugged);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					block_requested_size, &requested);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					block_policy, &policy);
+		}
+	} while (vdev->config->generation &&
+		 gen != vdev->config->generation(vdev));
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	vssd->resize_generation = generation;
+	vssd->block_plugged_size = plugged;
+	vssd->block_requested_size = requested;
+	vssd->block_policy = policy;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+}
+
+/*
+ * Read and check the geometry. Fails with -EINVAL on a config space that
+ * no correct device presents; the message names the field.
+ */
+static int vssd_read_geometry(struct vssd_device *vssd)
+{
+	struct virtio_device *vdev = vssd->vdev;
+	u16 num_queues = 1;
+
+	if (virtio_has_feature(vdev, VIRTIO_VSSD_F_MQ))
+		virtio_cread_le(vdev, struct virtio_vssd_config, num_queues,
+				&num_queues);
+	if (num_queues == 0 || num_queues > VSSD_MAX_QUEUES) {
+		dev_err(&vdev->dev, "num_queues %u out of range 1..%u\n",
+			num_queues, VSSD_MAX_QUEUES);
+		return -EINVAL;
+	}
+	vssd->num_queues = num_queues;
+
+	vssd->has_block_region =
+		virtio_has_feature(vdev, VIRTIO_VSSD_F_BLOCK_REGION);
+	if (!vssd->has_block_region) {
+		/* The persistent-memory region is not supported yet. */
+		dev_err(&vdev->dev, "device offers no block region\n");
+		return -ENODEV;
+	}
+
+	virtio_cread_le(vdev, struct virtio_vssd_config, block_size,
+			&vssd->block_size);
+	virtio_cread_le(vdev, struct virtio_vssd_config, block_region_size,
+			&vssd->block_region_size);
+	if (vssd->block_size < VIRTIO_VSSD_SECTOR_SIZE ||
+	    !is_power_of_2(vssd->block_size)) {
+		dev_err(&vdev->dev, "block_size %u is not a power of two >= %u\n",
+			vssd->block_size, VIRTIO_VSSD_SECTOR_SIZE);
+		return -EINVAL;
+	}
+	if (!vssd->block_region_size ||
+	    !IS_ALIGNED(vssd->block_region_size, vssd->block_size)) {
+		dev_err(&vdev->dev,
+			"block_region_size %llu is not a non-zero multiple of block_size %u\n",
+			vssd->block_region_size, vssd->block_size);
+		return -EINVAL;
+	}
+	vssd->nr_blocks = vssd->block_region_size >> ilog2(vssd->block_size);
+	if (vssd->nr_blocks > VSSD_MAX_BLOCKS) {
+		dev_err(&vdev->dev, "block region of %llu blocks, at most %llu\n",
+			vssd->nr_blocks, VSSD_MAX_BLOCKS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Runs after config interrupts. Today it only refreshes the cached config;
+ * the resize protocol (UNPLUG/PLUG rounds, retry and back-off) will be
+ * driven from here.
+ */
+static void vssd_config_work(struct work_struct *work)
+{
+	struct vssd_device *vssd =
+		container_of(work, struct vssd_device, config_work);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	if (vssd->removing) {
+		spin_unlock_irqrestore(&vssd->lock, flags);
+		return;
+	}
+	vssd->config_pending = false;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	vssd_read_changing_config(vssd);
+	dev_dbg(&vssd->vdev->dev,
+		"config: generation %u plugged %llu requested %llu\n",
+		vssd->resize_generation, vssd->block_plugged_size,
+		vssd->block_requested_size);
+}
+
+/* Config interrupt: flag it and let config_work do the rest. */
+static void vssd_config_changed(struct virtio_device *vdev)
+{
+	struct vssd_device *vssd = vdev->priv;
+	unsigned long flags;
+
+	atomic64_inc(&vssd->stats.config_changes);
+	spin_lock_irqsave(&vssd->lock, flags);
+	if (!vssd->removing) {
+		vssd->config_pending = true;
+		queue_work(system_freezable_wq, &vssd->config_work);
+	}
+	spin_unlock_irqrestore(&vssd->lock, flags);
+}
+
+/* Stop config_work for good; safe to call more than once. */
+static void vssd_stop_config_work(struct vssd_device *vssd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	vssd->removing = true;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+	cancel_work_sync(&vssd->config_work);
+}
+
+/*
+ * Find the request virtqueues and the control virtqueue (the last one).
+ * The request queues get spread interrupt affinity; the control queue's
+ * vector is left out of the spreading (post_vectors).
+ */
+static int vssd_init_vqs(struct vssd_device *vssd)
+{
+	unsigned int nr_vqs = vssd->num_queues + 1;
+	struct irq_affinity desc = { .post_vectors = 1 };
+	vq_callback_t **callbacks;
+	struct virtqueue **vqs;
+	const char **names;
+	unsigned int i;
+	int err = -ENOMEM;
+
+	vssd->req_vqs = kcalloc(vssd->num_queues, sizeof(*vssd->req_vqs),
+				GFP_KERNEL);
+	vqs = kcalloc(nr_vqs, sizeof(*vqs), GFP_KERNEL);
+	callbacks = kcalloc(nr_vqs, sizeof(*callbacks), GFP_KERNEL);
+	names = kcalloc(nr_vqs, sizeof(*names), GFP_KERNEL);
+	if (!vssd->req_vqs || !vqs || !callbacks || !names)
+		goto out_free;
+
+	for (i = 0; i < vssd->num_queues; i++) {
+		spin_lock_init(&vssd->req_vqs[i].lock);
+		snprintf(vssd->req_vqs[i].name, sizeof(vssd->req_vqs[i].name),
+			 "req.%u", i);
+		callbacks[i] = vssd_req_done;
+		names[i] = vssd->req_vqs[i].name;
+	}
+	callbacks[vssd->num_queues] = vssd_ctrl_done;
+	names[vssd->num_queues] = "ctrl";
+
+	err = virtio_find_vqs(vssd->vdev, nr_vqs, vqs, callbacks, names,
+			      &desc);
+	if (err)
+		goto out_free;
+
+	for (i = 0; i < vssd->num_queues; i++)
+		vssd->req_vqs[i].vq = vqs[i];
+	vssd->ctrl_vq = vqs[vssd->num_queues];
+
+out_free:
+	kfree(names);
+	kfree(callbacks);
+	kfree(vqs);
+	if (err) {
+		kfree(vssd->req_vqs);
+		vssd->req_vqs = NULL;
+	}
+	return err;
+}
+
+static void vssd_del_vqs(struct vssd_device *vssd)
+{
+	vssd->vdev->config->del_vqs(vssd->vdev);
+	kfree(vssd->req_vqs);
+	vssd->req_vqs = NULL;
+	vssd->ctrl_vq = NULL;
+}
+
+static int vssd_probe(struct virtio_device *vdev)
+{
+	struct vssd_device *vssd;
+	int err;
+
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "config access disabled\n");
+		return -EINVAL;
+	}
+
+	vssd = kzalloc(sizeof(*vssd), GFP_KERNEL);
+	if (!vssd)
+		return -ENOMEM;
+	vssd->vdev = vdev;
+	vdev->priv = vssd;
+	spin_lock_init(&vssd->lock);
+	spin_lock_init(&vssd->ctrl_lock);
+	mutex_init(&vssd->ctrl_mutex);
+	mutex_init(&vssd->map_mutex);
+	init_completion(&vssd->ctrl_done);
+	INIT_WORK(&vssd->config_work, vssd_config_work);
+	vssd->state = VSSD_STATE_IDLE;
+
+	err = ida_alloc(&vssd_index_ida, GFP_KERNEL);
+	if (err < 0)
+		goto err_free_vssd;
+	vssd->index = err;
+	snprintf(vssd->name, sizeof(vssd->name), VSSD_NAME "%d", vssd->index);
+
+	err = vssd_read_geometry(vssd);
+	if (err)
+		goto err_free_index;
+	vssd_read_changing_config(vssd);
+
+	err = vssd_ctrl_alloc(vssd);
+	if (err)
+		goto err_free_index;
+
+	err = vssd_init_vqs(vssd);
+	if (err)
+		goto err_free_ctrl;
+
+	/* From here the device may use the queues and raise interrupts. */
+	virtio_device_ready(vdev);
+
+	err = vssd_map_load(vssd);
+	if (err)
+		goto err_reset;
+
+	err = vssd_blk_init(vssd);
+	if (err)
+		goto err_free_map;
+
+	err = vssd_proc_add(vssd);
+	if (err)
+		goto err_remove_disk;
+
+	dev_info(&vdev->dev,
+		 "%s: %llu MiB in %u KiB blocks, %llu MiB plugged, %u queue(s)\n",
+		 vssd->name, vssd->block_region_size >> 20,
+		 vssd->block_size >> 10, vssd->block_plugged_size >> 20,
+		 vssd->num_queues);
+	return 0;
+
+err_remove_disk:
+	vssd_blk_remove(vssd);
+err_free_map:
+	vssd_map_free(vssd);
+err_reset:
+	vssd_stop_config_work(vssd);
+	virtio_reset_device(vdev);
+	vssd_del_vqs(vssd);
+	if (vssd->disk)
+		vssd_blk_free(vssd);
+err_free_ctrl:
+	vssd_ctrl_free(vssd);
+err_free_index:
+	ida_free(&vssd_index_ida, vssd->index);
+err_free_vssd:
+	vdev->priv = NULL;
+	kfree(vssd);
+	return err;
+}
+
+/*
+ * Remove with I/O possibly in flight: del_gendisk() fails new I/O and
+ * waits for the requests the device holds, then the device is reset so
+ * that it lets go of every buffer, and only then are the virtqueues and
+ * the memory behind them freed.
+ */
+static void vssd_remove(struct virtio_device *vdev)
+{
+	struct vssd_device *vssd = vdev->priv;
+
+	vssd_stop_config_work(vssd);
+	vssd_proc_remove(vssd);
+	vssd_blk_remove(vssd);
+
+	virtio_reset_device(vdev);
+	vssd_del_vqs(vssd);
+
+	vssd_blk_free(vssd);
+	vssd_map_free(vssd);
+	vssd_ctrl_free(vssd);
+	ida_free(&vssd_index_ida, vssd->index);
+	vdev->priv = NULL;
+	kfree(vssd);
+}
+
+static const struct virtio_device_id vssd_id_table[] = {
+	{ VIRTIO_ID_VSSD, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+MODULE_DEVICE_TABLE(virtio, vssd_id_table);
+
+/*
+ * RESIZE and PMEM_REGION are left out until the driver implements them: a
+ * device must not expect a driver that did not accept them to resize or
+ * to use persistent memory.
+ */
+static unsigned int vssd_features[] = {
+	VIRTIO_VSSD_F_BLOCK_REGION,
+	VIRTIO_VSSD_F_MQ,
+};
+
+static struct virtio_driver vssd_driver = {
+	.feature_table		= vssd_features,
+	.feature_table_size	= ARRAY_SIZE(vssd_features),
+	.driver.name		= KBUILD_MODNAME,
+	.driver.owner		= THIS_MODULE,
+	.id_table		= vssd_id_table,
+	.probe			= vssd_probe,
+	.remove			= vssd_remove,
+	.config_changed		= vssd_config_changed,
+};
+
+static int __init vssd_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_config) != 72);
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_blk_req) != 16);
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_range) != 16);
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_ctrl_req) != 24);
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_ctrl_resp) != 16);
+
+	err = vssd_proc_init();
+	if (err)
+		return err;
+
+	err = register_virtio_driver(&vssd_driver);
+	if (err)
+		goto err_proc_exit;
+	return 0;
+
+err_proc_exit:
+	vssd_proc_exit();
+	return err;
+}
+
+static void __exit vssd_exit(void)
+{
+	unregister_virtio_driver(&vssd_driver);
+	vssd_proc_exit();
+	ida_destroy(&vssd_index_ida);
+}
+
+module_init(vssd_init);
+module_exit(vssd_exit);
+
+MODULE_DESCRIPTION("virtio-vssd: elastic SSD capacity");
+MODULE_LICENSE("GPL");

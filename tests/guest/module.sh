@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Guest half of tests/e2e/module.sh: unload and reload virtio_vssd, with
+# and without I/O in flight. The host checks that no kernel bug was logged.
+. /test/check.sh
+
+drv=/sys/bus/virtio/drivers/virtio_vssd
+
+dev_present() { test -b /dev/vssd0; }
+dev_absent() { test ! -e /dev/vssd0 && test ! -e /proc/vssd/vssd0; }
+small_io() {
+	pattern write /dev/vssd0 "$1" --length 1M --bs 64K &&
+		pattern verify /dev/vssd0 "$1" --length 1M --bs 4K
+}
+
+check "loaded at boot" grep -q '^virtio_vssd ' /proc/modules
+check "/dev/vssd0 present" dev_present
+check "I/O works" small_io 1
+
+for round in 1 2; do
+	check "round $round: rmmod" rmmod virtio_vssd
+	check "round $round: /dev/vssd0 and /proc/vssd/vssd0 gone" wait_for 5 dev_absent
+	check "round $round: modprobe" modprobe virtio_vssd
+	check "round $round: /dev/vssd0 back" wait_for 5 dev_present
+	check "round $round: data written before the reload is there" \
+		pattern verify /dev/vssd0 $((round)) --length 1M
+	check "round $round: I/O works" small_io $((round + 1))
+done
+
+# A reader that keeps the device busy. While it holds /dev/vssd0 open,
+# rmmod may refuse (the block layer pins the module) but nothing may break.
+busy_reader() {
+	while :; do
+		dd if=/dev/vssd0 of=/dev/null bs=64k 2>/dev/null
+	done
+}
+busy_writer() {
+	while :; do
+		dd if=/dev/zero of=/dev/vssd0 bs=64k count=256 seek=256 2>/dev/null
+	done
+}
+
+busy_reader & reader=$!
+busy_writer & writer=$!
+sleep 1
+tries=0
+unloaded=no
+while [ $tries -lt 20 ]; do
+	if rmmod virtio_vssd 2>/dev/null; then
+		unloaded=yes
+		break
+	fi
+	tries=$((tries + 1))
+	sleep 0.1
+done
+echo "module: rmmod under I/O: unloaded=$unloaded after $tries refusals"
+check "the guest survives rmmod under I/O" true
+kill $reader $writer; killall dd 2>/dev/null
+wait $reader $writer 2>/dev/null
+sleep 0.5
+if [ $unloaded = no ]; then
+	check "rmmod succeeds once the I/O stopped" wait_for 5 rmmod virtio_vssd
+fi
+check "modprobe after rmmod under I/O" modprobe virtio_vssd
+check "/dev/vssd0 back" wait_for 5 dev_present
+check "I/O works" small_io 7
+
+# Unbinding the driver removes the disk even while it is open: the
+# surprise-removal path (in-flight requests, open handles).
+dev=$(ls $drv 2>/dev/null | grep '^virtio' | head -n1)
+check "device bound to virtio_vssd" test -n "$dev"
+if [ -n "$dev" ]; then
+	busy_reader & reader=$!
+	busy_writer & writer=$!
+	sleep 1
+	check "unbind under I/O" sh -c "echo $dev > $drv/unbind"
+	check "/dev/vssd0 gone after unbind" wait_for 5 dev_absent
+	sleep 0.5
+	kill $reader $writer; killall dd 2>/dev/null
+	wait $reader $writer 2>/dev/null
+	check "bind again" sh -c "echo $dev > $drv/bind"
+	check "/dev/vssd0 back after bind" wait_for 5 dev_present
+	check "I/O works after bind" small_io 8
+fi
+check "final rmmod" rmmod virtio_vssd
+check "final modprobe" modprobe virtio_vssd
+check "I/O works at the end" small_io 9
+check_done

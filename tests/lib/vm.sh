@@ -1,0 +1,442 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# vm.sh — boot the vssd test guest from host-side test scripts (bash).
+#
+#   . "$(dirname "$0")/../lib/vm.sh"
+#
+# Booting:
+#   vm_boot [OPTIONS] [-- QEMU-ARGS...]
+#       Boot the guest, run the guest script, wait for power-off and return
+#       the script's exit status (parsed from "vssd.run exit=N"). If that
+#       line is missing (timeout, crash, panic, QEMU refused to start) it
+#       prints why and the tail of the log and returns 255.
+#   vm_start [OPTIONS] [-- QEMU-ARGS...]
+#       The same in the background, with a QMP socket at $VM_QMP; then
+#       vm_qmp, vm_wait_log, and vm_wait (returns like vm_boot).
+#   OPTIONS:
+#       --script FILE   guest script, placed at /test/run.sh and run by init
+#       --files DIR     more files, copied under /test/ in the guest
+#       --timeout S     give up after S seconds (default $VSSD_TIMEOUT or 180)
+#       --log FILE      serial console log (default: a file in $VM_TMP)
+#       --append ARGS   more kernel command line
+#       --mem MB        guest memory (default 512)
+#       --env NAME=VAL  exported to the guest script (repeatable)
+#   Every boot also gets tests/guest/check.sh at /test/check.sh (the
+#   guest half of the reporting below).
+#   After a boot: $VM_LOG is the log, $VM_STATUS the status.
+#
+# Results (TAP-like, counted by tests/run.sh):
+#   t_ok NAME / t_fail NAME [WHY] / t_check NAME CMD... / t_skip NAME WHY
+#   t_done            prints the totals, exits 1 if anything failed
+#   vm_run NAME [vm_boot OPTIONS]   vm_boot, then one result per guest
+#                     check (see tests/guest/check.sh), one for the exit
+#                     status and one for a clean kernel log
+#
+# Helpers:
+#   vm_tmpdir         a scratch folder removed at exit ($VM_TMP)
+#   vssd_args FILE [DEVICE-PROPS]   sets the array VSSD_ARGS to the QEMU
+#                     arguments of one virtio-vssd-pci device on FILE
+#   vm_log_clean [LOG]              fails if the log shows a kernel bug
+#   vm_have_device    QEMU and the driver module are built
+#   vm_host_pattern   path of the pattern tool built for the host
+#   vm_alloc_bytes FILE             bytes the host really allocated to FILE
+#
+# Environment: VSSD_QEMU (QEMU binary), VSSD_KERNEL, VSSD_INITRD,
+# VSSD_TIMEOUT, VSSD_KEEP=1 (keep scratch folders), VSSD_QEMU_ARGS (more
+# QEMU arguments for every boot), VSSD_VERBOSE=1 (copy the console to
+# stderr while the guest runs).
+
+VSSD_ROOT=${VSSD_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+VSSD_QEMU=${VSSD_QEMU:-$VSSD_ROOT/build/qemu/qemu-system-x86_64}
+VSSD_KERNEL=${VSSD_KERNEL:-$VSSD_ROOT/build/guest/vmlinuz}
+VSSD_INITRD=${VSSD_INITRD:-$VSSD_ROOT/build/guest/initramfs.cpio.gz}
+VSSD_TIMEOUT=${VSSD_TIMEOUT:-180}
+VSSD_QMP_PY=$VSSD_ROOT/tests/lib/qmp.py
+
+VM_TMP=
+VM_LOG=
+VM_STATUS=
+VM_PID=
+VM_QMP=
+VM_TIMEOUT=
+T_NUM=0
+T_FAILED=0
+
+# ---------------------------------------------------------------------------
+# Reporting
+
+t_ok() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $1"
+}
+
+t_fail() {
+	T_NUM=$((T_NUM + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_NUM - $1${2:+ # $2}"
+}
+
+t_skip() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $1 # SKIP ${2:-}"
+}
+
+# t_check NAME CMD...: ok when CMD succeeds.
+t_check() {
+	local name=$1
+	shift
+	if "$@"; then
+		t_ok "$name"
+	else
+		t_fail "$name" "failed: $*"
+	fi
+}
+
+t_done() {
+	echo "# $(basename "$0"): $((T_NUM - T_FAILED)) of $T_NUM passed"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+# Print a message and end the test script as one failure.
+t_bail() {
+	t_fail "${2:-$(basename "$0")}" "$1"
+	t_done
+}
+
+# ---------------------------------------------------------------------------
+# Scratch space and clean-up
+
+vm__cleanup() {
+	if [ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null; then
+		kill "$VM_PID" 2>/dev/null
+		wait "$VM_PID" 2>/dev/null
+	fi
+	# Keep the consoles of a failed test where a person can find them.
+	if [ "$T_FAILED" -gt 0 ] && [ -n "$VM_TMP" ] && [ -d "$VM_TMP" ]; then
+		local keep
+		keep=$VSSD_ROOT/build/test-logs/$(basename "$0" .sh)
+		rm -rf "$keep"
+		mkdir -p "$keep"
+		cp "$VM_TMP"/*.log "$VM_TMP"/*.cmd "$keep/" 2>/dev/null
+		echo "# consoles of $(basename "$0") kept in $keep" >&2
+	fi
+	if [ -n "$VM_TMP" ] && [ "${VSSD_KEEP:-0}" != 1 ]; then
+		rm -rf "$VM_TMP"
+	elif [ -n "$VM_TMP" ]; then
+		echo "# kept $VM_TMP" >&2
+	fi
+}
+trap vm__cleanup EXIT
+trap 'exit 130' INT TERM
+
+vm_tmpdir() {
+	if [ -z "$VM_TMP" ]; then
+		VM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vssd-test.XXXXXX")
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Prerequisites
+
+vm_have_device() {
+	[ -x "$VSSD_QEMU" ] && [ -f "$VSSD_KERNEL" ] && [ -f "$VSSD_INITRD" ] &&
+		zcat "$VSSD_INITRD" 2>/dev/null | cpio -t --quiet 2>/dev/null |
+		grep -q 'extra/virtio_vssd.ko$'
+}
+
+# vssd_args FILE [PROPS]: QEMU arguments for one device on FILE, in the
+# array VSSD_ARGS. PROPS are appended to -device (e.g. "block-size=1M").
+vssd_args() {
+	local file=$1 props=${2:-}
+	VSSD_ARGS=(-blockdev "driver=file,filename=$file,node-name=vssd-disk,discard=unmap"
+		-device "virtio-vssd-pci,id=vssd0,drive=vssd-disk${props:+,$props}")
+}
+
+# ---------------------------------------------------------------------------
+# Booting
+
+# Parse the options common to vm_boot and vm_start. Sets vm__script,
+# vm__files, vm__append, vm__mem, VM_TIMEOUT, VM_LOG and vm__qemu_args.
+vm__parse() {
+	vm__script=
+	vm__files=
+	vm__append=
+	vm__mem=512
+	VM_TIMEOUT=$VSSD_TIMEOUT
+	VM_LOG=
+	vm__qemu_args=()
+	vm__env=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--script) vm__script=$2; shift 2 ;;
+		--files) vm__files=$2; shift 2 ;;
+		--timeout) VM_TIMEOUT=$2; shift 2 ;;
+		--log) VM_LOG=$2; shift 2 ;;
+		--append) vm__append=$2; shift 2 ;;
+		--mem) vm__mem=$2; shift 2 ;;
+		--env) vm__env+=("$2"); shift 2 ;;
+		--) shift; vm__qemu_args=("$@"); break ;;
+		*) echo "vm.sh: unknown option $1" >&2; return 2 ;;
+		esac
+	done
+	vm_tmpdir
+	vm__seq=$((${vm__seq:-0} + 1))
+	[ -n "$VM_LOG" ] || VM_LOG=$VM_TMP/boot$vm__seq.log
+	: > "$VM_LOG"
+}
+
+# Build $VM_TMP/initrdN: the base image plus a cpio with /test.
+vm__initrd() {
+	local extra=$VM_TMP/extra$vm__seq
+	local initrd=$VM_TMP/initrd$vm__seq
+	for f in "$VSSD_KERNEL" "$VSSD_INITRD"; do
+		[ -f "$f" ] || { echo "vm.sh: $f missing (run: make image)" >&2; return 1; }
+	done
+	rm -rf "$extra"
+	mkdir -p "$extra/test"
+	if [ -n "$vm__files" ]; then
+		cp -a "$vm__files"/. "$extra/test/" || return 1
+	fi
+	if [ -n "$vm__script" ]; then
+		install -m 0755 "$vm__script" "$extra/test/run.sh" || return 1
+	fi
+	install -m 0644 "$VSSD_ROOT/tests/guest/check.sh" "$extra/test/check.sh" || return 1
+	local kv
+	for kv in "${vm__env[@]}"; do
+		printf "export %s='%s'\n" "${kv%%=*}" "${kv#*=}"
+	done > "$extra/test/env.sh"
+	vm_append_cpio "$VSSD_INITRD" "$extra" "$initrd" || return 1
+	rm -rf "$extra"
+	vm__initrd_path=$initrd
+}
+
+# vm_append_cpio BASE DIR OUT: OUT = BASE followed by a gzip'd cpio of DIR
+# (the kernel unpacks concatenated archives; later files win).
+vm_append_cpio() {
+	local base=$1 dir=$2 out=$3
+	cp "$base" "$out" || return 1
+	(cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) | gzip -1 >> "$out"
+}
+
+vm__cmdline() {
+	local c="console=ttyS0 panic=-1 quiet"
+	[ -n "$vm__script" ] && c="$c vssd.run=/test/run.sh"
+	echo "$c${vm__append:+ $vm__append}"
+}
+
+vm__qemu_cmd() {
+	vm__cmd=("$VSSD_QEMU" -M pc -m "$vm__mem" -smp 2 -nodefaults -display none
+		-vga none -no-reboot -serial stdio -monitor none
+		-kernel "$VSSD_KERNEL" -initrd "$vm__initrd_path"
+		-append "$(vm__cmdline)")
+	local d
+	for d in /usr/share/seabios /usr/share/qemu; do
+		[ -d "$d" ] && vm__cmd+=(-L "$d")
+	done
+	# shellcheck disable=SC2206 # word splitting wanted
+	[ -n "${VSSD_QEMU_ARGS:-}" ] && vm__cmd+=($VSSD_QEMU_ARGS)
+	vm__cmd+=("$@")
+}
+
+# vm__status LOG: print N of the last "vssd.run exit=N", or nothing.
+vm__status() {
+	tr -d '\r' < "$1" | sed -n 's/^.*vssd\.run exit=\([0-9][0-9]*\).*$/\1/p' | tail -n1
+}
+
+# Explain a boot that ended without the exit line.
+vm__explain() {
+	local why=$1
+	{
+		echo "vm.sh: $why; no 'vssd.run exit=' line in $VM_LOG"
+		if grep -aq 'Kernel panic' "$VM_LOG"; then
+			echo "vm.sh: the guest kernel panicked"
+		fi
+		echo "vm.sh: ---- last lines of the console ----"
+		tail -n 40 "$VM_LOG" | tr -d '\r' | sed 's/^/vm.sh: | /'
+		echo "vm.sh: -------------------------------------"
+	} >&2
+}
+
+# Wait for the QEMU process $1 (our child); kill it after the deadline.
+# Sets vm__timed_out and vm__qemu_rc.
+vm__reap() {
+	local pid=$1 deadline=$((SECONDS + VM_TIMEOUT))
+	vm__timed_out=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			vm__timed_out=1
+			kill "$pid" 2>/dev/null
+			sleep 1
+			kill -9 "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	wait "$pid" 2>/dev/null
+	vm__qemu_rc=$?
+}
+
+vm__finish() {
+	local status
+	status=$(vm__status "$VM_LOG")
+	if [ -n "$status" ]; then
+		VM_STATUS=$status
+	elif [ "$vm__timed_out" = 1 ]; then
+		vm__explain "timed out after $VM_TIMEOUT s"
+		VM_STATUS=255
+	else
+		vm__explain "QEMU exited with status $vm__qemu_rc"
+		VM_STATUS=255
+	fi
+	return "$VM_STATUS"
+}
+
+vm_boot() {
+	vm__parse "$@" || return 2
+	vm__initrd || return 255
+	vm__qemu_cmd "${vm__qemu_args[@]}"
+	echo "${vm__cmd[*]}" > "$VM_LOG.cmd"
+	if [ "${VSSD_VERBOSE:-0}" = 1 ]; then
+		"${vm__cmd[@]}" < /dev/null > >(tee "$VM_LOG" >&2) 2>&1 &
+	else
+		"${vm__cmd[@]}" < /dev/null > "$VM_LOG" 2>&1 &
+	fi
+	VM_PID=$!
+	vm__reap "$VM_PID"
+	VM_PID=
+	vm__finish
+}
+
+vm_start() {
+	vm__parse "$@" || return 2
+	vm__initrd || return 255
+	VM_QMP=$VM_TMP/qmp$vm__seq.sock
+	rm -f "$VM_QMP"
+	vm__qemu_cmd -qmp "unix:$VM_QMP,server=on,wait=off" "${vm__qemu_args[@]}"
+	echo "${vm__cmd[*]}" > "$VM_LOG.cmd"
+	"${vm__cmd[@]}" < /dev/null > "$VM_LOG" 2>&1 &
+	VM_PID=$!
+	vm__start_time=$SECONDS
+	local i
+	for i in $(seq 100); do
+		[ -S "$VM_QMP" ] && return 0
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	vm__explain "QEMU did not open its QMP socket"
+	return 1
+}
+
+# vm_wait: wait for the guest started by vm_start to power off.
+vm_wait() {
+	[ -n "$VM_PID" ] || { echo "vm.sh: no VM running" >&2; return 255; }
+	local left=$((VM_TIMEOUT - (SECONDS - vm__start_time)))
+	[ $left -gt 0 ] || left=1
+	local saved=$VM_TIMEOUT
+	VM_TIMEOUT=$left
+	vm__reap "$VM_PID"
+	VM_TIMEOUT=$saved
+	VM_PID=
+	vm__finish
+}
+
+# vm_kill: stop the guest started by vm_start at once.
+vm_kill() {
+	if [ -n "$VM_PID" ]; then
+		kill "$VM_PID" 2>/dev/null
+		wait "$VM_PID" 2>/dev/null
+		VM_PID=
+	fi
+}
+
+# vm_qmp COMMAND [JSON-ARGS]: print the command's return value; status 1
+# on a QMP error (message on stderr).
+vm_qmp() {
+	python3 "$VSSD_QMP_PY" "$VM_QMP" "$@"
+}
+
+# vm_wait_log PATTERN [TIMEOUT]: wait until the console log matches the
+# extended regular expression PATTERN (a guest script can print markers).
+vm_wait_log() {
+	local pattern=$1 deadline=$((SECONDS + ${2:-60}))
+	while ! tr -d '\r' < "$VM_LOG" | grep -Eq "$pattern"; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "vm.sh: '$pattern' not seen on the console" >&2
+			return 1
+		fi
+		if [ -n "$VM_PID" ] && ! kill -0 "$VM_PID" 2>/dev/null; then
+			echo "vm.sh: the VM ended before '$pattern'" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# vm_host_pattern: print the path of tests/guest/pattern.c built for the
+# host (to check backing files directly).
+vm_host_pattern() {
+	local src=$VSSD_ROOT/tests/guest/pattern.c
+	local bin=$VSSD_ROOT/build/guest/image-bin/pattern
+	if [ -x "$bin" ] && [ ! "$src" -nt "$bin" ]; then
+		echo "$bin"
+		return 0
+	fi
+	vm_tmpdir
+	gcc -O2 -o "$VM_TMP/pattern-host" "$src" >&2 || return 1
+	echo "$VM_TMP/pattern-host"
+}
+
+# vm_log_clean [LOG]: fail (and show the lines) if the console shows a
+# kernel bug: init's "vssd.dmesg:" report or an oops printed directly.
+vm_log_clean() {
+	local log=${1:-$VM_LOG} bad
+	bad=$(tr -d '\r' < "$log" | grep -aE 'vssd\.dmesg:|BUG:|Oops|WARNING:|Kernel panic|general protection')
+	if [ -n "$bad" ]; then
+		echo "$bad" | head -n 20 | sed 's/^/vm.sh: kernel: /' >&2
+		return 1
+	fi
+}
+
+# vm_report_checks NAME: one result per "vssd.check ok|fail CHECK" line
+# the guest printed (tests/guest/check.sh), named "NAME: CHECK".
+vm_report_checks() {
+	local name=$1 verdict check
+	while read -r verdict check; do
+		if [ "$verdict" = ok ]; then
+			t_ok "$name: $check"
+		else
+			t_fail "$name: $check"
+		fi
+	done < <(tr -d '\r' < "$VM_LOG" | sed -n 's/^.*vssd\.check \(ok\|fail\) \(.*\)$/\1 \2/p')
+}
+
+vm_run() {
+	local name=$1 rc
+	shift
+	vm_boot "$@"
+	rc=$?
+	vm_report_checks "$name"
+	if [ "$rc" = 0 ]; then
+		t_ok "$name: guest script succeeded"
+	else
+		t_fail "$name: guest script succeeded" "exit $rc, log $VM_LOG"
+	fi
+	if vm_log_clean; then
+		t_ok "$name: no kernel bug reported"
+	else
+		t_fail "$name: no kernel bug reported"
+	fi
+	return "$rc"
+}
+
+# vm_alloc_bytes FILE: bytes of host storage allocated to FILE.
+vm_alloc_bytes() {
+	echo $(( $(stat -c '%b' "$1") * $(stat -c '%B' "$1") ))
+}
+
+# vm_log_grep PATTERN [LOG]: the console (without CRs) matches PATTERN.
+vm_log_grep() {
+	tr -d '\r' < "${2:-$VM_LOG}" | grep -aEq "$1"
+}

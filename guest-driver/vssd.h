@@ -120,7 +120,7 @@ struct vssd_device {
 
 	/* Protects the fields marked so; taken with irqsave. */
 	spinlock_t lock;
-	/* Remove (or failed probe) has begun: queue no new work. */
+	/* Remove, a failed probe or a freeze has begun: queue no new work. */
 	bool removing;
 	/* A config interrupt arrived that config_work has not handled. */
 	bool config_pending;
@@ -129,7 +129,7 @@ struct vssd_device {
 
 	/* --- Block region --- */
 
-	/* Request virtqueues, num_queues entries. */
+	/* Request virtqueues, num_queues entries; lives from probe to remove. */
 	struct vssd_req_vq *req_vqs;
 	/* blk-mq tag set, one hw queue per request virtqueue. */
 	struct blk_mq_tag_set tag_set;

@@ -65,6 +65,10 @@ static void vssd_read_changing_config(struct vssd_device *vssd)
 	vssd->block_requested_size = requested;
 	vssd->block_policy = policy;
 	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	dev_dbg(&vdev->dev,
+		"config: generation %u plugged %llu requested %llu policy %u\n",
+		generation, plugged, requested, policy);
 }
 
 /*
@@ -140,10 +144,6 @@ static void vssd_config_work(struct work_struct *work)
 	spin_unlock_irqrestore(&vssd->lock, flags);
 
 	vssd_read_changing_config(vssd);
-	dev_dbg(&vssd->vdev->dev,
-		"config: generation %u plugged %llu requested %llu\n",
-		vssd->resize_generation, vssd->block_plugged_size,
-		vssd->block_requested_size);
 }
 
 /* Config interrupt: flag it and let config_work do the rest. */
@@ -161,7 +161,7 @@ static void vssd_config_changed(struct virtio_device *vdev)
 	spin_unlock_irqrestore(&vssd->lock, flags);
 }
 
-/* Stop config_work for good; safe to call more than once. */
+/* Stop config_work until restore, or for good; safe to call twice. */
 static void vssd_stop_config_work(struct vssd_device *vssd)
 {
 	unsigned long flags;
@@ -175,9 +175,11 @@ static void vssd_stop_config_work(struct vssd_device *vssd)
 /*
  * Find the request virtqueues and the control virtqueue (the last one).
  * The request queues get spread interrupt affinity; the control queue's
- * vector is left out of the spreading (post_vectors).
+ * vector is left out of the spreading (post_vectors). vssd->req_vqs is
+ * allocated by the caller and outlives the virtqueues: blk-mq hardware
+ * contexts point into it across freeze/restore.
  */
-static int vssd_init_vqs(struct vssd_device *vssd)
+static int vssd_find_vqs(struct vssd_device *vssd)
 {
 	unsigned int nr_vqs = vssd->num_queues + 1;
 	struct irq_affinity desc = { .post_vectors = 1 };
@@ -187,18 +189,13 @@ static int vssd_init_vqs(struct vssd_device *vssd)
 	unsigned int i;
 	int err = -ENOMEM;
 
-	vssd->req_vqs = kcalloc(vssd->num_queues, sizeof(*vssd->req_vqs),
-				GFP_KERNEL);
 	vqs = kcalloc(nr_vqs, sizeof(*vqs), GFP_KERNEL);
 	callbacks = kcalloc(nr_vqs, sizeof(*callbacks), GFP_KERNEL);
 	names = kcalloc(nr_vqs, sizeof(*names), GFP_KERNEL);
-	if (!vssd->req_vqs || !vqs || !callbacks || !names)
+	if (!vqs || !callbacks || !names)
 		goto out_free;
 
 	for (i = 0; i < vssd->num_queues; i++) {
-		spin_lock_init(&vssd->req_vqs[i].lock);
-		snprintf(vssd->req_vqs[i].name, sizeof(vssd->req_vqs[i].name),
-			 "req.%u", i);
 		callbacks[i] = vssd_req_done;
 		names[i] = vssd->req_vqs[i].name;
 	}
@@ -218,19 +215,40 @@ out_free:
 	kfree(names);
 	kfree(callbacks);
 	kfree(vqs);
-	if (err) {
-		kfree(vssd->req_vqs);
-		vssd->req_vqs = NULL;
-	}
 	return err;
 }
 
+/* Only after a device reset: the device must hold no buffer any more. */
 static void vssd_del_vqs(struct vssd_device *vssd)
 {
+	unsigned int i;
+
 	vssd->vdev->config->del_vqs(vssd->vdev);
+	for (i = 0; i < vssd->num_queues; i++)
+		vssd->req_vqs[i].vq = NULL;
+	vssd->ctrl_vq = NULL;
+}
+
+static int vssd_alloc_req_vqs(struct vssd_device *vssd)
+{
+	unsigned int i;
+
+	vssd->req_vqs = kcalloc(vssd->num_queues, sizeof(*vssd->req_vqs),
+				GFP_KERNEL);
+	if (!vssd->req_vqs)
+		return -ENOMEM;
+	for (i = 0; i < vssd->num_queues; i++) {
+		spin_lock_init(&vssd->req_vqs[i].lock);
+		snprintf(vssd->req_vqs[i].name, sizeof(vssd->req_vqs[i].name),
+			 "req.%u", i);
+	}
+	return 0;
+}
+
+static void vssd_free_req_vqs(struct vssd_device *vssd)
+{
 	kfree(vssd->req_vqs);
 	vssd->req_vqs = NULL;
-	vssd->ctrl_vq = NULL;
 }
 
 static int vssd_probe(struct virtio_device *vdev)
@@ -271,9 +289,13 @@ static int vssd_probe(struct virtio_device *vdev)
 	if (err)
 		goto err_free_index;
 
-	err = vssd_init_vqs(vssd);
+	err = vssd_alloc_req_vqs(vssd);
 	if (err)
 		goto err_free_ctrl;
+
+	err = vssd_find_vqs(vssd);
+	if (err)
+		goto err_free_req_vqs;
 
 	/* From here the device may use the queues and raise interrupts. */
 	virtio_device_ready(vdev);
@@ -288,7 +310,7 @@ static int vssd_probe(struct virtio_device *vdev)
 
 	err = vssd_proc_add(vssd);
 	if (err)
-		goto err_remove_disk;
+		goto err_del_disk;
 
 	dev_info(&vdev->dev,
 		 "%s: %llu MiB in %u KiB blocks, %llu MiB plugged, %u queue(s)\n",
@@ -297,16 +319,18 @@ static int vssd_probe(struct virtio_device *vdev)
 		 vssd->num_queues);
 	return 0;
 
-err_remove_disk:
+err_del_disk:
+	/* No request is in flight after del_gendisk(): free before reset. */
 	vssd_blk_remove(vssd);
+	vssd_blk_free(vssd);
 err_free_map:
 	vssd_map_free(vssd);
 err_reset:
 	vssd_stop_config_work(vssd);
 	virtio_reset_device(vdev);
 	vssd_del_vqs(vssd);
-	if (vssd->disk)
-		vssd_blk_free(vssd);
+err_free_req_vqs:
+	vssd_free_req_vqs(vssd);
 err_free_ctrl:
 	vssd_ctrl_free(vssd);
 err_free_index:
@@ -335,12 +359,53 @@ static void vssd_remove(struct virtio_device *vdev)
 	vssd_del_vqs(vssd);
 
 	vssd_blk_free(vssd);
+	vssd_free_req_vqs(vssd);
 	vssd_map_free(vssd);
 	vssd_ctrl_free(vssd);
 	ida_free(&vssd_index_ida, vssd->index);
 	vdev->priv = NULL;
 	kfree(vssd);
 }
+
+#ifdef CONFIG_PM_SLEEP
+/*
+ * Suspend and hibernation: let the device finish the requests it holds,
+ * then reset it and drop the virtqueues. The disk, the plugged map and the
+ * request virtqueue array stay; restore finds the virtqueues again.
+ */
+static int vssd_freeze(struct virtio_device *vdev)
+{
+	struct vssd_device *vssd = vdev->priv;
+
+	blk_mq_freeze_queue(vssd->disk->queue);
+	vssd_stop_config_work(vssd);
+	virtio_reset_device(vdev);
+	vssd_del_vqs(vssd);
+	return 0;
+}
+
+static int vssd_restore(struct virtio_device *vdev)
+{
+	struct vssd_device *vssd = vdev->priv;
+	unsigned long flags;
+	int err;
+
+	err = vssd_find_vqs(vssd);
+	if (err)
+		return err;
+	virtio_device_ready(vdev);
+
+	/* The host may have changed the config while we were away. */
+	spin_lock_irqsave(&vssd->lock, flags);
+	vssd->removing = false;
+	vssd->config_pending = true;
+	queue_work(system_freezable_wq, &vssd->config_work);
+	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	blk_mq_unfreeze_queue(vssd->disk->queue);
+	return 0;
+}
+#endif
 
 static const struct virtio_device_id vssd_id_table[] = {
 	{ VIRTIO_ID_VSSD, VIRTIO_DEV_ANY_ID },
@@ -367,6 +432,10 @@ static struct virtio_driver vssd_driver = {
 	.probe			= vssd_probe,
 	.remove			= vssd_remove,
 	.config_changed		= vssd_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze			= vssd_freeze,
+	.restore		= vssd_restore,
+#endif
 };
 
 static int __init vssd_init(void)

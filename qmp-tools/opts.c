@@ -65,7 +65,7 @@ int opts_next(struct opts *o, struct verr *err)
 		eq = strchr(a + 2, '=');
 		p = find_long(o, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!p) {
-			verr_usage(err, "unknown option '%.*s'",
+			verr_usage(err, "unknown option '%.*s' (see 'vssdctl --help')",
 				   eq ? (int)(eq - a) : (int)strlen(a), a);
 			return OPTS_ERROR;
 		}
@@ -78,7 +78,7 @@ int opts_next(struct opts *o, struct verr *err)
 	} else {
 		p = find_short(o, a[1]);
 		if (!p) {
-			verr_usage(err, "unknown option '-%c'", a[1]);
+			verr_usage(err, "unknown option '-%c' (see 'vssdctl --help')", a[1]);
 			return OPTS_ERROR;
 		}
 		if (a[2] && !p->has_arg) {

@@ -19,6 +19,18 @@
 
 /* A peer that sends a longer line than this is not the QEMU we know. */
 #define QMP_MAX_LINE		(16u << 20)
+
+struct qmp_client {
+	int fd;				/* connected stream socket, O_NONBLOCK */
+	char *buf;			/* bytes received, not yet parsed */
+	size_t len;			/* valid bytes in buf */
+	size_t cap;			/* allocated bytes in buf */
+	bool eof;			/* the peer closed its end */
+	unsigned long last_id;		/* number in the last "id" we sent */
+	json_t *greeting;		/* the greeting's "QMP" object */
+	struct evqueue events;		/* events not yet read, oldest first */
+};
+
 /* Fill the buffer once; 1 = got bytes or EOF, 0 = timeout/interrupt, -1 = error. */
 static int fill_buffer(struct qmp_client *c, int64_t deadline, struct verr *err)
 {
@@ -79,7 +91,7 @@ static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg,
 			struct verr *err)
 {
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
+		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
 
 		if (nl) {
 			size_t line = (size_t)(nl - c->buf) + 1;
@@ -108,7 +120,7 @@ static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg,
 			return 1;
 		}
 		if (c->eof) {
-			verr_set(err, "the peer closed the QMP connection");
+			verr_set(err, "the QMP connection was closed (QEMU exited?)");
 			return -1;
 		}
 		if (vssd_interrupted || ms_left(deadline) == 0)

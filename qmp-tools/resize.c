@@ -226,14 +226,18 @@ static int follow_resize(struct transport *t, const struct resize_args *a,
 		.target = a->size,
 		.label = label,
 	};
-	uint64_t size, requested;
+	uint64_t size = start, requested;
 
 	snprintf(label, sizeof(label), "%s %s", a->device, region);
 	for (;;) {
-		int reply_ms = g->reply_timeout_ms;
-
-		if (read_region(t, a, region, reply_ms, &size, &requested,
-				status, sizeof(status), err))
+		if (vssd_interrupted) {
+			verr_set(err, "interrupted: %s is %s of %s", label,
+				 size_format(size, s1, sizeof(s1)),
+				 size_format(a->size, s2, sizeof(s2)));
+			goto fail;
+		}
+		if (read_region(t, a, region, g->reply_timeout_ms, &size,
+				&requested, status, sizeof(status), err))
 			goto fail;
 		if (requested != a->size) {
 			verr_set(err, "%s: another request replaced ours: "
@@ -244,12 +248,6 @@ static int follow_resize(struct transport *t, const struct resize_args *a,
 		progress_draw(&pg, size, status);
 		if (size == requested && (!*status || !strcmp(status, "idle")))
 			break;
-		if (vssd_interrupted) {
-			verr_set(err, "interrupted: %s is %s of %s (%s)", label,
-				 size_format(size, s1, sizeof(s1)),
-				 size_format(requested, s2, sizeof(s2)), status);
-			goto fail;
-		}
 		if (ms_left(deadline) == 0) {
 			verr_set(err, "timed out after %g s: %s is %s of %s (%s)",
 				 wait_ms / 1000.0, label,

@@ -214,7 +214,8 @@ static void fill_row(struct table *t, char **row,
 		if (!key)
 			continue;
 		if (f == BF_LAST_RESIZE) {
-			if (!balloon_last_resize_us(r->info, &us))
+			/* 0: no resize finished yet. */
+			if (!balloon_last_resize_us(r->info, &us) || !us)
 				continue;
 			format_duration(us, buf, sizeof(buf));
 		} else {

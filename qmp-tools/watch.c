@@ -192,7 +192,14 @@ static int watch_run(struct transport *t, const void *p,
 		if (line)
 			printf("%s\n", line);
 		free(line);
-		fflush(stdout);
+		if (fflush(stdout) == EOF) {
+			/* Whoever read our output went away ("| head -1"). */
+			if (errno == EPIPE)
+				exit(0);
+			verr_set(err, "write error on standard output: %s",
+				 strerror(errno));
+			return -1;
+		}
 		seen++;
 	}
 	if (a->count && seen < a->count) {

@@ -23,6 +23,7 @@ for p in build-essential dpkg-dev libaio-dev zlib1g-dev; do
 done
 if [ -n "$need" ]; then
 	echo "build-fio: installing$need"
+	# shellcheck disable=SC2086 # a list of package names
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
 fi
 

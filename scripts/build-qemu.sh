@@ -18,9 +18,12 @@
 #   qemu-src-pristine/     dpkg-source -x of it (Debian patches applied)
 #   qemu-work-KEY/         pristine + qemu/patches/*.patch, overlaid with
 #                          qemu/ and tests/qtest/; KEY hashes the source
-#                          identity, the patches and the device config,
-#                          so a change to any of them starts a fresh tree.
+#                          identity, the patches, the device config and the
+#                          configure options, so a change to any of them
+#                          starts a fresh tree (the last old one is kept).
 #   qemu-work-KEY/build/   the meson/ninja build directory
+#   ccache/                compiler cache shared by the trees: a fresh tree
+#                          recompiles only what its patches changed
 #
 # The overlay is copied with rsync --checksum: unchanged files keep their
 # mtimes and ninja rebuilds only what really changed.
@@ -46,6 +49,20 @@ done
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VSSD_CACHE=${VSSD_CACHE:-/var/tmp/vssd-cache}
 DEVICES=vssd
+# Firmware from Debian's seabios, qemu-system-data and ipxe-qemu, so the
+# binary needs no -L.
+FIRMWARE_PATH=/usr/share/seabios:/usr/share/qemu:/usr/lib/ipxe/qemu
+CONFIGURE_ARGS=(
+	--target-list=x86_64-softmmu
+	--without-default-features
+	--without-default-devices
+	--with-devices-x86_64=$DEVICES
+	--enable-kvm
+	--disable-docs
+	--disable-werror
+	--disable-install-blobs
+	--firmwarepath=$FIRMWARE_PATH
+)
 DEVICES_MAK=qemu/configs/devices/x86_64-softmmu/$DEVICES.mak
 UAPI_HEADER=include/uapi/linux/virtio_vssd.h
 # Work trees kept besides the current one (each holds a full build).
@@ -65,7 +82,7 @@ step() {
 	T_LAST=$now
 }
 
-for tool in rsync flock patch ninja meson; do
+for tool in rsync flock patch ninja meson ccache; do
 	command -v "$tool" >/dev/null ||
 		{ echo "build-qemu: $tool missing: run sh scripts/deps.sh" >&2; exit 1; }
 done
@@ -129,9 +146,13 @@ KEY=$({
 	done
 	echo "== devices"
 	cat "$ROOT/$DEVICES_MAK"
+	echo "== configure"
+	echo "${CONFIGURE_ARGS[@]}"
 } | sha256sum | cut -c1-16)
 WORK=$VSSD_CACHE/qemu-work-$KEY
 BUILD=$WORK/build
+# The trees differ only in their path: ccache hashes paths relative to it.
+export CCACHE_DIR=$VSSD_CACHE/ccache CCACHE_BASEDIR=$WORK CCACHE_NOHASHDIR=1
 
 if [ ! -d "$WORK" ]; then
 	echo "build-qemu: new work tree $WORK"
@@ -178,15 +199,6 @@ rsync -rc --exclude=/patches/ --exclude=/hw/block/vssd/ "$ROOT/qemu/" "$WORK/"
 if [ -d "$ROOT/tests/qtest" ]; then
 	rsync -rc "$ROOT/tests/qtest/" "$WORK/tests/qtest/"
 fi
-# The qtest hook (patch 0003) includes tests/qtest/vssd/: give it an empty
-# meson.build until the project provides one.
-mkdir -p "$WORK/tests/qtest/vssd"
-if [ ! -f "$ROOT/tests/qtest/vssd/meson.build" ]; then
-	printf '%s\n' '# SPDX-License-Identifier: GPL-2.0-or-later' \
-		'# placeholder: the project has no tests/qtest/vssd/meson.build' |
-		write_if_changed "$WORK/tests/qtest/vssd/meson.build"
-fi
-
 # The wire-protocol header, converted the way QEMU's
 # scripts/update-linux-headers.sh converts every standard header: fixed-width
 # C types instead of the kernel's __u/__le types, QEMU's own linux/types.h.
@@ -205,17 +217,8 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 	rm -rf "$BUILD"
 	mkdir -p "$BUILD"
 	echo "build-qemu: configuring in $BUILD"
-	if ! (cd "$BUILD" && ../configure \
-		--target-list=x86_64-softmmu \
-		--without-default-features \
-		--without-default-devices \
-		--with-devices-x86_64=$DEVICES \
-		--enable-kvm \
-		--disable-docs \
-		--disable-werror \
-		--disable-install-blobs \
-		--firmwarepath=/usr/share/seabios:/usr/share/qemu \
-		> "$BUILD/configure.log" 2>&1); then
+	if ! (cd "$BUILD" && ../configure --cc="ccache cc" --cxx="ccache c++" \
+		"${CONFIGURE_ARGS[@]}" > "$BUILD/configure.log" 2>&1); then
 		tail -n 30 "$BUILD/configure.log" >&2
 		rm -f "$BUILD/build.ninja"
 		echo "build-qemu: configure failed, see $BUILD/configure.log" >&2

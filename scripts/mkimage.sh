@@ -76,9 +76,13 @@ chmod 1777 "$stage/tmp"
 mknod -m 600 "$stage/dev/console" c 5 1
 cp /bin/busybox "$stage/bin/busybox"
 /bin/busybox --list-full | while read -r applet; do
-	[ "$applet" = bin/busybox ] && continue
-	dir=$(dirname "$applet")
-	rel=$(realpath -m --relative-to="/$dir" /bin/busybox)
+	case "$applet" in
+	bin/busybox | linuxrc) continue ;;
+	bin/*) rel=busybox ;;
+	sbin/*) rel=../bin/busybox ;;
+	usr/*/*) rel=../../bin/busybox ;;
+	*) die "unexpected applet path $applet" ;;
+	esac
 	ln -sf "$rel" "$stage/$applet"
 done
 

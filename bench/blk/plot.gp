@@ -19,6 +19,9 @@ set style fill solid 0.6 border -1
 set boxwidth 0.8
 set xtics rotate by -20 left nomirror
 set bars 2
+# One bar per line of the data file, without empty margins.
+stats datafile using 2 nooutput
+set xrange [-0.6:STATS_records - 0.4]
 # The parity line: above it vssd is faster.
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 2 lc rgb "#c00000" front
 

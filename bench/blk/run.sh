@@ -15,7 +15,7 @@
 #   VSSD_BENCH_SIZE_MB  size of each disk [256]
 #   VSSD_BENCH_RUNTIME  seconds measured per fio run [4]
 #   VSSD_BENCH_RAMP     seconds of warm-up per fio run, not measured [1]
-#   VSSD_BENCH_REPS     repetitions of each job on each device [3]
+#   VSSD_BENCH_REPS     repetitions of each job on each device [5]
 #   VSSD_BENCH_DIRECT   host cache.direct of both disks, on|off [on]
 #   VSSD_BENCH_QUEUES   num-queues of both devices, 0 = device default [2]
 #   VSSD_BENCH_JOBS     the fio jobs (see guest.sh) [all six]
@@ -29,7 +29,7 @@ out=$(mkdir -p "${1:-$top/build/bench}" && cd "${1:-$top/build/bench}" && pwd)
 size_mb=${VSSD_BENCH_SIZE_MB:-256}
 runtime=${VSSD_BENCH_RUNTIME:-4}
 ramp=${VSSD_BENCH_RAMP:-1}
-reps=${VSSD_BENCH_REPS:-3}
+reps=${VSSD_BENCH_REPS:-5}
 direct=${VSSD_BENCH_DIRECT:-on}
 queues=${VSSD_BENCH_QUEUES:-2}
 jobs=${VSSD_BENCH_JOBS:-randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 seqread-1m seqwrite-1m}
@@ -38,10 +38,15 @@ fio=${VSSD_FIO:-$out/fio}
 # The disks must sit on a real file system (O_DIRECT fails on tmpfs), so
 # the VM's scratch folder goes under OUTDIR; vm.sh removes it at exit.
 export TMPDIR=$out
-# shellcheck source=../../tests/lib/vm.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/lib/vm.sh
 . "$top/tests/lib/vm.sh"
 
-if ! vm_have_device; then
+# vm_have_device's `... | grep -q` pipelines fail under pipefail (SIGPIPE).
+set +o pipefail
+have_device=0
+vm_have_device && have_device=1
+set -o pipefail
+if [ $have_device = 0 ]; then
 	echo "bench/blk: QEMU, kernel or an image with virtio_vssd.ko missing (run: make qemu image)" >&2
 	exit 1
 fi

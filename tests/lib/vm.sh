@@ -140,9 +140,19 @@ vm_tmpdir() {
 # Prerequisites
 
 vm_have_device() {
-	[ -x "$VSSD_QEMU" ] && [ -f "$VSSD_KERNEL" ] && [ -f "$VSSD_INITRD" ] &&
-		zcat "$VSSD_INITRD" 2>/dev/null | cpio -t --quiet 2>/dev/null |
-		grep -q 'extra/virtio_vssd.ko$'
+	local f
+	for f in "$VSSD_QEMU" "$VSSD_KERNEL" "$VSSD_INITRD"; do
+		[ -f "$f" ] || { echo "vm.sh: $f is missing" >&2; return 1; }
+	done
+	if ! "$VSSD_QEMU" -device help 2>/dev/null | grep -q '"virtio-vssd-pci"'; then
+		echo "vm.sh: $VSSD_QEMU has no virtio-vssd-pci device" >&2
+		return 1
+	fi
+	if ! zcat "$VSSD_INITRD" 2>/dev/null | cpio -t --quiet 2>/dev/null |
+		grep -q 'extra/virtio_vssd.ko$'; then
+		echo "vm.sh: $VSSD_INITRD has no virtio_vssd.ko" >&2
+		return 1
+	fi
 }
 
 # vssd_args FILE [PROPS]: QEMU arguments for one device on FILE, in the

@@ -38,9 +38,8 @@
 #define SECTORS_PER_BLOCK   (VSSD_BLOCK_SIZE / SECTOR)
 #define VSSD_TIMEOUT_US     (30 * 1000 * 1000)
 
-/* Without VIRTIO_VSSD_F_MQ there is one request queue; control comes last. */
-#define VSSD_REQ_QUEUE      0
-#define VSSD_CTRL_QUEUE     1
+/* Request queues the tests can drive (the device allows 16). */
+#define VSSD_MAX_REQ_QUEUES 16
 
 /* Outcomes of a request besides its status byte. */
 #define VSSD_BROKEN         (-1)  /* the device set NEEDS_RESET instead */
@@ -63,9 +62,13 @@ typedef struct VssdTest {
     QTestState *qts;        /* the QEMU under test */
     QGuestAllocator *alloc; /* guest memory for rings and requests */
     VssdImage *img;         /* the backing image and its model */
+    bool want_mq;           /* accept VIRTIO_VSSD_F_MQ if offered */
     uint64_t features;      /* features accepted by the test driver */
-    QVirtQueue *vq;         /* request queue 0 */
-    QVirtQueue *ctrlq;      /* control queue */
+    /* request queues: 1, or config num_queues with VIRTIO_VSSD_F_MQ */
+    uint16_t nr_req_queues;
+    QVirtQueue *req_vqs[VSSD_MAX_REQ_QUEUES];
+    QVirtQueue *vq;         /* the request queue block helpers use */
+    QVirtQueue *ctrlq;      /* control queue, index nr_req_queues */
 } VssdTest;
 
 /* One descriptor of a chain. */
@@ -186,22 +189,43 @@ static void vssd_driver_init(VssdTest *t)
     uint64_t wanted = (1ull << VIRTIO_F_VERSION_1) |
                       (1ull << VIRTIO_VSSD_F_BLOCK_REGION) |
                       (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+    uint16_t i;
 
     g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
     g_assert_true(offered & (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
+    if (t->want_mq) {
+        wanted |= 1ull << VIRTIO_VSSD_F_MQ;
+    }
 
     /* qvirtio_set_features() checks that the device keeps FEATURES_OK. */
     t->features = offered & wanted;
     qvirtio_set_features(t->dev, t->features);
 
-    t->vq = qvirtqueue_setup(t->dev, t->alloc, VSSD_REQ_QUEUE);
-    t->ctrlq = qvirtqueue_setup(t->dev, t->alloc, VSSD_CTRL_QUEUE);
+    t->nr_req_queues = 1;
+    if (t->features & (1ull << VIRTIO_VSSD_F_MQ)) {
+        t->nr_req_queues = qvirtio_config_readw(t->dev,
+                               offsetof(struct virtio_vssd_config,
+                                        num_queues));
+    }
+    g_assert_cmpuint(t->nr_req_queues, >=, 1);
+    g_assert_cmpuint(t->nr_req_queues, <=, VSSD_MAX_REQ_QUEUES);
+    for (i = 0; i < t->nr_req_queues; i++) {
+        t->req_vqs[i] = qvirtqueue_setup(t->dev, t->alloc, i);
+    }
+    t->vq = t->req_vqs[0];
+    /* the control queue comes after the request queues */
+    t->ctrlq = qvirtqueue_setup(t->dev, t->alloc, t->nr_req_queues);
     qvirtio_set_driver_ok(t->dev);
 }
 
 static void vssd_driver_cleanup(VssdTest *t)
 {
-    qvirtqueue_cleanup(t->dev->bus, t->vq, t->alloc);
+    uint16_t i;
+
+    for (i = 0; i < t->nr_req_queues; i++) {
+        qvirtqueue_cleanup(t->dev->bus, t->req_vqs[i], t->alloc);
+        t->req_vqs[i] = NULL;
+    }
     qvirtqueue_cleanup(t->dev->bus, t->ctrlq, t->alloc);
     t->vq = NULL;
     t->ctrlq = NULL;
@@ -1227,17 +1251,74 @@ static void test_bad_ctrl_short(void *obj, void *data, QGuestAllocator *alloc)
     vssd_driver_cleanup(&t);
 }
 
+/*
+ * Two request queues (num-queues=2). Without VIRTIO_VSSD_F_MQ the driver
+ * sees one request queue and the control queue at index 1; with it, the
+ * control queue is at index num_queues and every request queue serves I/O.
+ */
+static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    VssdTest t = { };
+    uint16_t i;
+
+    g_assert_true(qvirtio_get_features(((QVirtioVssd *)obj)->vdev) &
+                  (1ull << VIRTIO_VSSD_F_MQ));
+
+    /* MQ not negotiated */
+    vssd_test_start(&t, obj, data, alloc);
+    g_assert_cmpuint(t.nr_req_queues, ==, 1);
+    vssd_check_map_full(&t);
+    vssd_check_read(&t, 0, 1);
+
+    /* MQ negotiated */
+    t.want_mq = true;
+    vssd_driver_reinit(&t);
+    g_assert_cmpuint(t.nr_req_queues, ==, 2);
+    for (i = 0; i < t.nr_req_queues; i++) {
+        t.vq = t.req_vqs[i];
+        vssd_fill(buf, SECTOR, 0xc0 + i);
+        g_assert_cmpint(vssd_write(&t, 50 + i, buf, SECTOR, 0), ==,
+                        VIRTIO_VSSD_S_OK);
+        vssd_check_read(&t, 49, 4);
+    }
+    t.vq = t.req_vqs[0];
+    vssd_check_map_full(&t);
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
 /* --- registration ------------------------------------------------------------ */
 
-static void *vssd_test_setup(GString *cmd_line, void *arg)
+/* A fresh image and the -blockdev for it, plus @extra options. */
+static void *vssd_test_setup_with(GString *cmd_line, const char *extra)
 {
     VssdImage *img = vssd_image_create();
 
     g_string_append_printf(cmd_line,
                            " -blockdev driver=file,filename=%s,"
-                           "node-name=%s,discard=unmap ",
-                           img->path, QVIRTIO_VSSD_NODE_NAME);
+                           "node-name=%s,discard=unmap %s ",
+                           img->path, QVIRTIO_VSSD_NODE_NAME, extra);
     return img;
+}
+
+static void *vssd_test_setup(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_with(cmd_line, "");
+}
+
+static void *vssd_test_setup_mq(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_with(cmd_line,
+                                "-global virtio-vssd.num-queues=2");
+}
+
+static void *vssd_test_setup_iothread(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_with(cmd_line,
+                                "-object iothread,id=vssd-io "
+                                "-global virtio-vssd.iothread=vssd-io");
 }
 
 static void register_virtio_vssd_test(void)
@@ -1245,9 +1326,18 @@ static void register_virtio_vssd_test(void)
     QOSGraphTestOptions opts = {
         .before = vssd_test_setup,
     };
+    QOSGraphTestOptions mq_opts = {
+        .before = vssd_test_setup_mq,
+    };
+    QOSGraphTestOptions iothread_opts = {
+        .before = vssd_test_setup_iothread,
+    };
 
     qos_add_test("probe", "virtio-vssd", test_probe, &opts);
     qos_add_test("read-write", "virtio-vssd", test_read_write, &opts);
+    qos_add_test("read-write-iothread", "virtio-vssd", test_read_write,
+                 &iothread_opts);
+    qos_add_test("multiqueue", "virtio-vssd", test_multiqueue, &mq_opts);
     qos_add_test("discard", "virtio-vssd", test_discard, &opts);
     qos_add_test("write-zeroes", "virtio-vssd", test_write_zeroes, &opts);
     qos_add_test("get-id", "virtio-vssd", test_get_id, &opts);

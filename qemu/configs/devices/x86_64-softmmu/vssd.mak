@@ -7,10 +7,13 @@ CONFIG_I440FX=y
 CONFIG_Q35=y
 
 # Default devices of the PC boards (the boards select the ISA serial port),
-# so that -nographic works without -vga none / -parallel none. There is no
-# NIC model: pass -nic none (or -nodefaults).
+# so that plain command lines (and libqos's "-M pc") work: VGA, parallel
+# port, and the default NICs (pc: e1000, q35: e1000e; option ROMs from
+# Debian's ipxe-qemu). There is no network backend (no slirp).
 CONFIG_VGA_PCI=y
 CONFIG_PARALLEL=y
+CONFIG_E1000_PCI=y
+CONFIG_E1000E_PCI_EXPRESS=y
 
 CONFIG_VIRTIO_PCI=y
 

@@ -1,3 +1,1030 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* placeholder, replaced below */
+/*
+ * virtio-vssd device: a block region whose fixed-size blocks can be plugged
+ * and unplugged, backed by a QEMU block backend.
+ *
+ * The wire protocol is include/standard-headers/linux/virtio_vssd.h.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ */
+
 #include "qemu/osdep.h"
+#include "qemu/bitmap.h"
+#include "qemu/error-report.h"
+#include "qemu/iov.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "hw/virtio/virtio-bus.h"
+#include "migration/vmstate.h"
+#include "sysemu/block-backend.h"
+#include "sysemu/blockdev.h"
+#include "hw/block/vssd/virtio-vssd.h"
+#include "trace.h"
+
+#define VIRTIO_VSSD_MAX_BLOCK_SIZE (1 * GiB)
+
+/* One block request, from virtqueue_pop() until it is pushed back. */
+typedef struct VirtIOVSSDReq {
+    /* the popped chain; first, as virtqueue_pop() allocates the request */
+    VirtQueueElement elem;
+    /* the device and the request queue it came from */
+    VirtIOVSSD *s;
+    VirtQueue *vq;
+    /* header fields, CPU endian */
+    uint16_t type;
+    uint16_t flags;
+    uint32_t num_sectors;
+    uint64_t sector;
+    /* bytes of data buffers (READ, WRITE, GET_ID) */
+    size_t data_len;
+    /* all device-writable bytes of the chain (what we report as used) */
+    size_t in_len;
+    /* the guest's status byte, the last device-writable byte */
+    uint8_t *status;
+    /* byte range of the region the request acts on */
+    uint64_t offset;
+    uint64_t bytes;
+    /* data buffers in guest memory (READ, WRITE) */
+    QEMUIOVector qiov;
+    /* block statistics of the backend */
+    BlockAcctCookie acct;
+    /* entry in VirtIOVSSD.inflight */
+    QLIST_ENTRY(VirtIOVSSDReq) next;
+} VirtIOVSSDReq;
+
+/* --- block region helpers --- */
+
+static uint64_t virtio_vssd_nb_sectors(const VirtIOVSSD *s)
+{
+    return s->block_region_size >> VIRTIO_VSSD_SECTOR_SHIFT;
+}
+
+/* Whether every block touched by [offset, offset + bytes) is plugged. */
+static bool virtio_vssd_range_plugged(const VirtIOVSSD *s, uint64_t offset,
+                                      uint64_t bytes)
+{
+    const uint64_t first = offset / s->block_size;
+    const uint64_t last = (offset + bytes - 1) / s->block_size;
+
+    return find_next_zero_bit(s->plugged, last + 1, first) > last;
+}
+
+/*
+ * The one place where request errors become wire status codes. Errors of
+ * the host backend arrive here as -EIO, whatever the backend said.
+ */
+static uint8_t virtio_vssd_blk_status(int err)
+{
+    switch (err) {
+    case 0:
+        return VIRTIO_VSSD_S_OK;
+    case -ENOTSUP:
+        return VIRTIO_VSSD_S_UNSUPP;
+    case -ERANGE:
+        return VIRTIO_VSSD_S_RANGE;
+    case -ENXIO:
+        return VIRTIO_VSSD_S_UNPLUGGED;
+    case -EINVAL:
+        return VIRTIO_VSSD_S_INVALID;
+    default:
+        return VIRTIO_VSSD_S_IOERR;
+    }
+}
+
+/* --- block requests --- */
+
+static void virtio_vssd_req_init(VirtIOVSSD *s, VirtQueue *vq,
+                                 VirtIOVSSDReq *req)
+{
+    req->s = s;
+    req->vq = vq;
+    qemu_iovec_init(&req->qiov, 0);
+    QLIST_INSERT_HEAD(&s->inflight, req, next);
+}
+
+static void virtio_vssd_req_free(VirtIOVSSDReq *req)
+{
+    QLIST_REMOVE(req, next);
+    qemu_iovec_destroy(&req->qiov);
+    g_free(req);
+}
+
+/* Complete @req with the status for @err, notify the guest, free @req. */
+static void virtio_vssd_req_complete(VirtIOVSSDReq *req, int err)
+{
+    VirtIOVSSD *s = req->s;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    const uint8_t status = virtio_vssd_blk_status(err);
+
+    trace_virtio_vssd_req_complete(vdev, req, status);
+    stb_p(req->status, status);
+    virtqueue_push(req->vq, &req->elem, req->in_len);
+    if (qemu_in_main_thread()) {
+        virtio_notify(vdev, req->vq);
+    } else {
+        /* IOThread: through the guest notifier, set up for it */
+        virtio_notify_irqfd(vdev, req->vq);
+    }
+    virtio_vssd_req_free(req);
+}
+
+/* Completion of every backend request, in the backend's AioContext. */
+static void virtio_vssd_backend_complete(void *opaque, int ret)
+{
+    VirtIOVSSDReq *req = opaque;
+    VirtIOVSSD *s = req->s;
+    BlockAcctStats *stats = blk_get_stats(s->conf.blk);
+    AioContext *ctx = blk_get_aio_context(s->conf.blk);
+
+    aio_context_acquire(ctx);
+    if (ret < 0) {
+        trace_virtio_vssd_backend_error(VIRTIO_DEVICE(s), req, ret);
+        warn_report_once("virtio-vssd: I/O error on the block region "
+                         "backend: %s", strerror(-ret));
+        block_acct_failed(stats, &req->acct);
+        virtio_vssd_req_complete(req, -EIO);
+    } else {
+        block_acct_done(stats, &req->acct);
+        virtio_vssd_req_complete(req, 0);
+    }
+    aio_context_release(ctx);
+}
+
+/*
+ * Check a parsed request against the region. Sets req->offset and
+ * req->bytes. Returns 0 or the error to complete the request with.
+ */
+static int virtio_vssd_req_check(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    const uint64_t nb_sectors = virtio_vssd_nb_sectors(s);
+    uint16_t allowed_flags = 0;
+
+    switch (req->type) {
+    case VIRTIO_VSSD_T_READ:
+    case VIRTIO_VSSD_T_FLUSH:
+    case VIRTIO_VSSD_T_DISCARD:
+    case VIRTIO_VSSD_T_GET_ID:
+        break;
+    case VIRTIO_VSSD_T_WRITE:
+        allowed_flags = VIRTIO_VSSD_REQ_F_FUA;
+        break;
+    case VIRTIO_VSSD_T_WRITE_ZEROES:
+        allowed_flags = VIRTIO_VSSD_REQ_F_UNMAP;
+        break;
+    default:
+        return -ENOTSUP;
+    }
+    if (req->flags & ~allowed_flags) {
+        return -ENOTSUP;
+    }
+
+    switch (req->type) {
+    case VIRTIO_VSSD_T_FLUSH:
+        return 0;
+    case VIRTIO_VSSD_T_GET_ID:
+        return req->data_len ? 0 : -EINVAL;
+    case VIRTIO_VSSD_T_READ:
+    case VIRTIO_VSSD_T_WRITE:
+        if (!req->data_len || req->data_len % VIRTIO_VSSD_SECTOR_SIZE ||
+            req->data_len > BDRV_REQUEST_MAX_BYTES) {
+            return -EINVAL;
+        }
+        req->bytes = req->data_len;
+        break;
+    default: /* DISCARD, WRITE_ZEROES */
+        if (!req->num_sectors) {
+            return -EINVAL;
+        }
+        req->bytes = (uint64_t)req->num_sectors << VIRTIO_VSSD_SECTOR_SHIFT;
+        break;
+    }
+
+    if (req->sector >= nb_sectors ||
+        req->bytes >> VIRTIO_VSSD_SECTOR_SHIFT > nb_sectors - req->sector) {
+        return -ERANGE;
+    }
+    req->offset = req->sector << VIRTIO_VSSD_SECTOR_SHIFT;
+
+    if (!virtio_vssd_range_plugged(s, req->offset, req->bytes)) {
+        return -ENXIO;
+    }
+    return 0;
+}
+
+static void virtio_vssd_do_read(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    trace_virtio_vssd_read(VIRTIO_DEVICE(s), req, req->sector, req->bytes);
+    qemu_iovec_concat_iov(&req->qiov, req->elem.in_sg, req->elem.in_num, 0,
+                          req->bytes);
+    block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
+                     BLOCK_ACCT_READ);
+    blk_aio_preadv(s->conf.blk, req->offset, &req->qiov, 0,
+                   virtio_vssd_backend_complete, req);
+}
+
+static void virtio_vssd_do_write(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    const bool fua = req->flags & VIRTIO_VSSD_REQ_F_FUA;
+
+    trace_virtio_vssd_write(VIRTIO_DEVICE(s), req, req->sector, req->bytes,
+                            fua);
+    qemu_iovec_concat_iov(&req->qiov, req->elem.out_sg, req->elem.out_num,
+                          sizeof(struct virtio_vssd_blk_req), req->bytes);
+    block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
+                     BLOCK_ACCT_WRITE);
+    blk_aio_pwritev(s->conf.blk, req->offset, &req->qiov,
+                    fua ? BDRV_REQ_FUA : 0, virtio_vssd_backend_complete, req);
+}
+
+static void virtio_vssd_do_flush(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    trace_virtio_vssd_flush(VIRTIO_DEVICE(s), req);
+    block_acct_start(blk_get_stats(s->conf.blk), &req->acct, 0,
+                     BLOCK_ACCT_FLUSH);
+    blk_aio_flush(s->conf.blk, virtio_vssd_backend_complete, req);
+}
+
+/*
+ * DISCARD promises that the range reads as zeroes afterwards, which a plain
+ * discard does not (discard=ignore, unaligned heads and tails): write zeroes
+ * and allow the backend to deallocate. With discard=unmap on a file this
+ * punches a hole.
+ */
+static void virtio_vssd_do_discard(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    trace_virtio_vssd_discard(VIRTIO_DEVICE(s), req, req->sector,
+                              req->num_sectors);
+    block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
+                     BLOCK_ACCT_UNMAP);
+    blk_aio_pwrite_zeroes(s->conf.blk, req->offset, req->bytes,
+                          BDRV_REQ_MAY_UNMAP, virtio_vssd_backend_complete,
+                          req);
+}
+
+static void virtio_vssd_do_write_zeroes(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    const bool unmap = req->flags & VIRTIO_VSSD_REQ_F_UNMAP;
+
+    trace_virtio_vssd_write_zeroes(VIRTIO_DEVICE(s), req, req->sector,
+                                   req->num_sectors, unmap);
+    block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
+                     BLOCK_ACCT_WRITE);
+    blk_aio_pwrite_zeroes(s->conf.blk, req->offset, req->bytes,
+                          unmap ? BDRV_REQ_MAY_UNMAP : 0,
+                          virtio_vssd_backend_complete, req);
+}
+
+static void virtio_vssd_do_get_id(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    char id[VIRTIO_VSSD_ID_BYTES] = {};
+
+    trace_virtio_vssd_get_id(VIRTIO_DEVICE(s), req);
+    if (s->serial) {
+        memcpy(id, s->serial, MIN(strlen(s->serial), sizeof(id)));
+    }
+    iov_from_buf(req->elem.in_sg, req->elem.in_num, 0, id,
+                 MIN(sizeof(id), req->data_len));
+    virtio_vssd_req_complete(req, 0);
+}
+
+/*
+ * Parse and start one block request. Returns -1 if the chain is malformed:
+ * the device is then broken and the caller detaches and frees @req.
+ * Otherwise @req is completed or owned by the backend.
+ */
+static int virtio_vssd_handle_req(VirtIOVSSD *s, VirtQueue *vq,
+                                  VirtIOVSSDReq *req)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueueElement *elem = &req->elem;
+    struct virtio_vssd_blk_req hdr;
+    const size_t out_len = iov_size(elem->out_sg, elem->out_num);
+    size_t data_out, data_in;
+    struct iovec *last;
+    const char *malformed = NULL;
+    int err;
+
+    if (out_len < sizeof(hdr)) {
+        malformed = "no device-readable request header";
+    } else if (!elem->in_num) {
+        malformed = "no device-writable status byte";
+    }
+    if (malformed) {
+        goto malformed;
+    }
+
+    iov_to_buf(elem->out_sg, elem->out_num, 0, &hdr, sizeof(hdr));
+    req->type = le16_to_cpu(hdr.type);
+    req->flags = le16_to_cpu(hdr.flags);
+    req->num_sectors = le32_to_cpu(hdr.num_sectors);
+    req->sector = le64_to_cpu(hdr.sector);
+
+    /* virtqueue_pop() refuses zero-sized buffers: the last one holds it */
+    req->in_len = iov_size(elem->in_sg, elem->in_num);
+    last = &elem->in_sg[elem->in_num - 1];
+    req->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+    data_out = out_len - sizeof(hdr);
+    data_in = req->in_len - 1;
+
+    switch (req->type) {
+    case VIRTIO_VSSD_T_READ:
+    case VIRTIO_VSSD_T_GET_ID:
+        if (data_out) {
+            malformed = "device-readable data in a READ or GET_ID request";
+        }
+        req->data_len = data_in;
+        break;
+    case VIRTIO_VSSD_T_WRITE:
+        if (data_in) {
+            malformed = "device-writable data in a WRITE request";
+        }
+        req->data_len = data_out;
+        break;
+    case VIRTIO_VSSD_T_FLUSH:
+    case VIRTIO_VSSD_T_DISCARD:
+    case VIRTIO_VSSD_T_WRITE_ZEROES:
+        if (data_in || data_out) {
+            malformed = "data buffers in a FLUSH, DISCARD or WRITE_ZEROES "
+                        "request";
+        }
+        break;
+    default:
+        /* unknown types are refused below whatever their layout */
+        break;
+    }
+    if (malformed) {
+        goto malformed;
+    }
+
+    virtio_vssd_req_init(s, vq, req);
+    err = virtio_vssd_req_check(s, req);
+    if (err) {
+        trace_virtio_vssd_req_refused(vdev, req, req->type, req->flags,
+                                      req->sector, err);
+        virtio_vssd_req_complete(req, err);
+        return 0;
+    }
+
+    switch (req->type) {
+    case VIRTIO_VSSD_T_READ:
+        virtio_vssd_do_read(s, req);
+        break;
+    case VIRTIO_VSSD_T_WRITE:
+        virtio_vssd_do_write(s, req);
+        break;
+    case VIRTIO_VSSD_T_FLUSH:
+        virtio_vssd_do_flush(s, req);
+        break;
+    case VIRTIO_VSSD_T_DISCARD:
+        virtio_vssd_do_discard(s, req);
+        break;
+    case VIRTIO_VSSD_T_WRITE_ZEROES:
+        virtio_vssd_do_write_zeroes(s, req);
+        break;
+    case VIRTIO_VSSD_T_GET_ID:
+        virtio_vssd_do_get_id(s, req);
+        break;
+    default:
+        g_assert_not_reached(); /* virtio_vssd_req_check() refused it */
+    }
+    return 0;
+
+malformed:
+    trace_virtio_vssd_malformed(vdev, virtio_get_queue_index(vq), malformed);
+    virtio_error(vdev, "virtio-vssd: malformed block request: %s",
+                 malformed);
+    return -1;
+}
+
+/* --- control requests --- */
+
+/*
+ * GET_MAP: write the plugged ranges from block @first on, as many as fit
+ * after the response header. Returns a NACK reason or VIRTIO_VSSD_R_NONE.
+ */
+static uint16_t virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
+                                         VirtQueueElement *elem,
+                                         uint16_t region, uint64_t first,
+                                         struct virtio_vssd_ctrl_resp *resp)
+{
+    const size_t in_len = iov_size(elem->in_sg, elem->in_num);
+    const uint64_t max_ranges = MIN((in_len - sizeof(*resp)) /
+                                    sizeof(struct virtio_vssd_range),
+                                    VIRTIO_VSSD_MAX_RANGES);
+    uint32_t nr_ranges = 0;
+    uint64_t block;
+
+    if (region != VIRTIO_VSSD_REGION_BLOCK || !max_ranges) {
+        return VIRTIO_VSSD_R_BAD_REQUEST;
+    }
+    if (first > s->nb_blocks) {
+        return VIRTIO_VSSD_R_RANGE;
+    }
+
+    block = find_next_bit(s->plugged, s->nb_blocks, first);
+    while (nr_ranges < max_ranges && block < s->nb_blocks) {
+        const uint64_t end = find_next_zero_bit(s->plugged, s->nb_blocks,
+                                                block);
+        const struct virtio_vssd_range range = {
+            .first = cpu_to_le64(block),
+            .count = cpu_to_le64(end - block),
+        };
+
+        iov_from_buf(elem->in_sg, elem->in_num,
+                     sizeof(*resp) + nr_ranges * sizeof(range),
+                     &range, sizeof(range));
+        nr_ranges++;
+        block = find_next_bit(s->plugged, s->nb_blocks, end);
+    }
+    block = MIN(block, s->nb_blocks);
+
+    trace_virtio_vssd_ctrl_get_map(VIRTIO_DEVICE(s), first, nr_ranges, block);
+    resp->nr_ranges = cpu_to_le32(nr_ranges);
+    resp->next = cpu_to_le64(block);
+    return VIRTIO_VSSD_R_NONE;
+}
+
+/*
+ * Serve one control request. Returns -1 if the chain is malformed (the
+ * device is then broken and the caller detaches and frees @elem).
+ */
+static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
+                                       VirtQueueElement *elem)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    struct virtio_vssd_ctrl_req req;
+    struct virtio_vssd_ctrl_resp resp = {};
+    const size_t out_len = iov_size(elem->out_sg, elem->out_num);
+    const size_t in_len = iov_size(elem->in_sg, elem->in_num);
+    uint16_t type, region, reason;
+    uint64_t arg0;
+
+    if (out_len < sizeof(req) || in_len < sizeof(resp)) {
+        const char *what = out_len < sizeof(req) ?
+                           "no device-readable request header" :
+                           "no room for the response";
+
+        trace_virtio_vssd_malformed(vdev, virtio_get_queue_index(vq), what);
+        virtio_error(vdev, "virtio-vssd: malformed control request: %s",
+                     what);
+        return -1;
+    }
+
+    iov_to_buf(elem->out_sg, elem->out_num, 0, &req, sizeof(req));
+    type = le16_to_cpu(req.type);
+    region = le16_to_cpu(req.region);
+    arg0 = le64_to_cpu(req.arg0);
+    trace_virtio_vssd_ctrl(vdev, type, region, arg0);
+
+    switch (type) {
+    case VIRTIO_VSSD_CTRL_GET_MAP:
+        if (out_len != sizeof(req)) {
+            reason = VIRTIO_VSSD_R_BAD_REQUEST;
+            break;
+        }
+        reason = virtio_vssd_ctrl_get_map(s, elem, region, arg0, &resp);
+        break;
+    default:
+        /* no resize protocol (VIRTIO_VSSD_F_RESIZE) and no pmem region yet */
+        reason = VIRTIO_VSSD_R_BAD_REQUEST;
+        break;
+    }
+
+    if (reason != VIRTIO_VSSD_R_NONE) {
+        resp = (struct virtio_vssd_ctrl_resp) {
+            .status = cpu_to_le16(VIRTIO_VSSD_RESP_NACK),
+            .reason = cpu_to_le16(reason),
+        };
+    } else {
+        resp.status = cpu_to_le16(VIRTIO_VSSD_RESP_ACK);
+    }
+    trace_virtio_vssd_ctrl_resp(vdev, type, le16_to_cpu(resp.status), reason);
+
+    iov_from_buf(elem->in_sg, elem->in_num, 0, &resp, sizeof(resp));
+    virtqueue_push(vq, elem, sizeof(resp) + le32_to_cpu(resp.nr_ranges) *
+                   sizeof(struct virtio_vssd_range));
+    virtio_notify(vdev, vq);
+    return 0;
+}
+
+/* --- virtqueue handlers --- */
+
+/* Serve a request queue until it is empty, in the backend's AioContext. */
+static void virtio_vssd_handle_req_vq(VirtIOVSSD *s, VirtQueue *vq)
+{
+    BlockBackend *blk = s->conf.blk;
+    AioContext *ctx = blk_get_aio_context(blk);
+    const bool suppress_notifications = virtio_queue_get_notification(vq);
+    VirtIOVSSDReq *req;
+
+    aio_context_acquire(ctx);
+    blk_io_plug(blk);
+    do {
+        if (suppress_notifications) {
+            virtio_queue_set_notification(vq, 0);
+        }
+        while ((req = virtqueue_pop(vq, sizeof(VirtIOVSSDReq)))) {
+            if (virtio_vssd_handle_req(s, vq, req) < 0) {
+                virtqueue_detach_element(vq, &req->elem, 0);
+                g_free(req);
+                break;
+            }
+        }
+        if (suppress_notifications) {
+            virtio_queue_set_notification(vq, 1);
+        }
+        /* empty once the device is broken */
+    } while (!virtio_queue_empty(vq));
+    blk_io_unplug(blk);
+    aio_context_release(ctx);
+}
+
+/* Kick of a request queue (main loop or vCPU thread, BQL held). */
+static void virtio_vssd_handle_req_output(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+
+    if (s->iothread_started) {
+        qemu_bh_schedule(s->iothread_bh);
+        return;
+    }
+    virtio_vssd_handle_req_vq(s, vq);
+}
+
+/* The control queue, always in the main loop (BQL held). */
+static void virtio_vssd_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+    VirtQueueElement *elem;
+
+    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+        if (virtio_vssd_handle_ctrl_req(s, vq, elem) < 0) {
+            virtqueue_detach_element(vq, elem, 0);
+            g_free(elem);
+            break;
+        }
+        g_free(elem);
+    }
+}
+
+/* --- config space and features --- */
+
+static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+    struct virtio_vssd_config *config = (void *)config_data;
+    const uint64_t plugged_size = s->nb_plugged * s->block_size;
+
+    memset(config, 0, sizeof(*config));
+    config->num_queues = cpu_to_le16(s->num_queues);
+    config->block_size = cpu_to_le32(s->block_size);
+    config->block_policy = cpu_to_le32(VIRTIO_VSSD_POLICY_GUEST);
+    config->block_region_size = cpu_to_le64(s->block_region_size);
+    config->block_plugged_size = cpu_to_le64(plugged_size);
+    /* without VIRTIO_VSSD_F_RESIZE the host wants what is plugged */
+    config->block_requested_size = cpu_to_le64(plugged_size);
+}
+
+static uint64_t virtio_vssd_get_features(VirtIODevice *vdev, uint64_t features,
+                                         Error **errp)
+{
+    virtio_add_feature(&features, VIRTIO_VSSD_F_BLOCK_REGION);
+    virtio_add_feature(&features, VIRTIO_VSSD_F_MQ);
+    return features;
+}
+
+static int virtio_vssd_validate_features(VirtIODevice *vdev)
+{
+    /* little-endian layouts only */
+    return virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1) ? 0 : -EINVAL;
+}
+
+/* --- IOThread --- */
+
+/* In the IOThread: serve every request queue. */
+static void virtio_vssd_iothread_bh(void *opaque)
+{
+    VirtIOVSSD *s = opaque;
+    unsigned int i;
+
+    aio_context_acquire(s->ctx);
+    /* a bottom half dequeued before virtio_vssd_iothread_stop() */
+    if (s->iothread_started) {
+        for (i = 0; i < s->num_queues; i++) {
+            virtio_vssd_handle_req_vq(s, s->req_vqs[i]);
+        }
+    }
+    aio_context_release(s->ctx);
+}
+
+/*
+ * Move the block backend and the request queues to the IOThread. Kicks
+ * still arrive in the main loop or a vCPU thread (through ioeventfd or
+ * not: TCG has none) and are handed over with a bottom half; completions
+ * reach the guest through the request queues' guest notifiers. On failure
+ * requests keep being served in the main loop.
+ */
+static void virtio_vssd_iothread_start(VirtIOVSSD *s)
+{
+    BusState *qbus = qdev_get_parent_bus(DEVICE(s));
+    VirtioBusClass *k = VIRTIO_BUS_GET_CLASS(qbus);
+    AioContext *old_ctx;
+    Error *local_err = NULL;
+    int r;
+
+    r = k->set_guest_notifiers(qbus->parent, s->num_queues, true);
+    if (r) {
+        warn_report_once("virtio-vssd: cannot set up guest notifiers (%d): "
+                         "'%s' is not used", r, VIRTIO_VSSD_IOTHREAD_PROP);
+        return;
+    }
+
+    old_ctx = blk_get_aio_context(s->conf.blk);
+    aio_context_acquire(old_ctx);
+    r = blk_set_aio_context(s->conf.blk, s->ctx, &local_err);
+    aio_context_release(old_ctx);
+    if (r < 0) {
+        error_report_err(local_err);
+        k->set_guest_notifiers(qbus->parent, s->num_queues, false);
+        return;
+    }
+
+    trace_virtio_vssd_iothread_start(VIRTIO_DEVICE(s));
+    aio_context_acquire(s->ctx);
+    s->iothread_started = true;
+    aio_context_release(s->ctx);
+    /* requests may be waiting in the rings already */
+    qemu_bh_schedule(s->iothread_bh);
+}
+
+/* Back to the main loop; waits for the requests the backend holds. */
+static void virtio_vssd_iothread_stop(VirtIOVSSD *s)
+{
+    BusState *qbus = qdev_get_parent_bus(DEVICE(s));
+    VirtioBusClass *k = VIRTIO_BUS_GET_CLASS(qbus);
+
+    trace_virtio_vssd_iothread_stop(VIRTIO_DEVICE(s));
+    /* a running bottom half holds the AioContext: it is done after this */
+    aio_context_acquire(s->ctx);
+    s->iothread_started = false;
+    qemu_bh_cancel(s->iothread_bh);
+    /* drains; other users may keep the backend in the IOThread: fine */
+    blk_set_aio_context(s->conf.blk, qemu_get_aio_context(), NULL);
+    aio_context_release(s->ctx);
+
+    /* after the drain: completions in the IOThread use them */
+    k->set_guest_notifiers(qbus->parent, s->num_queues, false);
+}
+
+static void virtio_vssd_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+    const bool run = s->iothread && virtio_device_should_start(vdev, status);
+
+    if (run && !s->iothread_started) {
+        virtio_vssd_iothread_start(s);
+    } else if (!run && s->iothread_started) {
+        virtio_vssd_iothread_stop(s);
+    }
+}
+
+/* --- realize, unrealize, reset --- */
+
+static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
+{
+    if (!s->conf.blk) {
+        error_setg(errp, "'%s' property is not set: the device needs a "
+                   "block backend for its block region",
+                   VIRTIO_VSSD_DRIVE_PROP);
+        return false;
+    }
+    if (!blk_is_inserted(s->conf.blk)) {
+        error_setg(errp, "'%s' property: the drive has no medium",
+                   VIRTIO_VSSD_DRIVE_PROP);
+        return false;
+    }
+    if (!is_power_of_2(s->block_size) ||
+        s->block_size < VIRTIO_VSSD_MIN_BLOCK_SIZE ||
+        s->block_size > VIRTIO_VSSD_MAX_BLOCK_SIZE) {
+        error_setg(errp, "'%s' property (%" PRIu64 ") must be a power of two "
+                   "between %d and %" PRIu64, VIRTIO_VSSD_BLOCK_SIZE_PROP,
+                   s->block_size, VIRTIO_VSSD_MIN_BLOCK_SIZE,
+                   (uint64_t)VIRTIO_VSSD_MAX_BLOCK_SIZE);
+        return false;
+    }
+    if (!s->num_queues || s->num_queues > VIRTIO_VSSD_MAX_NUM_QUEUES) {
+        error_setg(errp, "'%s' property (%" PRIu16 ") must be between 1 "
+                   "and %d", VIRTIO_VSSD_NUM_QUEUES_PROP, s->num_queues,
+                   VIRTIO_VSSD_MAX_NUM_QUEUES);
+        return false;
+    }
+    if (!is_power_of_2(s->queue_size) ||
+        s->queue_size < VIRTIO_VSSD_MIN_QUEUE_SIZE ||
+        s->queue_size > VIRTQUEUE_MAX_SIZE) {
+        error_setg(errp, "'%s' property (%" PRIu16 ") must be a power of two "
+                   "between %d and %d", VIRTIO_VSSD_QUEUE_SIZE_PROP,
+                   s->queue_size, VIRTIO_VSSD_MIN_QUEUE_SIZE,
+                   VIRTQUEUE_MAX_SIZE);
+        return false;
+    }
+    if (s->serial && strlen(s->serial) > VIRTIO_VSSD_ID_BYTES) {
+        error_setg(errp, "'%s' property must be at most %d characters",
+                   VIRTIO_VSSD_SERIAL_PROP, VIRTIO_VSSD_ID_BYTES);
+        return false;
+    }
+    return true;
+}
+
+/* The region's geometry from the backend's size. */
+static bool virtio_vssd_init_block_region(VirtIOVSSD *s, Error **errp)
+{
+    const int64_t len = blk_getlength(s->conf.blk);
+
+    if (len < 0) {
+        error_setg_errno(errp, -len, "'%s' property: cannot get the size of "
+                         "the drive", VIRTIO_VSSD_DRIVE_PROP);
+        return false;
+    }
+    if (!len || len % s->block_size) {
+        error_setg(errp, "'%s' property: the drive's size (%" PRId64
+                   " bytes) must be a non-zero multiple of '%s' (%" PRIu64
+                   ")", VIRTIO_VSSD_DRIVE_PROP, len,
+                   VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block_size);
+        return false;
+    }
+    if (len / s->block_size > INT32_MAX) {
+        error_setg(errp, "'%s' property: the drive has more than %d blocks "
+                   "of '%s' (%" PRIu64 "): use larger blocks",
+                   VIRTIO_VSSD_DRIVE_PROP, INT32_MAX,
+                   VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block_size);
+        return false;
+    }
+
+    s->block_region_size = len;
+    s->nb_blocks = len / s->block_size;
+    s->plugged_bitmap_size = s->nb_blocks;
+    /* no resize protocol yet: everything is plugged */
+    s->plugged = bitmap_new(s->nb_blocks);
+    bitmap_set(s->plugged, 0, s->nb_blocks);
+    s->nb_plugged = s->nb_blocks;
+    return true;
+}
+
+static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOVSSD *s = VIRTIO_VSSD(dev);
+    unsigned int i;
+
+    if (!virtio_vssd_check_properties(s, errp)) {
+        return;
+    }
+    /* write permission; the region's size must not change under us */
+    if (!blkconf_apply_backend_options(&s->conf, false, false, errp)) {
+        return;
+    }
+    if (!virtio_vssd_init_block_region(s, errp)) {
+        return;
+    }
+
+    QLIST_INIT(&s->inflight);
+    if (s->iothread) {
+        s->ctx = iothread_get_aio_context(s->iothread);
+        s->iothread_bh = aio_bh_new_guarded(s->ctx, virtio_vssd_iothread_bh,
+                                            s, &dev->mem_reentrancy_guard);
+    }
+
+    virtio_init(vdev, VIRTIO_ID_VSSD, sizeof(struct virtio_vssd_config));
+    s->req_vqs = g_new(VirtQueue *, s->num_queues);
+    for (i = 0; i < s->num_queues; i++) {
+        s->req_vqs[i] = virtio_add_queue(vdev, s->queue_size,
+                                         virtio_vssd_handle_req_output);
+    }
+    s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_VSSD_CTRL_QUEUE_SIZE,
+                                  virtio_vssd_handle_ctrl);
+}
+
+static void virtio_vssd_device_unrealize(DeviceState *dev)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOVSSD *s = VIRTIO_VSSD(dev);
+    unsigned int i;
+
+    if (s->iothread_started) {
+        virtio_vssd_iothread_stop(s);
+    }
+    if (s->iothread_bh) {
+        qemu_bh_delete(s->iothread_bh);
+        s->iothread_bh = NULL;
+    }
+    blk_drain(s->conf.blk);
+    virtio_delete_queue(s->ctrl_vq);
+    for (i = 0; i < s->num_queues; i++) {
+        virtio_delete_queue(s->req_vqs[i]);
+    }
+    g_free(s->req_vqs);
+    s->req_vqs = NULL;
+    g_free(s->plugged);
+    s->plugged = NULL;
+    blockdev_mark_auto_del(s->conf.blk);
+    virtio_cleanup(vdev);
+}
+
+/*
+ * Device reset (the IOThread is stopped already): wait for the requests the
+ * backend still holds; their completions land in the rings before these
+ * are reset. The plugged map survives resets.
+ */
+static void virtio_vssd_reset(VirtIODevice *vdev)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+    AioContext *ctx = blk_get_aio_context(s->conf.blk);
+    VirtIOVSSDReq *req;
+    unsigned int inflight = 0;
+
+    QLIST_FOREACH(req, &s->inflight, next) {
+        inflight++;
+    }
+    trace_virtio_vssd_reset(vdev, inflight);
+
+    aio_context_acquire(ctx);
+    blk_drain(s->conf.blk);
+    aio_context_release(ctx);
+}
+
+/* --- migration --- */
+
+/* What source and destination must agree on. */
+typedef struct VirtIOVSSDMigChecks {
+    VirtIOVSSD *parent;
+    uint64_t block_size;
+    uint64_t block_region_size;
+    uint16_t num_queues;
+} VirtIOVSSDMigChecks;
+
+static int virtio_vssd_mig_checks_pre_save(void *opaque)
+{
+    VirtIOVSSDMigChecks *tmp = opaque;
+    VirtIOVSSD *s = tmp->parent;
+
+    tmp->block_size = s->block_size;
+    tmp->block_region_size = s->block_region_size;
+    tmp->num_queues = s->num_queues;
+    return 0;
+}
+
+static int virtio_vssd_mig_checks_post_load(void *opaque, int version_id)
+{
+    VirtIOVSSDMigChecks *tmp = opaque;
+    VirtIOVSSD *s = tmp->parent;
+
+    if (tmp->block_size != s->block_size) {
+        error_report("virtio-vssd: property '%s' differs: %" PRIu64
+                     " on the source, %" PRIu64 " here",
+                     VIRTIO_VSSD_BLOCK_SIZE_PROP, tmp->block_size,
+                     s->block_size);
+        return -EINVAL;
+    }
+    if (tmp->block_region_size != s->block_region_size) {
+        error_report("virtio-vssd: the size of '%s' differs: %" PRIu64
+                     " on the source, %" PRIu64 " here",
+                     VIRTIO_VSSD_DRIVE_PROP, tmp->block_region_size,
+                     s->block_region_size);
+        return -EINVAL;
+    }
+    if (tmp->num_queues != s->num_queues) {
+        error_report("virtio-vssd: property '%s' differs: %" PRIu16
+                     " on the source, %" PRIu16 " here",
+                     VIRTIO_VSSD_NUM_QUEUES_PROP, tmp->num_queues,
+                     s->num_queues);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_vssd_mig_checks = {
+    .name = "virtio-vssd-device/checks",
+    .pre_save = virtio_vssd_mig_checks_pre_save,
+    .post_load = virtio_vssd_mig_checks_post_load,
+    .fields = (VMStateField[]) {
+        VMSTATE_UINT64(block_size, VirtIOVSSDMigChecks),
+        VMSTATE_UINT64(block_region_size, VirtIOVSSDMigChecks),
+        VMSTATE_UINT16(num_queues, VirtIOVSSDMigChecks),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static int virtio_vssd_post_load(void *opaque, int version_id)
+{
+    VirtIOVSSD *s = opaque;
+
+    s->nb_plugged = bitmap_count_one(s->plugged, s->nb_blocks);
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_vssd_device = {
+    .name = "virtio-vssd-device",
+    .minimum_version_id = 1,
+    .version_id = 1,
+    .post_load = virtio_vssd_post_load,
+    .fields = (VMStateField[]) {
+        /* first: refuse a different geometry before loading the bitmap */
+        VMSTATE_WITH_TMP(VirtIOVSSD, VirtIOVSSDMigChecks,
+                         vmstate_virtio_vssd_mig_checks),
+        VMSTATE_BITMAP(plugged, VirtIOVSSD, 0, plugged_bitmap_size),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_virtio_vssd = {
+    .name = "virtio-vssd",
+    .minimum_version_id = 1,
+    .version_id = 1,
+    .fields = (VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* --- QOM properties --- */
+
+static void virtio_vssd_get_block_region_size(Object *obj, Visitor *v,
+                                              const char *name, void *opaque,
+                                              Error **errp)
+{
+    uint64_t value = VIRTIO_VSSD(obj)->block_region_size;
+
+    visit_type_size(v, name, &value, errp);
+}
+
+static void virtio_vssd_get_block_plugged_size(Object *obj, Visitor *v,
+                                               const char *name, void *opaque,
+                                               Error **errp)
+{
+    const VirtIOVSSD *s = VIRTIO_VSSD(obj);
+    uint64_t value = s->nb_plugged * s->block_size;
+
+    visit_type_size(v, name, &value, errp);
+}
+
+static void virtio_vssd_instance_init(Object *obj)
+{
+    object_property_add(obj, VIRTIO_VSSD_BLOCK_REGION_SIZE_PROP, "size",
+                        virtio_vssd_get_block_region_size, NULL, NULL, NULL);
+    object_property_add(obj, VIRTIO_VSSD_BLOCK_PLUGGED_SIZE_PROP, "size",
+                        virtio_vssd_get_block_plugged_size, NULL, NULL, NULL);
+}
+
+static Property virtio_vssd_properties[] = {
+    DEFINE_PROP_DRIVE(VIRTIO_VSSD_DRIVE_PROP, VirtIOVSSD, conf.blk),
+    DEFINE_PROP_SIZE(VIRTIO_VSSD_BLOCK_SIZE_PROP, VirtIOVSSD, block_size,
+                     VIRTIO_VSSD_DEFAULT_BLOCK_SIZE),
+    DEFINE_PROP_UINT16(VIRTIO_VSSD_NUM_QUEUES_PROP, VirtIOVSSD, num_queues,
+                       VIRTIO_VSSD_DEFAULT_NUM_QUEUES),
+    DEFINE_PROP_UINT16(VIRTIO_VSSD_QUEUE_SIZE_PROP, VirtIOVSSD, queue_size,
+                       VIRTIO_VSSD_DEFAULT_QUEUE_SIZE),
+    DEFINE_PROP_LINK(VIRTIO_VSSD_IOTHREAD_PROP, VirtIOVSSD, iothread,
+                     TYPE_IOTHREAD, IOThread *),
+    DEFINE_PROP_STRING(VIRTIO_VSSD_SERIAL_PROP, VirtIOVSSD, serial),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void virtio_vssd_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+
+    device_class_set_props(dc, virtio_vssd_properties);
+    dc->vmsd = &vmstate_virtio_vssd;
+    set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
+
+    vdc->realize = virtio_vssd_device_realize;
+    vdc->unrealize = virtio_vssd_device_unrealize;
+    vdc->get_config = virtio_vssd_get_config;
+    vdc->get_features = virtio_vssd_get_features;
+    vdc->validate_features = virtio_vssd_validate_features;
+    vdc->set_status = virtio_vssd_set_status;
+    vdc->reset = virtio_vssd_reset;
+    vdc->vmsd = &vmstate_virtio_vssd_device;
+}
+
+static const TypeInfo virtio_vssd_info = {
+    .name = TYPE_VIRTIO_VSSD,
+    .parent = TYPE_VIRTIO_DEVICE,
+    .instance_size = sizeof(VirtIOVSSD),
+    .instance_init = virtio_vssd_instance_init,
+    .class_size = sizeof(VirtIOVSSDClass),
+    .class_init = virtio_vssd_class_init,
+};
+
+static void virtio_vssd_register_types(void)
+{
+    type_register_static(&virtio_vssd_info);
+}
+
+type_init(virtio_vssd_register_types)

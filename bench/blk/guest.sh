@@ -18,8 +18,10 @@
 . /test/params.sh
 
 FIO=/test/fio
-VSSD_DEV=/dev/vssd0
-BLK_DEV=/dev/vda
+# The A/A control run (VSSD_BENCH_AA=1 on the host) puts a second
+# virtio-blk disk in the vSSD's place.
+VSSD_DEV=${BENCH_VSSD_DEV:-/dev/vssd0}
+BLK_DEV=${BENCH_BLK_DEV:-/dev/vda}
 OUT=/tmp/bench
 mkdir -p "$OUT"
 
@@ -46,7 +48,7 @@ fi
 
 # Same I/O scheduler on both (the kernel picks by queue count; make it
 # explicit), and report the queue layout each device got.
-for d in vssd0 vda; do
+for d in "${VSSD_DEV#/dev/}" "${BLK_DEV#/dev/}"; do
 	q=/sys/block/$d/queue
 	[ -w $q/scheduler ] && echo none > $q/scheduler 2>/dev/null
 	nq=$(ls -d /sys/block/$d/mq/* 2>/dev/null | wc -l)

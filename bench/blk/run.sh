@@ -19,6 +19,8 @@
 #   VSSD_BENCH_DIRECT   host cache.direct of both disks, on|off [on]
 #   VSSD_BENCH_QUEUES   num-queues of both devices, 0 = device default [2]
 #   VSSD_BENCH_JOBS     the fio jobs (see guest.sh) [all six]
+#   VSSD_BENCH_AA       1 = A/A control: a second virtio-blk disk takes the
+#                       vSSD's place, so the ratios show the noise floor [0]
 #   VSSD_FIO            static fio binary [OUTDIR/fio, built if missing]
 set -euo pipefail
 
@@ -33,7 +35,16 @@ reps=${VSSD_BENCH_REPS:-5}
 direct=${VSSD_BENCH_DIRECT:-on}
 queues=${VSSD_BENCH_QUEUES:-2}
 jobs=${VSSD_BENCH_JOBS:-randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 seqread-1m seqwrite-1m}
+aa=${VSSD_BENCH_AA:-0}
 fio=${VSSD_FIO:-$out/fio}
+# Where the results go: the A/A control keeps apart from the real results.
+res=$out
+label=
+if [ "$aa" = 1 ]; then
+	res=$out/blk-aa
+	label="A/A CONTROL (both disks virtio-blk): "
+	mkdir -p "$res"
+fi
 
 # The disks must sit on a real file system (O_DIRECT fails on tmpfs), so
 # the VM's scratch folder goes under OUTDIR; vm.sh removes it at exit.
@@ -74,9 +85,16 @@ EOF
 
 qprop=
 [ "$queues" != 0 ] && qprop=",num-queues=$queues"
+if [ "$aa" = 1 ]; then
+	# PCI order decides the names: the disk in the vSSD's slot is vda.
+	vssd_device="virtio-blk-pci,id=vssd0,drive=vssd-disk$qprop"
+	printf 'BENCH_VSSD_DEV=/dev/vda\nBENCH_BLK_DEV=/dev/vdb\n' >> "$files/params.sh"
+else
+	vssd_device="virtio-vssd-pci,id=vssd0,drive=vssd-disk$qprop"
+fi
 qemu_args=(
 	-blockdev "driver=file,filename=$disks/vssd.img,node-name=vssd-disk,discard=unmap,cache.direct=$direct"
-	-device "virtio-vssd-pci,id=vssd0,drive=vssd-disk$qprop"
+	-device "$vssd_device"
 	-blockdev "driver=file,filename=$disks/blk.img,node-name=blk0,discard=unmap,cache.direct=$direct"
 	-device "virtio-blk-pci,id=blk0,drive=blk0$qprop"
 )
@@ -85,24 +103,28 @@ njobs=$(echo "$jobs" | wc -w)
 runs=$((2 * njobs * reps))
 # fio itself starts slowly under TCG: allow 5 s per run on top.
 timeout=$((120 + runs * (runtime + ramp + 5) * 2))
-log=$out/blk-console.log
+log=$res/blk-console.log
 echo "bench/blk: $runs fio runs of ${ramp}+${runtime} s (about $((runs * (runtime + ramp + 2) / 60 + 1)) min), console in $log"
 start=$SECONDS
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 status=0
 vm_boot --script "$here/guest.sh" --files "$files" --timeout "$timeout" \
 	--log "$log" --mem 1024 -- "${qemu_args[@]}" || status=$?
-cp "$log.cmd" "$out/blk-qemu.cmd" 2>/dev/null || true
-echo "bench/blk: guest finished in $((SECONDS - start)) s (status $status)"
+cp "$log.cmd" "$res/blk-qemu.cmd" 2>/dev/null || true
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+echo "bench/blk: guest finished in $((SECONDS - start)) s (status $status)," \
+	"host load average $load_before -> $load_after on $(nproc) CPUs"
 tr -d '\r' < "$log" | grep -a '^bench: ' || true
 
-note="Setup: QEMU $("$VSSD_QEMU" --version | head -n1 | sed 's/.*version \([^ ]*\).*/\1/') TCG (no KVM), -smp 2, \
+note="${label}Setup: QEMU $("$VSSD_QEMU" --version | head -n1 | sed 's/.*version \([^ ]*\).*/\1/') TCG (no KVM), -smp 2, \
 both disks ${size_mb} MiB raw files on the same host file system, cache.direct=$direct, \
 num-queues=$([ "$queues" = 0 ] && echo default || echo "$queues"); \
 fio $("$fio" --version) libaio direct=1, ${ramp} s ramp + ${runtime} s per run, \
-${reps} repetitions alternating the devices; ratio = vssd IOPS / virtio-blk IOPS (median, min – max)."
-python3 "$here/report.py" "$log" "$out" --note "$note" || status=1
-if [ -f "$out/blk-plot.dat" ]; then
-	gnuplot -e "datafile='$out/blk-plot.dat'; outfile='$out/blk.png'; subtitle='${size_mb} MiB raw, cache.direct=$direct, num-queues=$queues, ${reps} reps x ${runtime} s, min-max bars'" \
+${reps} repetitions alternating the devices; ratio = vssd IOPS / virtio-blk IOPS (median, min – max). \
+Host: $(nproc) CPUs, 1-min load average $load_before at the start and $load_after at the end (the VM itself adds about 2-3; other load widens the spread)."
+python3 "$here/report.py" "$log" "$res" --note "$note" || status=1
+if [ -f "$res/blk-plot.dat" ]; then
+	gnuplot -e "datafile='$res/blk-plot.dat'; outfile='$res/blk.png'; subtitle='${label}${size_mb} MiB raw, cache.direct=$direct, num-queues=$queues, ${reps} reps x ${runtime} s, min-max bars'" \
 		"$here/plot.gp" || status=1
 fi
 vm_log_clean "$log" || status=1

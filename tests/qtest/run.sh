@@ -32,7 +32,7 @@ FILTERS=()
 for arg in "$@"; do
 	case $arg in
 	--no-build) BUILD=0 ;;
-	-h|--help) sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
 	*) FILTERS+=("$arg") ;;
 	esac
@@ -81,6 +81,12 @@ if [ ${#tests[@]} -eq 0 ]; then
 	echo "Bail out! zero vssd tests"
 	exit 1
 fi
+
+# The tests' image files (and anything else qos-test leaves behind when an
+# assertion aborts it) go to a private folder, removed on exit.
+TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/vssd-qtest-run.XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 echo "1..${#tests[@]}"
 n=0

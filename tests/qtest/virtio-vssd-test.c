@@ -1265,15 +1265,10 @@ static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_true(qvirtio_get_features(((QVirtioVssd *)obj)->vdev) &
                   (1ull << VIRTIO_VSSD_F_MQ));
 
-    /* MQ not negotiated */
-    vssd_test_start(&t, obj, data, alloc);
-    g_assert_cmpuint(t.nr_req_queues, ==, 1);
-    vssd_check_map_full(&t);
-    vssd_check_read(&t, 0, 1);
-
-    /* MQ negotiated */
+    /* MQ negotiated: both request queues serve I/O, control at 2 */
     t.want_mq = true;
-    vssd_driver_reinit(&t);
+    g_test_message("with VIRTIO_VSSD_F_MQ: 2 request queues, control 2");
+    vssd_test_start(&t, obj, data, alloc);
     g_assert_cmpuint(t.nr_req_queues, ==, 2);
     for (i = 0; i < t.nr_req_queues; i++) {
         t.vq = t.req_vqs[i];
@@ -1285,6 +1280,14 @@ static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
     t.vq = t.req_vqs[0];
     vssd_check_map_full(&t);
     g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+
+    /* MQ not negotiated: one request queue, control at 1 */
+    t.want_mq = false;
+    g_test_message("without VIRTIO_VSSD_F_MQ: 1 request queue, control 1");
+    vssd_driver_reinit(&t);
+    g_assert_cmpuint(t.nr_req_queues, ==, 1);
+    vssd_check_map_full(&t);
+    vssd_check_read(&t, 49, 4);
     vssd_check_image(&t);
     vssd_driver_cleanup(&t);
 }

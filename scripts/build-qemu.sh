@@ -109,7 +109,7 @@ fetch_pristine() {
 	fi
 	echo "build-qemu: unpacking $(basename "$dsc")"
 	rm -rf "$dst.tmp"
-	dpkg-source --no-check -x "$dsc" "$dst.tmp" >/dev/null
+	dpkg-source --no-check --no-copy -x "$dsc" "$dst.tmp" >/dev/null
 	mv "$dst.tmp" "$dst"
 	step "fetch + unpack source"
 }
@@ -233,6 +233,7 @@ targets=(qemu-system-x86_64)
 if [ $WANT_QTEST = 1 ]; then
 	targets+=(tests/qtest/qos-test)
 fi
+echo "build-qemu: ninja -j$JOBS ${targets[*]} (a full build takes ~5 min on 2 cores)"
 # Progress lines are dropped; warnings and errors stay.
 if ! ninja -C "$BUILD" -j"$JOBS" "${targets[@]}" 2>&1 |
 	{ grep -v -e '^\[[0-9]*/[0-9]*\] ' -e '^ninja: Entering directory' || true; }; then

@@ -59,9 +59,13 @@
  * VIRTIO_VSSD_S_UNPLUGGED and moves no data. A request beyond the end of the
  * region, or whose length overflows, fails with VIRTIO_VSSD_S_RANGE. A chain
  * that cannot be parsed at all (no room for the header or the status byte,
- * a device-writable header, a device-readable status) makes the device
- * "broken" (VIRTIO_CONFIG_S_NEEDS_RESET); it never touches guest memory
- * outside the chain.
+ * a device-writable header, a device-readable status, data buffers in the
+ * wrong direction for the request type) makes the device "broken"
+ * (VIRTIO_CONFIG_S_NEEDS_RESET); it never touches guest memory outside the
+ * chain. Flags that do not apply to a request type give
+ * VIRTIO_VSSD_S_UNSUPP; a READ or WRITE of zero bytes, of a length that is
+ * not a multiple of the sector size, or of 2 GiB or more gives
+ * VIRTIO_VSSD_S_INVALID.
  *
  * Resize (VIRTIO_VSSD_F_RESIZE)
  * =============================

@@ -604,6 +604,59 @@ static int virtio_vssd_validate_features(VirtIODevice *vdev)
     return virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1) ? 0 : -EINVAL;
 }
 
+/*
+ * Lay the queues out for @nr request queues: [0, nr) then the control
+ * queue. Without VIRTIO_VSSD_F_MQ the driver knows one request queue and
+ * finds the control queue at index 1.
+ */
+static void virtio_vssd_set_nr_req_vqs(VirtIOVSSD *s, unsigned int nr)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    unsigned int i;
+
+    if (nr == s->nr_req_vqs) {
+        return;
+    }
+    /* virtio_add_queue() takes the first free index */
+    virtio_delete_queue(s->ctrl_vq);
+    for (i = nr; i < s->nr_req_vqs; i++) {
+        virtio_delete_queue(s->req_vqs[i]);
+        s->req_vqs[i] = NULL;
+    }
+    for (i = s->nr_req_vqs; i < nr; i++) {
+        s->req_vqs[i] = virtio_add_queue(vdev, s->queue_size,
+                                         virtio_vssd_handle_req_output);
+    }
+    s->ctrl_vq = virtio_add_queue(vdev, VIRTIO_VSSD_CTRL_QUEUE_SIZE,
+                                  virtio_vssd_handle_ctrl);
+    s->nr_req_vqs = nr;
+}
+
+/* Before DRIVER_OK (or on reset, with 0): the queues follow VIRTIO_VSSD_F_MQ. */
+static void virtio_vssd_set_features(VirtIODevice *vdev, uint64_t features)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+
+    virtio_vssd_set_nr_req_vqs(s, virtio_has_feature(features,
+                                                     VIRTIO_VSSD_F_MQ) ?
+                                  s->num_queues : 1);
+}
+
+/* Incoming migration: the layout of the source, before its ring state. */
+static int virtio_vssd_pre_load_queues(VirtIODevice *vdev, uint32_t n)
+{
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+
+    if (n != 2 && n != s->num_queues + 1) {
+        error_report("virtio-vssd: %" PRIu32 " queues on the source, "
+                     "expected 2 or %u ('%s')", n, s->num_queues + 1,
+                     VIRTIO_VSSD_NUM_QUEUES_PROP);
+        return -EINVAL;
+    }
+    virtio_vssd_set_nr_req_vqs(s, n - 1);
+    return 0;
+}
+
 /* --- IOThread --- */
 
 /* In the IOThread: serve every request queue. */
@@ -615,7 +668,7 @@ static void virtio_vssd_iothread_bh(void *opaque)
     aio_context_acquire(s->ctx);
     /* a bottom half dequeued before virtio_vssd_iothread_stop() */
     if (s->iothread_started) {
-        for (i = 0; i < s->num_queues; i++) {
+        for (i = 0; i < s->nr_req_vqs; i++) {
             virtio_vssd_handle_req_vq(s, s->req_vqs[i]);
         }
     }
@@ -637,7 +690,7 @@ static void virtio_vssd_iothread_start(VirtIOVSSD *s)
     Error *local_err = NULL;
     int r;
 
-    r = k->set_guest_notifiers(qbus->parent, s->num_queues, true);
+    r = k->set_guest_notifiers(qbus->parent, s->nr_req_vqs, true);
     if (r) {
         warn_report_once("virtio-vssd: cannot set up guest notifiers (%d): "
                          "'%s' is not used", r, VIRTIO_VSSD_IOTHREAD_PROP);
@@ -650,7 +703,7 @@ static void virtio_vssd_iothread_start(VirtIOVSSD *s)
     aio_context_release(old_ctx);
     if (r < 0) {
         error_report_err(local_err);
-        k->set_guest_notifiers(qbus->parent, s->num_queues, false);
+        k->set_guest_notifiers(qbus->parent, s->nr_req_vqs, false);
         return;
     }
 
@@ -678,7 +731,7 @@ static void virtio_vssd_iothread_stop(VirtIOVSSD *s)
     aio_context_release(s->ctx);
 
     /* after the drain: completions in the IOThread use them */
-    k->set_guest_notifiers(qbus->parent, s->num_queues, false);
+    k->set_guest_notifiers(qbus->parent, s->nr_req_vqs, false);
 }
 
 static void virtio_vssd_set_status(VirtIODevice *vdev, uint8_t status)
@@ -800,8 +853,10 @@ static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
     }
 
     virtio_init(vdev, VIRTIO_ID_VSSD, sizeof(struct virtio_vssd_config));
-    s->req_vqs = g_new(VirtQueue *, s->num_queues);
-    for (i = 0; i < s->num_queues; i++) {
+    /* all queues until the driver's features say otherwise */
+    s->req_vqs = g_new0(VirtQueue *, s->num_queues);
+    s->nr_req_vqs = s->num_queues;
+    for (i = 0; i < s->nr_req_vqs; i++) {
         s->req_vqs[i] = virtio_add_queue(vdev, s->queue_size,
                                          virtio_vssd_handle_req_output);
     }
@@ -824,7 +879,7 @@ static void virtio_vssd_device_unrealize(DeviceState *dev)
     }
     blk_drain(s->conf.blk);
     virtio_delete_queue(s->ctrl_vq);
-    for (i = 0; i < s->num_queues; i++) {
+    for (i = 0; i < s->nr_req_vqs; i++) {
         virtio_delete_queue(s->req_vqs[i]);
     }
     g_free(s->req_vqs);
@@ -1007,9 +1062,11 @@ static void virtio_vssd_class_init(ObjectClass *klass, void *data)
     vdc->unrealize = virtio_vssd_device_unrealize;
     vdc->get_config = virtio_vssd_get_config;
     vdc->get_features = virtio_vssd_get_features;
+    vdc->set_features = virtio_vssd_set_features;
     vdc->validate_features = virtio_vssd_validate_features;
     vdc->set_status = virtio_vssd_set_status;
     vdc->reset = virtio_vssd_reset;
+    vdc->pre_load_queues = virtio_vssd_pre_load_queues;
     vdc->vmsd = &vmstate_virtio_vssd_device;
 }
 

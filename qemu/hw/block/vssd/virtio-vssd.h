@@ -12,6 +12,7 @@
 
 #include "standard-headers/linux/virtio_vssd.h"
 #include "hw/virtio/virtio.h"
+#include "qemu/units.h"
 #include "hw/block/block.h"
 #include "sysemu/iothread.h"
 #include "qom/object.h"
@@ -49,10 +50,12 @@ OBJECT_DECLARE_TYPE(VirtIOVSSD, VirtIOVSSDClass, VIRTIO_VSSD)
 struct VirtIOVSSD {
     VirtIODevice parent_obj;
 
-    /* request queues, [0, num_queues) */
+    /* request queues [0, nr_req_vqs) of num_queues slots */
     VirtQueue **req_vqs;
-    /* control queue, index num_queues */
+    /* control queue, index nr_req_vqs */
     VirtQueue *ctrl_vq;
+    /* request queues in use: num_queues with VIRTIO_VSSD_F_MQ, else 1 */
+    uint16_t nr_req_vqs;
 
     /* block region backend ("drive") and its options */
     BlockConf conf;

@@ -90,12 +90,12 @@ while [ $rep -le "$BENCH_REPS" ]; do
 		opts=$(job_opts "$job") || { echo "bench: unknown job $job"; exit 1; }
 		for dev in $order; do
 			res=$OUT/$job.$dev.$rep.json
-			# shellcheck disable=SC2086 # $opts is a list of options
+			# shellcheck disable=SC2086 # lists of options
 			if $FIO --name="$job" --filename="$(dev_path $dev)" \
 				--ioengine=libaio --direct=1 --numjobs=1 \
 				--time_based --runtime="$BENCH_RUNTIME" \
 				--ramp_time="$BENCH_RAMP" --randrepeat=1 \
-				--norandommap $opts \
+				--norandommap $opts $BENCH_FIO_ARGS \
 				--output-format=json --output="$res" >/dev/null 2>$OUT/err; then
 				echo "bench.result $job $dev $rep"
 				gzip -c "$res" | base64

@@ -19,6 +19,7 @@
 #   VSSD_BENCH_DIRECT   host cache.direct of both disks, on|off [on]
 #   VSSD_BENCH_QUEUES   num-queues of both devices, 0 = device default [2]
 #   VSSD_BENCH_JOBS     the fio jobs (see guest.sh) [all six]
+#   VSSD_BENCH_FIO_ARGS more fio options for every run (e.g. --cpus_allowed=0) []
 #   VSSD_BENCH_AA       1 = A/A control: a second virtio-blk disk takes the
 #                       vSSD's place, so the ratios show the noise floor [0]
 #   VSSD_FIO            static fio binary [OUTDIR/fio, built if missing]
@@ -81,6 +82,7 @@ BENCH_RUNTIME=$runtime
 BENCH_RAMP=$ramp
 BENCH_REPS=$reps
 BENCH_JOBS="$jobs"
+BENCH_FIO_ARGS="${VSSD_BENCH_FIO_ARGS:-}"
 EOF
 
 qprop=

@@ -106,13 +106,15 @@ def main(argv):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     log, outdir = args
-    os.makedirs(os.path.join(outdir, "blk-raw"), exist_ok=True)
+    raw = os.path.join(outdir, "blk-raw")
+    os.makedirs(raw, exist_ok=True)
+    for old in os.listdir(raw):
+        os.remove(os.path.join(raw, old))
 
     results = parse_log(log)
     rows = {}
     for (job, dev, rep), fio in sorted(results.items()):
-        with open(os.path.join(outdir, "blk-raw", f"{job}.{dev}.{rep}.json"),
-                  "w") as f:
+        with open(os.path.join(raw, f"{job}.{dev}.{rep}.json"), "w") as f:
             json.dump(fio, f, indent=1)
         rows[(job, dev, rep)] = metrics(fio)
 

@@ -112,7 +112,7 @@ load_before=$(cut -d' ' -f1 /proc/loadavg)
 status=0
 vm_boot --script "$here/guest.sh" --files "$files" --timeout "$timeout" \
 	--log "$log" --mem 1024 -- "${qemu_args[@]}" || status=$?
-cp "$log.cmd" "$res/blk-qemu.cmd" 2>/dev/null || true
+mv -f "$log.cmd" "$res/blk-qemu.cmd" 2>/dev/null || true
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 echo "bench/blk: guest finished in $((SECONDS - start)) s (status $status)," \
 	"host load average $load_before -> $load_after on $(nproc) CPUs"

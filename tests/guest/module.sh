@@ -33,8 +33,10 @@ busy_reader() {
 		dd if=/dev/vssd0 of=/dev/null bs=64k 2>/dev/null
 	done
 }
+# The writer stops once the node is gone: dd would otherwise create a
+# regular file /dev/vssd0 and hide the disk's node when it comes back.
 busy_writer() {
-	while :; do
+	while [ -b /dev/vssd0 ]; do
 		dd if=/dev/zero of=/dev/vssd0 bs=64k count=256 seek=256 2>/dev/null
 	done
 }

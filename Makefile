@@ -20,10 +20,9 @@ VMLINUZ := $(BUILD)/guest/vmlinuz
 MODULE := guest-driver/virtio_vssd.ko
 INITRAMFS := $(BUILD)/guest/initramfs.cpio.gz
 
-.PHONY: all deps qemu guest module image demo test bench install clean \
-	test-qtest test-guest check-module
+.PHONY: all deps qemu guest module image demo test bench install clean vssdctl
 
-all: qemu image
+all: qemu image vssdctl
 
 deps:
 	sh scripts/deps.sh
@@ -43,17 +42,23 @@ module:
 image: guest
 	bash scripts/mkimage.sh $(BUILD)/guest
 
-demo: qemu image
+# The host tool: build/bin/vssdctl (objects under build/qmp-tools).
+vssdctl: deps
+	$(MAKE) -C qmp-tools OUT=$(BUILD)/qmp-tools
+	install -D -m 0755 $(BUILD)/qmp-tools/vssdctl $(BUILD)/bin/vssdctl
+
+demo: qemu image vssdctl
 	bash scripts/demo.sh
 
-test: qemu image
+test: qemu image vssdctl
 	bash tests/run.sh
 
 bench: qemu image
 	bash bench/run.sh
 
-install: qemu
-	@echo "nothing to install yet"
+PREFIX ?= /usr/local
+install: vssdctl
+	$(MAKE) -C qmp-tools OUT=$(BUILD)/qmp-tools install PREFIX=$(PREFIX)
 
 clean:
 	rm -rf build

@@ -46,7 +46,7 @@ if [ $# -gt 0 ]; then
 else
 	tests=()
 	[ -f "$top/tests/qtest/run.sh" ] && tests+=("$top/tests/qtest/run.sh")
-	for t in "$top"/tests/e2e/*.sh; do
+	for t in "$top"/tests/host/*.sh "$top"/tests/e2e/*.sh; do
 		[ -f "$t" ] && tests+=("$t")
 	done
 fi

@@ -144,12 +144,14 @@ vm_have_device() {
 	for f in "$VSSD_QEMU" "$VSSD_KERNEL" "$VSSD_INITRD"; do
 		[ -f "$f" ] || { echo "vm.sh: $f is missing" >&2; return 1; }
 	done
-	if ! "$VSSD_QEMU" -device help 2>/dev/null | grep -q '"virtio-vssd-pci"'; then
+	# grep without -q reads all its input: with pipefail, -q would make
+	# the writer die of SIGPIPE and the pipeline fail.
+	if ! "$VSSD_QEMU" -device help 2>/dev/null | grep '"virtio-vssd-pci"' >/dev/null; then
 		echo "vm.sh: $VSSD_QEMU has no virtio-vssd-pci device" >&2
 		return 1
 	fi
 	if ! zcat "$VSSD_INITRD" 2>/dev/null | cpio -t --quiet 2>/dev/null |
-		grep -q 'extra/virtio_vssd.ko$'; then
+		grep 'extra/virtio_vssd.ko$' >/dev/null; then
 		echo "vm.sh: $VSSD_INITRD has no virtio_vssd.ko" >&2
 		return 1
 	fi

@@ -185,7 +185,7 @@ for d in "$top/guest-driver/libscm" "$top/guest-driver/tools"; do
 done
 # Whatever they installed that is dynamically linked gets its libraries.
 find "$stage/usr" "$stage/bin" "$stage/sbin" -type f -perm -u+x | while read -r f; do
-	if readelf -d "$f" 2>/dev/null | grep -q NEEDED; then
+	if readelf -d "$f" 2>/dev/null | grep NEEDED >/dev/null; then
 		copy_libs "$f"
 	fi
 done

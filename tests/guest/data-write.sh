@@ -26,4 +26,26 @@ check "last sector reads and writes" sh -c "
 	pattern verify /dev/vssd0 $SEED --offset $((SIZE - 512)) --bs 512"
 check_fails "I/O beyond the end fails" dd if=/dev/zero of=/dev/vssd0 bs=512 seek=$((SIZE / 512)) count=1 conv=notrunc oflag=direct
 check "flush (sync) succeeds" sync
+
+# The checker itself on failing blocks: a dm table with an error target in
+# the middle (sectors 2048-4095 = 4 KiB blocks 256-511) must be reported
+# as exactly that range; the resize tests rely on it.
+eio_table() {
+	echo "0 2048 linear /dev/vssd0 0"
+	echo "2048 2048 error"
+	echo "4096 4096 linear /dev/vssd0 4096"
+}
+if modprobe dm-mod && eio_table | dmsetup create vssd-eio; then
+	out=$(pattern read-blocks /dev/mapper/vssd-eio --bs 4K)
+	echo "$out"
+	check "read-blocks reports blocks 256-511 failing" \
+		sh -c "echo '$out' | grep -qx 'eio-ranges: 256-511'"
+	check "verify --allow-eio skips them and checks the rest" \
+		pattern verify /dev/mapper/vssd-eio "$SEED" --bs 4K --allow-eio
+	check_fails "verify without --allow-eio fails" \
+		pattern verify /dev/mapper/vssd-eio "$SEED" --bs 4K
+	dmsetup remove vssd-eio
+else
+	check "dmsetup create with an error target" false
+fi
 check_done

@@ -8,7 +8,8 @@ drv=/sys/bus/virtio/drivers/virtio_vssd
 dev_present() { test -b /dev/vssd0; }
 dev_absent() { test ! -e /dev/vssd0 && test ! -e /proc/vssd/vssd0; }
 small_io() {
-	pattern write /dev/vssd0 "$1" --length 1M --bs 64K &&
+	test -b /dev/vssd0 &&
+		pattern write /dev/vssd0 "$1" --length 1M --bs 64K &&
 		pattern verify /dev/vssd0 "$1" --length 1M --bs 4K
 }
 
@@ -33,11 +34,13 @@ busy_reader() {
 		dd if=/dev/vssd0 of=/dev/null bs=64k 2>/dev/null
 	done
 }
-# The writer stops once the node is gone: dd would otherwise create a
-# regular file /dev/vssd0 and hide the disk's node when it comes back.
+# The writer uses pattern, which never creates its target: dd would
+# create a regular file /dev/vssd0 once the node is gone and hide the
+# disk's node when it comes back.
 busy_writer() {
-	while [ -b /dev/vssd0 ]; do
-		dd if=/dev/zero of=/dev/vssd0 bs=64k count=256 seek=256 2>/dev/null
+	while :; do
+		pattern write /dev/vssd0 99 --offset 16M --length 16M --bs 64K \
+			>/dev/null 2>&1
 	done
 }
 
@@ -56,7 +59,7 @@ while [ $tries -lt 20 ]; do
 done
 echo "module: rmmod under I/O: unloaded=$unloaded after $tries refusals"
 check "the guest survives rmmod under I/O" true
-kill $reader $writer; killall dd 2>/dev/null
+kill $reader $writer 2>/dev/null; killall dd pattern 2>/dev/null
 wait $reader $writer 2>/dev/null
 sleep 0.5
 if [ $unloaded = no ]; then
@@ -77,7 +80,7 @@ if [ -n "$dev" ]; then
 	check "unbind under I/O" sh -c "echo $dev > $drv/unbind"
 	check "/dev/vssd0 gone after unbind" wait_for 5 dev_absent
 	sleep 0.5
-	kill $reader $writer; killall dd 2>/dev/null
+	kill $reader $writer 2>/dev/null; killall dd pattern 2>/dev/null
 	wait $reader $writer 2>/dev/null
 	check "bind again" sh -c "echo $dev > $drv/bind"
 	check "/dev/vssd0 back after bind" wait_for 5 dev_present

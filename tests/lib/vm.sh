@@ -373,7 +373,7 @@ vm_qmp() {
 # extended regular expression PATTERN (a guest script can print markers).
 vm_wait_log() {
 	local pattern=$1 deadline=$((SECONDS + ${2:-60}))
-	while ! tr -d '\r' < "$VM_LOG" | grep -Eq "$pattern"; do
+	while ! tr -d '\r' < "$VM_LOG" | grep -aE "$pattern" >/dev/null; do
 		if [ $SECONDS -ge $deadline ]; then
 			echo "vm.sh: '$pattern' not seen on the console" >&2
 			return 1
@@ -450,5 +450,5 @@ vm_alloc_bytes() {
 
 # vm_log_grep PATTERN [LOG]: the console (without CRs) matches PATTERN.
 vm_log_grep() {
-	tr -d '\r' < "${2:-$VM_LOG}" | grep -aEq "$1"
+	tr -d '\r' < "${2:-$VM_LOG}" | grep -aE "$1" >/dev/null
 }

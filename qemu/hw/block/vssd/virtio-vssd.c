@@ -61,17 +61,17 @@ typedef struct VirtIOVSSDReq {
 
 static uint64_t virtio_vssd_nb_sectors(const VirtIOVSSD *s)
 {
-    return s->block_region_size >> VIRTIO_VSSD_SECTOR_SHIFT;
+    return s->block.size >> VIRTIO_VSSD_SECTOR_SHIFT;
 }
 
 /* Whether every block touched by [offset, offset + bytes) is plugged. */
 static bool virtio_vssd_range_plugged(const VirtIOVSSD *s, uint64_t offset,
                                       uint64_t bytes)
 {
-    const uint64_t first = offset / s->block_size;
-    const uint64_t last = (offset + bytes - 1) / s->block_size;
+    const uint64_t first = offset / s->block.block_size;
+    const uint64_t last = (offset + bytes - 1) / s->block.block_size;
 
-    return find_next_zero_bit(s->plugged, last + 1, first) > last;
+    return find_next_zero_bit(s->block.plugged, last + 1, first) > last;
 }
 
 /*
@@ -422,13 +422,13 @@ static uint16_t virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
     if (region != VIRTIO_VSSD_REGION_BLOCK || !max_ranges) {
         return VIRTIO_VSSD_R_BAD_REQUEST;
     }
-    if (first > s->nb_blocks) {
+    if (first > s->block.nb_blocks) {
         return VIRTIO_VSSD_R_RANGE;
     }
 
-    block = find_next_bit(s->plugged, s->nb_blocks, first);
-    while (nr_ranges < max_ranges && block < s->nb_blocks) {
-        const uint64_t end = find_next_zero_bit(s->plugged, s->nb_blocks,
+    block = find_next_bit(s->block.plugged, s->block.nb_blocks, first);
+    while (nr_ranges < max_ranges && block < s->block.nb_blocks) {
+        const uint64_t end = find_next_zero_bit(s->block.plugged, s->block.nb_blocks,
                                                 block);
         const struct virtio_vssd_range range = {
             .first = cpu_to_le64(block),
@@ -439,9 +439,9 @@ static uint16_t virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
                      sizeof(*resp) + nr_ranges * sizeof(range),
                      &range, sizeof(range));
         nr_ranges++;
-        block = find_next_bit(s->plugged, s->nb_blocks, end);
+        block = find_next_bit(s->block.plugged, s->block.nb_blocks, end);
     }
-    block = MIN(block, s->nb_blocks);
+    block = MIN(block, s->block.nb_blocks);
 
     trace_virtio_vssd_ctrl_get_map(VIRTIO_DEVICE(s), first, nr_ranges, block);
     resp->nr_ranges = cpu_to_le32(nr_ranges);
@@ -578,13 +578,13 @@ static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
 {
     VirtIOVSSD *s = VIRTIO_VSSD(vdev);
     struct virtio_vssd_config *config = (void *)config_data;
-    const uint64_t plugged_size = s->nb_plugged * s->block_size;
+    const uint64_t plugged_size = s->block.nb_plugged * s->block.block_size;
 
     memset(config, 0, sizeof(*config));
     config->num_queues = cpu_to_le16(s->num_queues);
-    config->block_size = cpu_to_le32(s->block_size);
+    config->block_size = cpu_to_le32(s->block.block_size);
     config->block_policy = cpu_to_le32(VIRTIO_VSSD_POLICY_GUEST);
-    config->block_region_size = cpu_to_le64(s->block_region_size);
+    config->block_region_size = cpu_to_le64(s->block.size);
     config->block_plugged_size = cpu_to_le64(plugged_size);
     /* without VIRTIO_VSSD_F_RESIZE the host wants what is plugged */
     config->block_requested_size = cpu_to_le64(plugged_size);
@@ -677,8 +677,8 @@ static void virtio_vssd_iothread_bh(void *opaque)
 
 /*
  * Move the block backend and the request queues to the IOThread. Kicks
- * still arrive in the main loop or a vCPU thread (through ioeventfd or
- * not: TCG has none) and are handed over with a bottom half; completions
+ * still arrive in the main loop (ioeventfd) or a vCPU thread (ioeventfd=off)
+ * and are handed over with a bottom half; completions
  * reach the guest through the request queues' guest notifiers. On failure
  * requests keep being served in the main loop.
  */
@@ -761,12 +761,12 @@ static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
                    VIRTIO_VSSD_DRIVE_PROP);
         return false;
     }
-    if (!is_power_of_2(s->block_size) ||
-        s->block_size < VIRTIO_VSSD_MIN_BLOCK_SIZE ||
-        s->block_size > VIRTIO_VSSD_MAX_BLOCK_SIZE) {
+    if (!is_power_of_2(s->block.block_size) ||
+        s->block.block_size < VIRTIO_VSSD_MIN_BLOCK_SIZE ||
+        s->block.block_size > VIRTIO_VSSD_MAX_BLOCK_SIZE) {
         error_setg(errp, "'%s' property (%" PRIu64 ") must be a power of two "
                    "between %d and %" PRIu64, VIRTIO_VSSD_BLOCK_SIZE_PROP,
-                   s->block_size, VIRTIO_VSSD_MIN_BLOCK_SIZE,
+                   s->block.block_size, VIRTIO_VSSD_MIN_BLOCK_SIZE,
                    (uint64_t)VIRTIO_VSSD_MAX_BLOCK_SIZE);
         return false;
     }
@@ -803,28 +803,28 @@ static bool virtio_vssd_init_block_region(VirtIOVSSD *s, Error **errp)
                          "the drive", VIRTIO_VSSD_DRIVE_PROP);
         return false;
     }
-    if (!len || len % s->block_size) {
+    if (!len || len % s->block.block_size) {
         error_setg(errp, "'%s' property: the drive's size (%" PRId64
                    " bytes) must be a non-zero multiple of '%s' (%" PRIu64
                    ")", VIRTIO_VSSD_DRIVE_PROP, len,
-                   VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block_size);
+                   VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block.block_size);
         return false;
     }
-    if (len / s->block_size > INT32_MAX) {
+    if (len / s->block.block_size > INT32_MAX) {
         error_setg(errp, "'%s' property: the drive has more than %d blocks "
                    "of '%s' (%" PRIu64 "): use larger blocks",
                    VIRTIO_VSSD_DRIVE_PROP, INT32_MAX,
-                   VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block_size);
+                   VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block.block_size);
         return false;
     }
 
-    s->block_region_size = len;
-    s->nb_blocks = len / s->block_size;
-    s->plugged_bitmap_size = s->nb_blocks;
+    s->block.size = len;
+    s->block.nb_blocks = len / s->block.block_size;
+    s->block.plugged_bitmap_size = s->block.nb_blocks;
     /* no resize protocol yet: everything is plugged */
-    s->plugged = bitmap_new(s->nb_blocks);
-    bitmap_set(s->plugged, 0, s->nb_blocks);
-    s->nb_plugged = s->nb_blocks;
+    s->block.plugged = bitmap_new(s->block.nb_blocks);
+    bitmap_set(s->block.plugged, 0, s->block.nb_blocks);
+    s->block.nb_plugged = s->block.nb_blocks;
     return true;
 }
 
@@ -884,8 +884,8 @@ static void virtio_vssd_device_unrealize(DeviceState *dev)
     }
     g_free(s->req_vqs);
     s->req_vqs = NULL;
-    g_free(s->plugged);
-    s->plugged = NULL;
+    g_free(s->block.plugged);
+    s->block.plugged = NULL;
     blockdev_mark_auto_del(s->conf.blk);
     virtio_cleanup(vdev);
 }
@@ -927,8 +927,8 @@ static int virtio_vssd_mig_checks_pre_save(void *opaque)
     VirtIOVSSDMigChecks *tmp = opaque;
     VirtIOVSSD *s = tmp->parent;
 
-    tmp->block_size = s->block_size;
-    tmp->block_region_size = s->block_region_size;
+    tmp->block_size = s->block.block_size;
+    tmp->block_region_size = s->block.size;
     tmp->num_queues = s->num_queues;
     return 0;
 }
@@ -938,18 +938,18 @@ static int virtio_vssd_mig_checks_post_load(void *opaque, int version_id)
     VirtIOVSSDMigChecks *tmp = opaque;
     VirtIOVSSD *s = tmp->parent;
 
-    if (tmp->block_size != s->block_size) {
+    if (tmp->block_size != s->block.block_size) {
         error_report("virtio-vssd: property '%s' differs: %" PRIu64
                      " on the source, %" PRIu64 " here",
                      VIRTIO_VSSD_BLOCK_SIZE_PROP, tmp->block_size,
-                     s->block_size);
+                     s->block.block_size);
         return -EINVAL;
     }
-    if (tmp->block_region_size != s->block_region_size) {
+    if (tmp->block_region_size != s->block.size) {
         error_report("virtio-vssd: the size of '%s' differs: %" PRIu64
                      " on the source, %" PRIu64 " here",
                      VIRTIO_VSSD_DRIVE_PROP, tmp->block_region_size,
-                     s->block_region_size);
+                     s->block.size);
         return -EINVAL;
     }
     if (tmp->num_queues != s->num_queues) {
@@ -978,7 +978,7 @@ static int virtio_vssd_post_load(void *opaque, int version_id)
 {
     VirtIOVSSD *s = opaque;
 
-    s->nb_plugged = bitmap_count_one(s->plugged, s->nb_blocks);
+    s->block.nb_plugged = bitmap_count_one(s->block.plugged, s->block.nb_blocks);
     return 0;
 }
 
@@ -991,7 +991,7 @@ static const VMStateDescription vmstate_virtio_vssd_device = {
         /* first: refuse a different geometry before loading the bitmap */
         VMSTATE_WITH_TMP(VirtIOVSSD, VirtIOVSSDMigChecks,
                          vmstate_virtio_vssd_mig_checks),
-        VMSTATE_BITMAP(plugged, VirtIOVSSD, 0, plugged_bitmap_size),
+        VMSTATE_BITMAP(block.plugged, VirtIOVSSD, 0, block.plugged_bitmap_size),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1012,7 +1012,7 @@ static void virtio_vssd_get_block_region_size(Object *obj, Visitor *v,
                                               const char *name, void *opaque,
                                               Error **errp)
 {
-    uint64_t value = VIRTIO_VSSD(obj)->block_region_size;
+    uint64_t value = VIRTIO_VSSD(obj)->block.size;
 
     visit_type_size(v, name, &value, errp);
 }
@@ -1022,7 +1022,7 @@ static void virtio_vssd_get_block_plugged_size(Object *obj, Visitor *v,
                                                Error **errp)
 {
     const VirtIOVSSD *s = VIRTIO_VSSD(obj);
-    uint64_t value = s->nb_plugged * s->block_size;
+    uint64_t value = s->block.nb_plugged * s->block.block_size;
 
     visit_type_size(v, name, &value, errp);
 }
@@ -1037,7 +1037,7 @@ static void virtio_vssd_instance_init(Object *obj)
 
 static Property virtio_vssd_properties[] = {
     DEFINE_PROP_DRIVE(VIRTIO_VSSD_DRIVE_PROP, VirtIOVSSD, conf.blk),
-    DEFINE_PROP_SIZE(VIRTIO_VSSD_BLOCK_SIZE_PROP, VirtIOVSSD, block_size,
+    DEFINE_PROP_SIZE(VIRTIO_VSSD_BLOCK_SIZE_PROP, VirtIOVSSD, block.block_size,
                      VIRTIO_VSSD_DEFAULT_BLOCK_SIZE),
     DEFINE_PROP_UINT16(VIRTIO_VSSD_NUM_QUEUES_PROP, VirtIOVSSD, num_queues,
                        VIRTIO_VSSD_DEFAULT_NUM_QUEUES),

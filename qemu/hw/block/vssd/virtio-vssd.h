@@ -16,10 +16,57 @@
 #include "hw/block/block.h"
 #include "sysemu/iothread.h"
 #include "qom/object.h"
+#include "qapi/qapi-types-vssd.h"
 
 #define TYPE_VIRTIO_VSSD "virtio-vssd"
 
 OBJECT_DECLARE_TYPE(VirtIOVSSD, VirtIOVSSDClass, VIRTIO_VSSD)
+
+/* Counters of the resize protocol, per region, since QEMU started. */
+typedef struct VirtIOVSSDResizeStats {
+    /* blocks unplugged (given back to the host) */
+    uint64_t blocks_evicted;
+    /* blocks plugged (handed to the guest) */
+    uint64_t blocks_granted;
+    /* refused resize requests, all reasons */
+    uint64_t replies_refused;
+    /* refused resize requests by NACK reason (VIRTIO_VSSD_R_*) */
+    uint64_t refused[VIRTIO_VSSD_R_STALE + 1];
+    /* resize requests that failed on the host (RESP_ERROR) */
+    uint64_t host_errors;
+} VirtIOVSSDResizeStats;
+
+/*
+ * One region: fixed-size blocks, each plugged (usable by the guest) or not,
+ * and what the host wants. The block region is the only one today; a
+ * persistent-memory region is another instance of this.
+ */
+typedef struct VirtIOVSSDRegion {
+    /* VIRTIO_VSSD_REGION_* */
+    uint16_t id;
+    /* granularity in bytes (a power of two) */
+    uint64_t block_size;
+    /* size in bytes (nb_blocks * block_size), 0 if the region is absent */
+    uint64_t size;
+    /* number of blocks */
+    uint64_t nb_blocks;
+    /* bitmap of nb_blocks bits: set = plugged */
+    unsigned long *plugged;
+    /* nb_blocks as the int32 that VMSTATE_BITMAP wants */
+    int32_t plugged_bitmap_size;
+    /* number of plugged blocks (popcount of @plugged) */
+    uint64_t nb_plugged;
+    /* blocks the host wants plugged */
+    uint64_t requested_blocks;
+    /* VIRTIO_VSSD_POLICY_* for shrinking */
+    uint32_t policy;
+    /* QEMU_CLOCK_REALTIME (ms) of the target being negotiated, -1 if none */
+    int64_t resize_start_ms;
+    /* duration of the last completed resize, -1 before the first one */
+    int64_t last_resize_ms;
+    /* protocol counters */
+    VirtIOVSSDResizeStats stats;
+} VirtIOVSSDRegion;
 
 /* User-settable properties. */
 #define VIRTIO_VSSD_DRIVE_PROP "drive"
@@ -28,6 +75,7 @@ OBJECT_DECLARE_TYPE(VirtIOVSSD, VirtIOVSSDClass, VIRTIO_VSSD)
 #define VIRTIO_VSSD_QUEUE_SIZE_PROP "queue-size"
 #define VIRTIO_VSSD_IOTHREAD_PROP "iothread"
 #define VIRTIO_VSSD_SERIAL_PROP "serial"
+#define VIRTIO_VSSD_STATE_FILE_PROP "state-file"
 /* Read-only properties (bytes). */
 #define VIRTIO_VSSD_BLOCK_REGION_SIZE_PROP "block-region-size"
 #define VIRTIO_VSSD_BLOCK_PLUGGED_SIZE_PROP "block-plugged-size"
@@ -41,10 +89,22 @@ OBJECT_DECLARE_TYPE(VirtIOVSSD, VirtIOVSSDClass, VIRTIO_VSSD)
 #define VIRTIO_VSSD_CTRL_QUEUE_SIZE 64
 
 /*
+ * Plugged map: without "state-file" every block starts plugged at each QEMU
+ * start. With it, the plugged map of each region is kept in that file
+ * (format in vssd-state.h), rewritten atomically after every accepted
+ * change, and read back at realize: a restarted QEMU does not hand the
+ * guest blocks the host reclaimed. An absent file is created with every
+ * block plugged; a file for another geometry is an error.
+ *
+ * Resize: ssd-balloon sets a region's requested size and bumps
+ * resize_generation (config interrupt); the guest answers with control
+ * requests (UNPLUG, PLUG, UNPLUG_HOST) that are checked as a whole before
+ * anything changes. Device reset keeps the plugged map and the target.
+ *
  * Threads: with an IOThread (and the driver ready) request queues are served
  * in its AioContext, else in the main loop; the control queue is always
  * served in the main loop with the BQL held. Block-region state that the
- * request path reads (@plugged, @nb_plugged) changes only with the BQL held
+ * request path reads (block.plugged, block.nb_plugged) changes only with the BQL held
  * *and* the backend's AioContext acquired.
  */
 struct VirtIOVSSD {
@@ -59,18 +119,12 @@ struct VirtIOVSSD {
 
     /* block region backend ("drive") and its options */
     BlockConf conf;
-    /* block region granularity in bytes ("block-size") */
-    uint64_t block_size;
-    /* block region size in bytes: the backend's size */
-    uint64_t block_region_size;
-    /* number of blocks in the block region */
-    uint64_t nb_blocks;
-    /* bitmap of nb_blocks bits: set = plugged (usable by the guest) */
-    unsigned long *plugged;
-    /* nb_blocks as the int32 that VMSTATE_BITMAP wants */
-    int32_t plugged_bitmap_size;
-    /* number of plugged blocks (popcount of @plugged) */
-    uint64_t nb_plugged;
+    /* the block region ("block-size"; geometry from the backend's size) */
+    VirtIOVSSDRegion block;
+    /* bumped with every new target; answered by resize requests */
+    uint32_t resize_generation;
+    /* file holding the plugged maps across QEMU restarts, may be NULL */
+    char *state_file;
 
     /* number of request queues ("num-queues") */
     uint16_t num_queues;
@@ -96,5 +150,21 @@ struct VirtIOVSSDClass {
     /* private */
     VirtioDeviceClass parent;
 };
+
+/* For the QMP/HMP commands (virtio-vssd-qmp.c). */
+
+/* The region @id (VIRTIO_VSSD_REGION_*) of @s, or NULL if it is absent. */
+VirtIOVSSDRegion *virtio_vssd_get_region(VirtIOVSSD *s, uint16_t id);
+/* The transport device the user named (virtio-vssd-pci), or @s itself. */
+DeviceState *virtio_vssd_get_transport(VirtIOVSSD *s);
+/*
+ * Asks the guest for @size bytes of @region with @policy: checks the
+ * request, sets the target, raises a config interrupt.
+ */
+bool virtio_vssd_request_size(VirtIOVSSD *s, SsdBalloonRegion region,
+                              int64_t size, SsdBalloonPolicy policy,
+                              Error **errp);
+/* Appends one entry per region of @s to *@tail (QAPI_LIST_APPEND). */
+void virtio_vssd_query(VirtIOVSSD *s, SsdBalloonInfoList ***tail);
 
 #endif /* HW_VIRTIO_VSSD_H */

@@ -24,11 +24,14 @@
 #include "qemu/units.h"
 #include "libqtest.h"
 #include "qapi/qmp/qdict.h"
+#include "qapi/qmp/qlist.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "standard-headers/linux/virtio_vssd.h"
 #include "libqos/qgraph.h"
 #include "libqos/virtio-vssd.h"
+#include "libqos/malloc-pc.h"
+#include "libqos/pci-pc.h"
 
 #define VSSD_IMAGE_SIZE     (8 * MiB)
 #define VSSD_BLOCK_SIZE     (1 * MiB)   /* the device's default block-size */
@@ -52,6 +55,7 @@
 /* The image of one test: the host file and what it must contain. */
 typedef struct VssdImage {
     char *path;         /* the raw image behind -blockdev */
+    char *state_path;   /* the device's state-file, or NULL */
     uint8_t *model;     /* expected content, VSSD_IMAGE_SIZE bytes */
 } VssdImage;
 
@@ -69,6 +73,7 @@ typedef struct VssdTest {
     QVirtQueue *req_vqs[VSSD_MAX_REQ_QUEUES];
     QVirtQueue *vq;         /* the request queue block helpers use */
     QVirtQueue *ctrlq;      /* control queue, index nr_req_queues */
+    uint64_t nr_refused;    /* resize requests refused so far */
 } VssdTest;
 
 /* One descriptor of a chain. */
@@ -92,6 +97,13 @@ static void vssd_image_destroy(void *opaque)
 
     unlink(img->path);
     g_free(img->path);
+    if (img->state_path) {
+        g_autofree char *tmp = g_strdup_printf("%s.tmp", img->state_path);
+
+        unlink(img->state_path);
+        unlink(tmp);
+        g_free(img->state_path);
+    }
     g_free(img->model);
     g_free(img);
     qos_invalidate_command_line();
@@ -188,6 +200,7 @@ static void vssd_driver_init(VssdTest *t)
     uint64_t offered = qvirtio_get_features(t->dev);
     uint64_t wanted = (1ull << VIRTIO_F_VERSION_1) |
                       (1ull << VIRTIO_VSSD_F_BLOCK_REGION) |
+                      (1ull << VIRTIO_VSSD_F_RESIZE) |
                       (1ull << VIRTIO_RING_F_INDIRECT_DESC);
     uint16_t i;
 
@@ -562,7 +575,7 @@ static void vssd_check_map_full(VssdTest *t)
     g_assert_cmpuint(reply.next, ==, VSSD_NR_BLOCKS);
 }
 
-/* --- malformed requests ---------------------------------------------------- */
+/* --- malformed requests --------------------------------------------------- */
 
 static const char *vssd_outcome_name(int outcome)
 {
@@ -632,7 +645,7 @@ static int vssd_submit_blk_chain(VssdTest *t, const VssdSeg *segs, uint32_t n)
     return vssd_outcome(t, vssd_submit(t, t->vq, segs, n), status);
 }
 
-/* --- tests ------------------------------------------------------------------ */
+/* --- tests ---------------------------------------------------------------- */
 
 static void test_probe(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -1292,7 +1305,915 @@ static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
     vssd_driver_cleanup(&t);
 }
 
-/* --- registration ------------------------------------------------------------ */
+/* --- resize protocol: config, QMP, one helper per control request -------- */
+
+#define VSSD_MiB(n)         ((uint64_t)(n) * VSSD_BLOCK_SIZE)
+
+static uint64_t vssd_config_q(VssdTest *t, size_t offset)
+{
+    return qvirtio_config_readq(t->dev, offset);
+}
+
+static uint32_t vssd_config_generation(VssdTest *t)
+{
+    return qvirtio_config_readl(t->dev,
+                                offsetof(struct virtio_vssd_config,
+                                         resize_generation));
+}
+
+static uint64_t vssd_config_plugged(VssdTest *t)
+{
+    return vssd_config_q(t, offsetof(struct virtio_vssd_config,
+                                     block_plugged_size));
+}
+
+static uint64_t vssd_config_requested(VssdTest *t)
+{
+    return vssd_config_q(t, offsetof(struct virtio_vssd_config,
+                                     block_requested_size));
+}
+
+static uint32_t vssd_config_policy(VssdTest *t)
+{
+    return qvirtio_config_readl(t->dev,
+                                offsetof(struct virtio_vssd_config,
+                                         block_policy));
+}
+
+/* Sends a QMP command and checks that it succeeded. */
+/* Sends @cmd (QMP text, not a format) and returns the reply. */
+static QDict *vssd_qmp_raw(VssdTest *t, const char *cmd)
+{
+    qtest_qmp_send_raw(t->qts, "%s", cmd);
+    return qtest_qmp_receive(t->qts);
+}
+
+static void vssd_qmp_ok(VssdTest *t, const char *cmd)
+{
+    QDict *resp = vssd_qmp_raw(t, cmd);
+
+    g_assert_nonnull(resp);
+    if (qdict_haskey(resp, "error")) {
+        g_test_message("%s: %s", cmd,
+                       qdict_get_str(qdict_get_qdict(resp, "error"), "desc"));
+    }
+    g_assert_false(qdict_haskey(resp, "error"));
+    qobject_unref(resp);
+}
+
+/* Sends a QMP command that must fail with a GenericError naming @what. */
+static void vssd_qmp_error(VssdTest *t, const char *cmd, const char *what)
+{
+    QDict *resp = vssd_qmp_raw(t, cmd);
+    QDict *err;
+    const char *desc;
+
+    g_assert_nonnull(resp);
+    err = qdict_get_qdict(resp, "error");
+    g_assert_nonnull(err);
+    desc = qdict_get_str(err, "desc");
+    g_test_message("%s -> %s", cmd, desc);
+    g_assert_cmpstr(qdict_get_str(err, "class"), ==, "GenericError");
+    g_assert_nonnull(strstr(desc, what));
+    qobject_unref(resp);
+}
+
+/*
+ * ssd-balloon for the block region; the device raises a config interrupt
+ * and bumps the generation. Returns the new generation.
+ */
+static uint32_t vssd_balloon(VssdTest *t, uint64_t size, const char *policy)
+{
+    const uint32_t old = vssd_config_generation(t);
+    g_autofree char *cmd =
+        g_strdup_printf("{ 'execute': 'ssd-balloon', 'arguments': {"
+                        " 'device': '%s', 'size': %" PRIu64 ","
+                        " 'policy': '%s' } }",
+                        QVIRTIO_VSSD_ID, size, policy);
+    uint32_t gen;
+
+    vssd_qmp_ok(t, cmd);
+    qvirtio_wait_config_isr(t->dev, VSSD_TIMEOUT_US);
+    gen = vssd_config_generation(t);
+    g_assert_cmpuint(gen, ==, old + 1);
+    g_assert_cmpuint(vssd_config_requested(t), ==, size);
+    g_assert_cmpuint(vssd_config_policy(t), ==,
+                     strcmp(policy, "host") ? VIRTIO_VSSD_POLICY_GUEST
+                                            : VIRTIO_VSSD_POLICY_HOST);
+    return gen;
+}
+
+/*
+ * A resize request (UNPLUG, PLUG) of @nr_in ranges announcing @announced.
+ * Returns VIRTIO_VSSD_RESP_ACK, or NACK/BUSY/ERROR with the reason in
+ * *@reason.
+ */
+static uint16_t vssd_resize_request(VssdTest *t, uint16_t type,
+                                    uint16_t region, uint32_t generation,
+                                    const struct virtio_vssd_range *in,
+                                    uint32_t nr_in, uint64_t announced,
+                                    uint16_t *reason)
+{
+    VssdCtrlReply reply;
+
+    g_assert_true(vssd_ctrl(t, type, region, generation, announced, 0,
+                            in, nr_in, &reply, NULL, 0));
+    g_assert_false(vssd_device_broken(t));
+    *reason = reply.reason;
+    if (reply.status == VIRTIO_VSSD_RESP_ACK) {
+        g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_NONE);
+    }
+    return reply.status;
+}
+
+/* UNPLUG of @ranges; returns the reason (VIRTIO_VSSD_R_NONE for ACK). */
+static uint16_t vssd_unplug(VssdTest *t, uint32_t generation,
+                            const struct virtio_vssd_range *ranges,
+                            uint32_t nr)
+{
+    uint16_t reason;
+    uint16_t status = vssd_resize_request(t, VIRTIO_VSSD_CTRL_UNPLUG,
+                                          VIRTIO_VSSD_REGION_BLOCK,
+                                          generation, ranges, nr, nr,
+                                          &reason);
+
+    g_assert_cmpuint(status, ==, reason ? VIRTIO_VSSD_RESP_NACK
+                                        : VIRTIO_VSSD_RESP_ACK);
+    return reason;
+}
+
+/* PLUG of @ranges; returns the reason (VIRTIO_VSSD_R_NONE for ACK). */
+static uint16_t vssd_plug(VssdTest *t, uint32_t generation,
+                          const struct virtio_vssd_range *ranges, uint32_t nr)
+{
+    uint16_t reason;
+    uint16_t status = vssd_resize_request(t, VIRTIO_VSSD_CTRL_PLUG,
+                                          VIRTIO_VSSD_REGION_BLOCK,
+                                          generation, ranges, nr, nr,
+                                          &reason);
+
+    g_assert_cmpuint(status, ==, reason ? VIRTIO_VSSD_RESP_NACK
+                                        : VIRTIO_VSSD_RESP_ACK);
+    return reason;
+}
+
+/*
+ * UNPLUG_HOST of @want blocks with room for @max ranges. Returns the
+ * reason; on ACK the ranges are in @out (*@nr_out of them).
+ */
+static uint16_t vssd_unplug_host(VssdTest *t, uint32_t generation,
+                                 uint64_t want, struct virtio_vssd_range *out,
+                                 uint32_t max, uint32_t *nr_out)
+{
+    VssdCtrlReply reply;
+
+    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_UNPLUG_HOST,
+                            VIRTIO_VSSD_REGION_BLOCK, generation, want, 0,
+                            NULL, 0, &reply, out, max));
+    g_assert_false(vssd_device_broken(t));
+    if (reply.status == VIRTIO_VSSD_RESP_ACK) {
+        g_assert_cmpuint(reply.nr_ranges, <=, max);
+        *nr_out = reply.nr_ranges;
+        return VIRTIO_VSSD_R_NONE;
+    }
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    g_assert_cmpuint(reply.nr_ranges, ==, 0);
+    return reply.reason;
+}
+
+/* The plugged map through GET_MAP, one bool per block. */
+static void vssd_get_plugged(VssdTest *t, bool plugged[VSSD_NR_BLOCKS])
+{
+    struct virtio_vssd_range ranges[VSSD_NR_BLOCKS];
+    VssdCtrlReply reply;
+    uint32_t i;
+    uint64_t b;
+
+    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_GET_MAP,
+                            VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0, NULL, 0,
+                            &reply, ranges, G_N_ELEMENTS(ranges)));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
+    g_assert_cmpuint(reply.next, ==, VSSD_NR_BLOCKS);
+    memset(plugged, 0, VSSD_NR_BLOCKS * sizeof(bool));
+    for (i = 0; i < reply.nr_ranges; i++) {
+        for (b = ranges[i].first; b < ranges[i].first + ranges[i].count; b++) {
+            g_assert_cmpuint(b, <, VSSD_NR_BLOCKS);
+            plugged[b] = true;
+        }
+    }
+}
+
+/*
+ * The map is @expected (a string of '1' plugged / '0' unplugged per
+ * block), in GET_MAP, in the config space and for block I/O.
+ */
+static void vssd_check_map(VssdTest *t, const char *expected)
+{
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    bool plugged[VSSD_NR_BLOCKS];
+    uint64_t b, n = 0;
+
+    g_assert_cmpuint(strlen(expected), ==, VSSD_NR_BLOCKS);
+    vssd_get_plugged(t, plugged);
+    for (b = 0; b < VSSD_NR_BLOCKS; b++) {
+        const bool want = expected[b] == '1';
+        const uint64_t last = (b + 1) * SECTORS_PER_BLOCK - 1;
+
+        g_assert_cmpint(plugged[b], ==, want);
+        n += want;
+        if (want) {
+            vssd_check_read(t, last, 1);
+        } else {
+            g_assert_cmpint(vssd_read(t, last, buf, SECTOR), ==,
+                            VIRTIO_VSSD_S_UNPLUGGED);
+            g_assert_cmpint(vssd_write(t, b * SECTORS_PER_BLOCK, buf, SECTOR,
+                                       0), ==, VIRTIO_VSSD_S_UNPLUGGED);
+        }
+    }
+    g_assert_cmpuint(vssd_config_plugged(t), ==, VSSD_MiB(n));
+}
+
+/* Blocks given back read as zeroes on the host: update the model. */
+static void vssd_model_unplugged(VssdTest *t,
+                                 const struct virtio_vssd_range *ranges,
+                                 uint32_t nr)
+{
+    uint32_t i;
+
+    for (i = 0; i < nr; i++) {
+        vssd_model_fill(t, ranges[i].first * SECTORS_PER_BLOCK,
+                        ranges[i].count * SECTORS_PER_BLOCK, NULL);
+    }
+}
+
+/* The block region's entry of query-ssd-balloon for the test device. */
+static QDict *vssd_query(VssdTest *t)
+{
+    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'query-ssd-balloon',"
+                            " 'arguments': { 'device': %s } }",
+                            QVIRTIO_VSSD_ID);
+    QList *list;
+    QDict *info;
+
+    g_assert_nonnull(resp);
+    g_assert_false(qdict_haskey(resp, "error"));
+    list = qdict_get_qlist(resp, "return");
+    g_assert_nonnull(list);
+    g_assert_cmpuint(qlist_size(list), ==, 1);
+    info = qobject_to(QDict, qlist_peek(list));
+    g_assert_nonnull(info);
+    qobject_ref(info);
+    qobject_unref(resp);
+
+    g_assert_cmpstr(qdict_get_str(info, "device"), ==, QVIRTIO_VSSD_ID);
+    g_assert_cmpstr(qdict_get_str(info, "qom-path"), ==,
+                    "/machine/peripheral/" QVIRTIO_VSSD_ID);
+    g_assert_cmpstr(qdict_get_str(info, "region"), ==, "block");
+    g_assert_cmpuint(qdict_get_int(info, "block-size"), ==, VSSD_BLOCK_SIZE);
+    g_assert_cmpuint(qdict_get_int(info, "max-size"), ==, VSSD_IMAGE_SIZE);
+    return info;
+}
+
+/* query-ssd-balloon says @size of @requested, @status. */
+static void vssd_check_query(VssdTest *t, uint64_t size, uint64_t requested,
+                             const char *status)
+{
+    QDict *info = vssd_query(t);
+
+    g_assert_cmpuint(qdict_get_int(info, "size"), ==, size);
+    g_assert_cmpuint(qdict_get_int(info, "requested-size"), ==, requested);
+    g_assert_cmpstr(qdict_get_str(info, "status"), ==, status);
+    g_assert_cmpuint(qdict_get_int(info, "generation"), ==,
+                     vssd_config_generation(t));
+    qobject_unref(info);
+}
+
+static uint64_t vssd_query_counter(VssdTest *t, const char *name)
+{
+    QDict *info = vssd_query(t);
+    uint64_t n = qdict_get_int(info, name);
+
+    qobject_unref(info);
+    return n;
+}
+
+static uint64_t vssd_query_refused(VssdTest *t, const char *reason)
+{
+    QDict *info = vssd_query(t);
+    uint64_t n = qdict_get_int(qdict_get_qdict(info, "refused"), reason);
+
+    qobject_unref(info);
+    return n;
+}
+
+/*
+ * Checks that the last SSD_BALLOON_CHANGE sent so far says @size of
+ * @requested.
+ */
+static void vssd_take_event(VssdTest *t, uint64_t size, uint64_t requested)
+{
+    QDict *ev, *last = NULL, *data;
+
+    vssd_check_qemu_alive(t);   /* a QMP round trip collects the events */
+    while ((ev = qtest_qmp_event_ref(t->qts, "SSD_BALLOON_CHANGE"))) {
+        qobject_unref(last);
+        last = ev;
+    }
+    g_assert_nonnull(last);
+    data = qdict_get_qdict(last, "data");
+    g_assert_cmpstr(qdict_get_str(data, "device"), ==, QVIRTIO_VSSD_ID);
+    g_assert_cmpstr(qdict_get_str(data, "qom-path"), ==,
+                    "/machine/peripheral/" QVIRTIO_VSSD_ID);
+    g_assert_cmpstr(qdict_get_str(data, "region"), ==, "block");
+    g_assert_cmpuint(qdict_get_int(data, "size"), ==, size);
+    g_assert_cmpuint(qdict_get_int(data, "requested-size"), ==, requested);
+    qobject_unref(last);
+}
+
+/* Lets rate-limited events out (1 s), then vssd_take_event(). */
+static void vssd_check_event(VssdTest *t, uint64_t size, uint64_t requested)
+{
+    qtest_clock_step(t->qts, 1100 * 1000 * 1000LL);
+    vssd_take_event(t, size, requested);
+}
+
+/* No SSD_BALLOON_CHANGE is pending. */
+static void vssd_check_no_event(VssdTest *t)
+{
+    QDict *ev;
+
+    vssd_check_qemu_alive(t);
+    ev = qtest_qmp_event_ref(t->qts, "SSD_BALLOON_CHANGE");
+    g_assert_null(ev);
+}
+
+#define R(first, count)     { (first), (count) }
+
+/*
+ * Shrink with policy guest through a fragmented list, then grow, then a
+ * shrink that takes two lists.
+ */
+static void test_resize_guest(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range give[] = { R(1, 1), R(3, 2), R(6, 1) };
+    const struct virtio_vssd_range take[] = { R(6, 1), R(1, 1) };
+    const struct virtio_vssd_range give2a[] = { R(0, 1) };
+    const struct virtio_vssd_range give2b[] = { R(7, 1), R(2, 1), R(5, 1) };
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    VssdTest t = { };
+    uint64_t before, after;
+    uint32_t gen;
+    QDict *info;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_query(&t, VSSD_MiB(8), VSSD_MiB(8), "idle");
+
+    /* 8 MiB -> 4 MiB: the guest gives back 4 blocks in 3 ranges */
+    gen = vssd_balloon(&t, VSSD_MiB(4), "guest");
+    vssd_check_query(&t, VSSD_MiB(8), VSSD_MiB(4), "shrinking");
+    before = vssd_image_blocks(&t);
+    g_assert_cmpuint(vssd_unplug(&t, gen, give, G_N_ELEMENTS(give)), ==,
+                     VIRTIO_VSSD_R_NONE);
+    after = vssd_image_blocks(&t);
+    g_test_message("image allocation: %" PRIu64 " -> %" PRIu64
+                   " (512-byte units)", before, after);
+    g_assert_cmpuint(after + 4 * VSSD_BLOCK_SIZE / 512, <=, before);
+    vssd_model_unplugged(&t, give, G_N_ELEMENTS(give));
+    vssd_check_map(&t, "10100101");
+    vssd_check_image(&t);
+    vssd_check_query(&t, VSSD_MiB(4), VSSD_MiB(4), "idle");
+    info = vssd_query(&t);
+    g_assert_cmpuint(qdict_get_int(info, "blocks-evicted"), ==, 4);
+    g_assert_cmpuint(qdict_get_int(info, "blocks-granted"), ==, 0);
+    g_assert_cmpuint(qdict_get_int(info, "replies-refused"), ==, 0);
+    g_assert_true(qdict_haskey(info, "last-resize-ms"));
+    qobject_unref(info);
+    vssd_check_event(&t, VSSD_MiB(4), VSSD_MiB(4));
+
+    /* 4 MiB -> 6 MiB: two blocks back, reading as zeroes */
+    gen = vssd_balloon(&t, VSSD_MiB(6), "guest");
+    vssd_check_query(&t, VSSD_MiB(4), VSSD_MiB(6), "growing");
+    g_assert_cmpuint(vssd_plug(&t, gen, take, G_N_ELEMENTS(take)), ==,
+                     VIRTIO_VSSD_R_NONE);
+    vssd_check_map(&t, "11100111");
+    vssd_check_read(&t, 1 * SECTORS_PER_BLOCK, SECTORS_PER_BLOCK);
+    vssd_check_read(&t, 6 * SECTORS_PER_BLOCK, SECTORS_PER_BLOCK);
+    vssd_fill(buf, SECTOR, 0x66);
+    g_assert_cmpint(vssd_write(&t, 6 * SECTORS_PER_BLOCK + 3, buf, SECTOR, 0),
+                    ==, VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, 6 * SECTORS_PER_BLOCK, 8);
+    vssd_check_query(&t, VSSD_MiB(6), VSSD_MiB(6), "idle");
+    g_assert_cmpuint(vssd_query_counter(&t, "blocks-granted"), ==, 2);
+    vssd_check_event(&t, VSSD_MiB(6), VSSD_MiB(6));
+
+    /* 6 MiB -> 2 MiB in two lists; events are rate-limited meanwhile */
+    gen = vssd_balloon(&t, VSSD_MiB(2), "guest");
+    g_assert_cmpuint(vssd_unplug(&t, gen, give2a, 1), ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_query(&t, VSSD_MiB(5), VSSD_MiB(2), "shrinking");
+    vssd_take_event(&t, VSSD_MiB(5), VSSD_MiB(2));
+    g_assert_cmpuint(vssd_unplug(&t, gen, give2b, 3), ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_no_event(&t);
+    vssd_check_event(&t, VSSD_MiB(2), VSSD_MiB(2));
+    vssd_model_unplugged(&t, give2a, 1);
+    vssd_model_unplugged(&t, give2b, 3);
+    vssd_check_map(&t, "01000010");
+    vssd_check_query(&t, VSSD_MiB(2), VSSD_MiB(2), "idle");
+    g_assert_cmpuint(vssd_query_counter(&t, "blocks-evicted"), ==, 8);
+
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* Policy host: the device picks the blocks (UNPLUG_HOST). */
+static void test_resize_host(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range one[] = { R(0, 1) };
+    struct virtio_vssd_range out[VSSD_NR_BLOCKS];
+    char map[VSSD_NR_BLOCKS + 1];
+    bool plugged[VSSD_NR_BLOCKS];
+    VssdTest t = { };
+    uint64_t before, got = 0, b;
+    uint32_t gen, nr, i;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    gen = vssd_balloon(&t, VSSD_MiB(5), "host");
+    /* the guest may not choose under policy host */
+    g_assert_cmpuint(vssd_unplug(&t, gen, one, 1), ==,
+                     VIRTIO_VSSD_R_NOT_REQUESTED);
+    /* nor ask for more than the host wants */
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 4, out, VSSD_NR_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_TOO_MANY);
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 0, out, VSSD_NR_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_BAD_REQUEST);
+    vssd_check_map(&t, "11111111");
+
+    before = vssd_image_blocks(&t);
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 3, out, VSSD_NR_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(nr, >=, 1);
+    memset(map, '1', VSSD_NR_BLOCKS);
+    map[VSSD_NR_BLOCKS] = 0;
+    for (i = 0; i < nr; i++) {
+        g_test_message("host picked blocks %" PRIu64 "+%" PRIu64,
+                       (uint64_t)out[i].first, (uint64_t)out[i].count);
+        g_assert_cmpuint(out[i].count, >=, 1);
+        g_assert_cmpuint(out[i].first + out[i].count, <=, VSSD_NR_BLOCKS);
+        for (b = out[i].first; b < out[i].first + out[i].count; b++) {
+            g_assert_cmpint(map[b], ==, '1');
+            map[b] = '0';
+            got++;
+        }
+    }
+    g_assert_cmpuint(got, ==, 3);
+    g_assert_cmpuint(vssd_image_blocks(&t) + 3 * VSSD_BLOCK_SIZE / 512, <=,
+                     before);
+    vssd_model_unplugged(&t, out, nr);
+    vssd_check_map(&t, map);
+    vssd_check_image(&t);
+    vssd_check_query(&t, VSSD_MiB(5), VSSD_MiB(5), "idle");
+    vssd_check_event(&t, VSSD_MiB(5), VSSD_MiB(5));
+
+    /* nothing asked any more */
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 1, out, VSSD_NR_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NOT_REQUESTED);
+
+    /* a reply buffer of one range still gets a valid (maybe shorter) list */
+    gen = vssd_balloon(&t, VSSD_MiB(2), "host");
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 3, out, 1, &nr), ==,
+                     VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(nr, ==, 1);
+    vssd_get_plugged(&t, plugged);
+    for (b = out[0].first; b < out[0].first + out[0].count; b++) {
+        g_assert_false(plugged[b]);
+    }
+    vssd_model_unplugged(&t, out, 1);
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* One malformed reply: refused with @reason, counted, nothing changed. */
+static void vssd_check_refused(VssdTest *t, const char *what, uint16_t got,
+                               uint16_t reason, const char *counter,
+                               const char *map)
+{
+    g_test_message("%s: reason %u (expected %u)", what, got, reason);
+    g_assert_cmpuint(got, ==, reason);
+    t->nr_refused++;
+    g_assert_cmpuint(vssd_query_counter(t, "replies-refused"), ==,
+                     t->nr_refused);
+    g_assert_cmpuint(vssd_query_refused(t, counter), >=, 1);
+    vssd_check_qemu_alive(t);
+    vssd_check_map(t, map);
+    vssd_check_image(t);
+}
+
+static void test_resize_bad_replies(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range good[] = { R(1, 1) };
+    const struct virtio_vssd_range three[] = { R(1, 1), R(3, 1), R(5, 1) };
+    struct virtio_vssd_range out[4];
+    VssdTest t = { };
+    uint16_t reason;
+    uint32_t gen, nr;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    /* a reply with nothing asked */
+    gen = vssd_config_generation(&t);
+    vssd_check_refused(&t, "UNPLUG with nothing asked",
+                       vssd_unplug(&t, gen, good, 1),
+                       VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                       "11111111");
+    vssd_check_refused(&t, "PLUG with nothing asked",
+                       vssd_plug(&t, gen, good, 1),
+                       VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                       "11111111");
+
+    /* the host asks for 4 blocks back */
+    gen = vssd_balloon(&t, VSSD_MiB(4), "guest");
+    vssd_check_refused(&t, "block out of range",
+                       vssd_unplug(&t, gen,
+                                   (struct virtio_vssd_range[]) { R(8, 1) },
+                                   1),
+                       VIRTIO_VSSD_R_RANGE, "range", "11111111");
+    vssd_check_refused(&t, "range crossing the end",
+                       vssd_unplug(&t, gen,
+                                   (struct virtio_vssd_range[]) { R(6, 3) },
+                                   1),
+                       VIRTIO_VSSD_R_RANGE, "range", "11111111");
+    vssd_check_refused(&t, "range whose end overflows",
+                       vssd_unplug(&t, gen, (struct virtio_vssd_range[]) {
+                                       R(2, UINT64_MAX - 1) }, 1),
+                       VIRTIO_VSSD_R_RANGE, "range", "11111111");
+    vssd_check_refused(&t, "empty range",
+                       vssd_unplug(&t, gen,
+                                   (struct virtio_vssd_range[]) { R(2, 0) },
+                                   1),
+                       VIRTIO_VSSD_R_BAD_REQUEST, "bad-request", "11111111");
+    vssd_check_refused(&t, "a block listed twice",
+                       vssd_unplug(&t, gen, (struct virtio_vssd_range[]) {
+                                       R(2, 1), R(5, 1), R(2, 1) }, 3),
+                       VIRTIO_VSSD_R_DUPLICATE, "duplicate", "11111111");
+    vssd_check_refused(&t, "overlapping ranges",
+                       vssd_unplug(&t, gen, (struct virtio_vssd_range[]) {
+                                       R(3, 1), R(1, 3) }, 2),
+                       VIRTIO_VSSD_R_DUPLICATE, "duplicate", "11111111");
+    vssd_check_refused(&t, "more blocks than asked",
+                       vssd_unplug(&t, gen, (struct virtio_vssd_range[]) {
+                                       R(0, 2), R(4, 3) }, 2),
+                       VIRTIO_VSSD_R_TOO_MANY, "too-many", "11111111");
+    vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_BLOCK,
+                        gen, three, 3, 4, &reason);
+    vssd_check_refused(&t, "truncated list (4 announced, 3 sent)", reason,
+                       VIRTIO_VSSD_R_TRUNCATED, "truncated", "11111111");
+    vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_BLOCK,
+                        gen, three, 3, 0, &reason);
+    vssd_check_refused(&t, "list of 0 ranges with 3 sent", reason,
+                       VIRTIO_VSSD_R_BAD_REQUEST, "bad-request", "11111111");
+    vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_BLOCK,
+                        gen, NULL, 0, 0, &reason);
+    vssd_check_refused(&t, "empty list", reason,
+                       VIRTIO_VSSD_R_BAD_REQUEST, "bad-request", "11111111");
+    vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_BLOCK,
+                        gen, three, 3, VIRTIO_VSSD_MAX_RANGES + 1, &reason);
+    vssd_check_refused(&t, "more than VIRTIO_VSSD_MAX_RANGES announced",
+                       reason, VIRTIO_VSSD_R_BAD_REQUEST, "bad-request",
+                       "11111111");
+    vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_PMEM,
+                        gen, good, 1, 1, &reason);
+    vssd_check_refused(&t, "absent region", reason,
+                       VIRTIO_VSSD_R_BAD_REQUEST, "bad-request", "11111111");
+    vssd_check_refused(&t, "old generation",
+                       vssd_unplug(&t, gen - 1, good, 1),
+                       VIRTIO_VSSD_R_STALE, "stale", "11111111");
+    vssd_check_refused(&t, "future generation",
+                       vssd_unplug(&t, gen + 1, good, 1),
+                       VIRTIO_VSSD_R_STALE, "stale", "11111111");
+    vssd_check_refused(&t, "PLUG while shrinking",
+                       vssd_plug(&t, gen, good, 1),
+                       VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                       "11111111");
+    vssd_check_refused(&t, "UNPLUG_HOST under policy guest",
+                       vssd_unplug_host(&t, gen, 1, out, 4, &nr),
+                       VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                       "11111111");
+
+    /* one good list, then blocks that are no longer plugged */
+    g_assert_cmpuint(vssd_unplug(&t, gen, three, 3), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, three, 3);
+    vssd_check_refused(&t, "UNPLUG of a block not plugged",
+                       vssd_unplug(&t, gen, good, 1),
+                       VIRTIO_VSSD_R_NOT_PLUGGED, "not-plugged", "10101011");
+    vssd_check_refused(&t, "still one block too many",
+                       vssd_unplug(&t, gen, (struct virtio_vssd_range[]) {
+                                       R(6, 2) }, 1),
+                       VIRTIO_VSSD_R_TOO_MANY, "too-many", "10101011");
+
+    /* grow by 2: PLUG errors */
+    gen = vssd_balloon(&t, VSSD_MiB(7), "guest");
+    vssd_check_refused(&t, "PLUG of a plugged block",
+                       vssd_plug(&t, gen, (struct virtio_vssd_range[]) {
+                                     R(1, 2) }, 1),
+                       VIRTIO_VSSD_R_PLUGGED, "plugged", "10101011");
+    vssd_check_refused(&t, "PLUG of more blocks than asked",
+                       vssd_plug(&t, gen, three, 3),
+                       VIRTIO_VSSD_R_TOO_MANY, "too-many", "10101011");
+    vssd_check_refused(&t, "UNPLUG while growing",
+                       vssd_unplug(&t, gen, (struct virtio_vssd_range[]) {
+                                       R(0, 1) }, 1),
+                       VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                       "10101011");
+    g_assert_cmpuint(vssd_plug(&t, gen, (struct virtio_vssd_range[]) {
+                                   R(5, 1), R(3, 1) }, 2),
+                     ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_map(&t, "10111111");
+    vssd_check_query(&t, VSSD_MiB(7), VSSD_MiB(7), "idle");
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* A new target replaces one in progress: replies to the old one are STALE. */
+static void test_resize_supersede(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range four[] = { R(0, 2), R(4, 2) };
+    const struct virtio_vssd_range two[] = { R(2, 1), R(7, 1) };
+    VssdTest t = { };
+    uint32_t gen1, gen2;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    gen1 = vssd_balloon(&t, VSSD_MiB(4), "guest");
+    gen2 = vssd_balloon(&t, VSSD_MiB(6), "guest");
+    g_assert_cmpuint(vssd_unplug(&t, gen1, four, 2), ==, VIRTIO_VSSD_R_STALE);
+    vssd_check_map(&t, "11111111");
+    vssd_check_query(&t, VSSD_MiB(8), VSSD_MiB(6), "shrinking");
+    g_assert_cmpuint(vssd_query_refused(&t, "stale"), ==, 1);
+
+    g_assert_cmpuint(vssd_unplug(&t, gen2, two, 2), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, two, 2);
+    vssd_check_map(&t, "11011110");
+    vssd_check_query(&t, VSSD_MiB(6), VSSD_MiB(6), "idle");
+
+    /* the same size again is done at once, and still a new generation */
+    vssd_balloon(&t, VSSD_MiB(6), "guest");
+    vssd_check_query(&t, VSSD_MiB(6), VSSD_MiB(6), "idle");
+    vssd_check_event(&t, VSSD_MiB(6), VSSD_MiB(6));
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* Device reset in the middle of a resize keeps the map and the target. */
+static void test_resize_reset(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range first[] = { R(0, 1), R(6, 1) };
+    const struct virtio_vssd_range rest[] = { R(3, 2) };
+    VssdTest t = { };
+    uint32_t gen;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    gen = vssd_balloon(&t, VSSD_MiB(4), "guest");
+    g_assert_cmpuint(vssd_unplug(&t, gen, first, 2), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, first, 2);
+
+    vssd_driver_reinit(&t);
+    g_assert_cmpuint(vssd_config_generation(&t), ==, gen);
+    g_assert_cmpuint(vssd_config_requested(&t), ==, VSSD_MiB(4));
+    vssd_check_map(&t, "01111101");
+    vssd_check_query(&t, VSSD_MiB(6), VSSD_MiB(4), "shrinking");
+
+    /* the driver picks up where it was */
+    g_assert_cmpuint(vssd_unplug(&t, gen, rest, 1), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, rest, 1);
+    vssd_check_map(&t, "01100101");
+    vssd_check_query(&t, VSSD_MiB(4), VSSD_MiB(4), "idle");
+
+    /* a reset with the driver gone: ssd-balloon refuses, the map stays */
+    qvirtio_reset(t.dev);
+    vssd_qmp_error(&t, "{ 'execute': 'ssd-balloon', 'arguments': {"
+                   " 'device': 'vssd0', 'size': 0 } }", "not ready");
+    vssd_driver_reinit(&t);
+    vssd_check_map(&t, "01100101");
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* Every bad argument of ssd-balloon and query-ssd-balloon, QMP and HMP. */
+static void test_resize_qmp_errors(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    static const struct {
+        const char *args;
+        const char *what;
+    } bad[] = {
+        { "'device': 'nosuch', 'size': 0", "Device 'nosuch' not found" },
+        { "'device': '', 'size': 0", "not found" },
+        { "'device': '/machine/nosuch', 'size': 0", "not found" },
+        { "'device': '/machine', 'size': 0", "not a virtio-vssd device" },
+        { "'device': 'vssd0', 'size': 0, 'region': 'pmem'",
+          "has no pmem region" },
+        { "'device': 'vssd0', 'size': 9437184", "above the maximum" },
+        { "'device': 'vssd0', 'size': 9223372036854775807",
+          "above the maximum" },
+        { "'device': 'vssd0', 'size': 1048577", "not a multiple" },
+        { "'device': 'vssd0', 'size': 512", "not a multiple" },
+        { "'device': 'vssd0', 'size': -1048576", "must not be negative" },
+    };
+    static const struct {
+        const char *cmd;
+        const char *out;
+    } hmp[] = {
+        { "ssd_balloon nosuch 4M", "Device 'nosuch' not found" },
+        { "ssd_balloon vssd0 9M", "above the maximum" },
+        { "ssd_balloon vssd0 1025K", "not a multiple" },
+        { "ssd_balloon vssd0 4M pmem", "has no pmem region" },
+        { "ssd_balloon vssd0 4M disk", "Parameter 'region'" },
+        { "ssd_balloon vssd0 4M block nobody", "Parameter 'policy'" },
+        { "ssd_balloon vssd0 -4M", "invalid size" },
+        { "ssd_balloon vssd0", "invalid size" },
+        { "info ssd_balloon nosuch", "Device 'nosuch' not found" },
+    };
+    VssdTest t = { };
+    unsigned i;
+    char *out;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *cmd =
+            g_strdup_printf("{ 'execute': 'ssd-balloon', 'arguments': { %s } }",
+                            bad[i].args);
+        vssd_qmp_error(&t, cmd, bad[i].what);
+    }
+    vssd_qmp_error(&t, "{ 'execute': 'query-ssd-balloon', 'arguments': {"
+                   " 'device': 'nosuch' } }", "not found");
+    vssd_qmp_error(&t, "{ 'execute': 'query-ssd-balloon', 'arguments': {"
+                   " 'device': '/machine/unattached' } }",
+                   "not a virtio-vssd device");
+    for (i = 0; i < G_N_ELEMENTS(hmp); i++) {
+        out = qtest_hmp(t.qts, "%s", hmp[i].cmd);
+        g_test_message("%s -> %s", hmp[i].cmd, out);
+        g_assert_nonnull(strstr(out, hmp[i].out));
+        g_free(out);
+    }
+    vssd_check_query(&t, VSSD_MiB(8), VSSD_MiB(8), "idle");
+    g_assert_cmpuint(vssd_config_generation(&t), ==, 0);
+
+    /* a QOM path works as well as the ID, for both devices of the pair */
+    vssd_balloon(&t, VSSD_MiB(8), "guest");
+    vssd_qmp_ok(&t, "{ 'execute': 'query-ssd-balloon', 'arguments': {"
+                " 'device': '/machine/peripheral/vssd0/virtio-backend' } }");
+
+    /* HMP forms that work */
+    out = qtest_hmp(t.qts, "ssd_balloon vssd0 7M");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    qvirtio_wait_config_isr(t.dev, VSSD_TIMEOUT_US);
+    g_assert_cmpuint(vssd_config_requested(&t), ==, VSSD_MiB(7));
+    out = qtest_hmp(t.qts, "ssd_balloon /machine/peripheral/vssd0 6291456b "
+                    "block host");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    qvirtio_wait_config_isr(t.dev, VSSD_TIMEOUT_US);
+    g_assert_cmpuint(vssd_config_requested(&t), ==, VSSD_MiB(6));
+    g_assert_cmpuint(vssd_config_policy(&t), ==, VIRTIO_VSSD_POLICY_HOST);
+    out = qtest_hmp(t.qts, "info ssd_balloon");
+    g_test_message("info ssd_balloon -> %s", out);
+    g_assert_nonnull(strstr(out, "vssd0"));
+    g_assert_nonnull(strstr(out, "requested-size 6291456"));
+    g_assert_nonnull(strstr(out, "status shrinking"));
+    g_free(out);
+
+    /* a driver without VIRTIO_VSSD_F_RESIZE cannot be asked */
+    vssd_driver_cleanup(&t);
+    qvirtio_start_device(t.dev);
+    qvirtio_set_features(t.dev, (1ull << VIRTIO_F_VERSION_1) |
+                                (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
+    qvirtio_set_driver_ok(t.dev);
+    vssd_qmp_error(&t, "{ 'execute': 'ssd-balloon', 'arguments': {"
+                   " 'device': 'vssd0', 'size': 0 } }",
+                   "does not support resizing");
+    vssd_check_qemu_alive(&t);
+}
+
+/* --- QEMU restart: the plugged map in the state file ---------------------- */
+
+/* Runs QEMU with @args (must fail at start-up); returns its stderr. */
+static char *vssd_run_failing_qemu(const char *args)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *cmd = g_strdup_printf("timeout 30 %s -M pc -nodefaults "
+                                           "-display none -accel qtest %s",
+                                           qemu, args);
+    g_auto(GStrv) argv = NULL;
+    char *err = NULL;
+    int status;
+
+    g_assert_nonnull(qemu);
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, NULL));
+    g_test_message("qemu %s -> %s", args, err);
+    g_assert_false(g_spawn_check_exit_status(status, NULL));
+    return err;
+}
+
+static void test_resize_restart(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range give[] = { R(2, 2), R(5, 1), R(7, 1) };
+    VssdImage *img = data;
+    VssdTest t = { }, t2 = { };
+    QGuestAllocator alloc2;
+    QPCIBus *bus2;
+    QVirtioPCIDevice *pdev2;
+    g_autofree char *args = NULL;
+    g_autofree char *corrupt = NULL;
+    g_autofree gchar *contents = NULL;
+    g_autofree char *err = NULL;
+    gsize len;
+    uint32_t gen;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    /* the state file exists from the start, all plugged */
+    g_assert_true(g_file_get_contents(img->state_path, &contents, &len,
+                                      NULL));
+    g_assert_cmpuint(len, ==, 24 + 32 + 8);
+    g_assert_cmpmem(contents, 8, "VSSDMAP", 8);
+    g_assert_cmpuint((uint8_t)contents[24 + 32], ==, 0xff);
+    g_clear_pointer(&contents, g_free);
+
+    gen = vssd_balloon(&t, VSSD_MiB(4), "guest");
+    g_assert_cmpuint(vssd_unplug(&t, gen, give, 3), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, give, 3);
+    vssd_check_map(&t, "11001010");
+    g_assert_true(g_file_get_contents(img->state_path, &contents, &len,
+                                      NULL));
+    g_assert_cmpuint((uint8_t)contents[24 + 32], ==, 0x53);   /* 11001010 */
+    g_assert_cmpuint(ldq_le_p(contents + 24 + 24), ==, 4);     /* plugged */
+    vssd_driver_cleanup(&t);
+
+    /* a second QEMU on the same files: the same map */
+    args = g_strdup_printf("-M pc -blockdev driver=file,filename=%s,"
+                           "node-name=%s,discard=unmap,locking=off "
+                           "-device virtio-vssd-pci,id=%s,drive=%s,"
+                           "addr=04.0,state-file=%s",
+                           img->path, QVIRTIO_VSSD_NODE_NAME,
+                           QVIRTIO_VSSD_ID, QVIRTIO_VSSD_NODE_NAME,
+                           img->state_path);
+    t2.qts = qtest_init(args);
+    pc_alloc_init(&alloc2, t2.qts, ALLOC_NO_FLAGS);
+    bus2 = qpci_new_pc(t2.qts, &alloc2);
+    pdev2 = virtio_pci_new(bus2, &(QPCIAddress) {
+                               .devfn = QPCI_DEVFN(4, 0) });
+    g_assert_nonnull(pdev2);
+    qvirtio_pci_device_enable(pdev2);
+    qvirtio_start_device(&pdev2->vdev);
+    t2.dev = &pdev2->vdev;
+    t2.alloc = &alloc2;
+    t2.img = img;
+    vssd_driver_init(&t2);
+    vssd_check_map(&t2, "11001010");
+    vssd_check_query(&t2, VSSD_MiB(4), VSSD_MiB(4), "idle");
+    vssd_check_image(&t2);
+    vssd_driver_cleanup(&t2);
+    qvirtio_pci_device_disable(pdev2);
+    g_free(pdev2->pdev);
+    g_free(pdev2);
+    qpci_free_pc(bus2);
+    alloc_destroy(&alloc2);
+    qtest_quit(t2.qts);
+
+    /* a state file for another geometry or a corrupt one is refused */
+    g_free(args);
+    args = g_strdup_printf("-blockdev driver=file,filename=%s,"
+                           "node-name=d,locking=off "
+                           "-device virtio-vssd-pci,drive=d,block-size=2M,"
+                           "state-file=%s", img->path, img->state_path);
+    err = vssd_run_failing_qemu(args);
+    g_assert_nonnull(strstr(err, "'state-file' property"));
+    g_assert_nonnull(strstr(err, "another geometry"));
+    g_clear_pointer(&err, g_free);
+
+    contents[30] ^= 0x40;
+    corrupt = g_strdup_printf("%s.corrupt", img->state_path);
+    g_assert_true(g_file_set_contents(corrupt, contents, len, NULL));
+    g_free(args);
+    args = g_strdup_printf("-blockdev driver=file,filename=%s,"
+                           "node-name=d,locking=off "
+                           "-device virtio-vssd-pci,drive=d,state-file=%s",
+                           img->path, corrupt);
+    err = vssd_run_failing_qemu(args);
+    g_assert_nonnull(strstr(err, "corrupt"));
+    unlink(corrupt);
+}
+
+/* --- registration --------------------------------------------------------- */
 
 /* A fresh image and the -blockdev for it, plus @extra options. */
 static void *vssd_test_setup_with(GString *cmd_line, const char *extra)
@@ -1309,6 +2230,23 @@ static void *vssd_test_setup_with(GString *cmd_line, const char *extra)
 static void *vssd_test_setup(GString *cmd_line, void *arg)
 {
     return vssd_test_setup_with(cmd_line, "");
+}
+
+/* With a state file (not created yet: the device creates it). */
+static void *vssd_test_setup_state(GString *cmd_line, void *arg)
+{
+    VssdImage *img;
+    g_autofree char *path = NULL;
+    g_autofree char *extra = NULL;
+    int fd = g_file_open_tmp("vssd-qtest-state.XXXXXX", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    unlink(path);
+    extra = g_strdup_printf("-global virtio-vssd.state-file=%s", path);
+    img = vssd_test_setup_with(cmd_line, extra);
+    img->state_path = g_steal_pointer(&path);
+    return img;
 }
 
 static void *vssd_test_setup_mq(GString *cmd_line, void *arg)
@@ -1334,6 +2272,9 @@ static void register_virtio_vssd_test(void)
     };
     QOSGraphTestOptions iothread_opts = {
         .before = vssd_test_setup_iothread,
+    };
+    QOSGraphTestOptions state_opts = {
+        .before = vssd_test_setup_state,
     };
 
     qos_add_test("probe", "virtio-vssd", test_probe, &opts);
@@ -1367,6 +2308,19 @@ static void register_virtio_vssd_test(void)
                  &opts);
     qos_add_test("bad-ctrl-short", "virtio-vssd", test_bad_ctrl_short,
                  &opts);
+    qos_add_test("resize-guest", "virtio-vssd", test_resize_guest, &opts);
+    qos_add_test("resize-guest-iothread", "virtio-vssd", test_resize_guest,
+                 &iothread_opts);
+    qos_add_test("resize-host", "virtio-vssd", test_resize_host, &opts);
+    qos_add_test("resize-bad-replies", "virtio-vssd", test_resize_bad_replies,
+                 &opts);
+    qos_add_test("resize-supersede", "virtio-vssd", test_resize_supersede,
+                 &opts);
+    qos_add_test("resize-reset", "virtio-vssd", test_resize_reset, &opts);
+    qos_add_test("resize-qmp-errors", "virtio-vssd", test_resize_qmp_errors,
+                 &opts);
+    qos_add_test("resize-restart", "virtio-vssd", test_resize_restart,
+                 &state_opts);
 }
 
 libqos_init(register_virtio_vssd_test);

@@ -93,11 +93,32 @@
  * replaces the old one. A list is accepted or refused as a whole: a refused
  * list changes nothing.
  *
+ * A request is checked in this order, and the first failed check is its
+ * NACK reason: type, region and layout (BAD_REQUEST: unknown region, a
+ * list of 0 or more than VIRTIO_VSSD_MAX_RANGES ranges, more bytes than
+ * announced; TRUNCATED: fewer bytes than announced), then
+ * BUSY (e.g. during migration), then the generation (STALE), the
+ * direction and policy (NOT_REQUESTED: no resize in this direction, UNPLUG
+ * under policy HOST or UNPLUG_HOST under policy GUEST), then the blocks
+ * (BAD_REQUEST for an empty range, RANGE, DUPLICATE for a block listed
+ * twice including overlapping ranges, NOT_PLUGGED / PLUGGED) and the
+ * count (TOO_MANY: more than
+ * |plugged - requested| / bs blocks). Fewer blocks than that are accepted
+ * and the driver sends further lists. ACK comes after the host finished
+ * (discarded blocks, saved the plugged map); ERROR means the host failed
+ * and, like NACK, that the plugged map is unchanged.
+ *
+ * The UNPLUG_HOST reply holds nr_ranges ranges of the blocks the device
+ * unplugged (as many as fit in the buffer; maybe fewer blocks than asked
+ * when they do not fit) and `next` is the number of blocks they hold.
+ *
  * VIRTIO_VSSD_CTRL_GET_MAP returns the plugged blocks of a region as ranges,
  * starting at a given block; a driver calls it at probe time because the
- * plugged map outlives guest reboots and QEMU restarts. On device reset the
- * plugged map is kept and any resize in progress restarts from the config
- * space.
+ * plugged map outlives guest reboots and, when the host keeps it in a state
+ * file (QEMU: property state-file), QEMU restarts; without one every block
+ * is plugged when the device starts. On device reset the plugged map, the
+ * requested sizes and resize_generation are kept and any resize in
+ * progress restarts from the config space.
  *
  * Control requests
  * ================

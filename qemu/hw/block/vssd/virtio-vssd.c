@@ -14,19 +14,25 @@
 #include "qemu/iov.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
+#include "qemu/timer.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
+#include "qapi/qapi-events-vssd.h"
 #include "qapi/visitor.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "hw/virtio/virtio-bus.h"
+#include "migration/misc.h"
 #include "migration/vmstate.h"
 #include "sysemu/block-backend.h"
 #include "sysemu/blockdev.h"
 #include "hw/block/vssd/virtio-vssd.h"
+#include "hw/block/vssd/vssd-state.h"
 #include "trace.h"
 
 #define VIRTIO_VSSD_MAX_BLOCK_SIZE (1 * GiB)
+/* Largest write-zeroes request when (un)plugging blocks. */
+#define VIRTIO_VSSD_MAX_ZERO_BYTES (1 * GiB)
 
 /* One block request, from virtqueue_pop() until it is pushed back. */
 typedef struct VirtIOVSSDReq {
@@ -72,6 +78,99 @@ static bool virtio_vssd_range_plugged(const VirtIOVSSD *s, uint64_t offset,
     const uint64_t last = (offset + bytes - 1) / s->block.block_size;
 
     return find_next_zero_bit(s->block.plugged, last + 1, first) > last;
+}
+
+VirtIOVSSDRegion *virtio_vssd_get_region(VirtIOVSSD *s, uint16_t id)
+{
+    switch (id) {
+    case VIRTIO_VSSD_REGION_BLOCK:
+        return s->block.size ? &s->block : NULL;
+    default:
+        /* no persistent-memory region yet */
+        return NULL;
+    }
+}
+
+DeviceState *virtio_vssd_get_transport(VirtIOVSSD *s)
+{
+    BusState *bus = qdev_get_parent_bus(DEVICE(s));
+
+    return bus && bus->parent ? bus->parent : DEVICE(s);
+}
+
+static SsdBalloonRegion virtio_vssd_qapi_region(uint16_t id)
+{
+    return id == VIRTIO_VSSD_REGION_PMEM ? SSD_BALLOON_REGION_PMEM
+                                         : SSD_BALLOON_REGION_BLOCK;
+}
+
+static uint16_t virtio_vssd_region_id(SsdBalloonRegion region)
+{
+    return region == SSD_BALLOON_REGION_PMEM ? VIRTIO_VSSD_REGION_PMEM
+                                             : VIRTIO_VSSD_REGION_BLOCK;
+}
+
+/* The regions as the state file sees them; returns how many. */
+static unsigned virtio_vssd_state_regions(VirtIOVSSD *s,
+                                          VSSDStateRegion *out)
+{
+    static const uint16_t ids[] = {
+        VIRTIO_VSSD_REGION_BLOCK, VIRTIO_VSSD_REGION_PMEM,
+    };
+    unsigned i, nr = 0;
+
+    QEMU_BUILD_BUG_ON(G_N_ELEMENTS(ids) > VSSD_STATE_MAX_REGIONS);
+    for (i = 0; i < G_N_ELEMENTS(ids); i++) {
+        VirtIOVSSDRegion *r = virtio_vssd_get_region(s, ids[i]);
+
+        if (r) {
+            out[nr++] = (VSSDStateRegion) {
+                .id = r->id,
+                .block_size = r->block_size,
+                .nb_blocks = r->nb_blocks,
+                .plugged = r->plugged,
+            };
+        }
+    }
+    return nr;
+}
+
+/* Replaces the state file (if any) with the current plugged maps. */
+static bool virtio_vssd_save_state(VirtIOVSSD *s, Error **errp)
+{
+    VSSDStateRegion regions[VSSD_STATE_MAX_REGIONS];
+    const unsigned nr = virtio_vssd_state_regions(s, regions);
+
+    if (!s->state_file) {
+        return true;
+    }
+    if (!vssd_state_save(s->state_file, regions, nr, errp)) {
+        error_prepend(errp, "'%s' property: ", VIRTIO_VSSD_STATE_FILE_PROP);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The plugged size of @r changed, or a target was set: finish the resize
+ * if the target is reached and tell QMP clients (rate-limited event).
+ */
+static void virtio_vssd_resize_changed(VirtIOVSSD *s, VirtIOVSSDRegion *r)
+{
+    DeviceState *dev = virtio_vssd_get_transport(s);
+    g_autofree char *qom_path = object_get_canonical_path(OBJECT(dev));
+
+    if (r->nb_plugged == r->requested_blocks && r->resize_start_ms >= 0) {
+        r->last_resize_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) -
+                            r->resize_start_ms;
+        r->resize_start_ms = -1;
+        trace_virtio_vssd_resize_done(VIRTIO_DEVICE(s), r->id, r->nb_plugged,
+                                      r->last_resize_ms);
+    }
+    qapi_event_send_ssd_balloon_change(dev->id ?: qom_path, qom_path,
+                                       virtio_vssd_qapi_region(r->id),
+                                       r->nb_plugged * r->block_size,
+                                       r->requested_blocks * r->block_size);
 }
 
 /*
@@ -405,9 +504,9 @@ malformed:
 
 /*
  * GET_MAP: write the plugged ranges from block @first on, as many as fit
- * after the response header. Returns a NACK reason or VIRTIO_VSSD_R_NONE.
+ * after the response header. Returns a NACK reason or 0.
  */
-static uint16_t virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
+static int virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
                                          VirtQueueElement *elem,
                                          uint16_t region, uint64_t first,
                                          struct virtio_vssd_ctrl_resp *resp)
@@ -428,7 +527,8 @@ static uint16_t virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
 
     block = find_next_bit(s->block.plugged, s->block.nb_blocks, first);
     while (nr_ranges < max_ranges && block < s->block.nb_blocks) {
-        const uint64_t end = find_next_zero_bit(s->block.plugged, s->block.nb_blocks,
+        const uint64_t end = find_next_zero_bit(s->block.plugged,
+                                                s->block.nb_blocks,
                                                 block);
         const struct virtio_vssd_range range = {
             .first = cpu_to_le64(block),
@@ -446,7 +546,403 @@ static uint16_t virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
     trace_virtio_vssd_ctrl_get_map(VIRTIO_DEVICE(s), first, nr_ranges, block);
     resp->nr_ranges = cpu_to_le32(nr_ranges);
     resp->next = cpu_to_le64(block);
-    return VIRTIO_VSSD_R_NONE;
+    return 0;
+}
+
+/* --- resize requests --- */
+
+/*
+ * Every resize request answers with an int: 0 (ACK), a NACK reason
+ * (VIRTIO_VSSD_R_*, > 0), -EBUSY (BUSY) or another negative errno (ERROR).
+ * virtio_vssd_ctrl_status() turns it into the wire status.
+ */
+
+/* Layout of UNPLUG and PLUG: @nr ranges follow the header, no more. */
+static int virtio_vssd_check_range_list(VirtQueueElement *elem, uint64_t nr)
+{
+    const size_t bytes = iov_size(elem->out_sg, elem->out_num) -
+                         sizeof(struct virtio_vssd_ctrl_req);
+
+    if (!nr || nr > VIRTIO_VSSD_MAX_RANGES) {
+        return VIRTIO_VSSD_R_BAD_REQUEST;
+    }
+    if (bytes < nr * sizeof(struct virtio_vssd_range)) {
+        return VIRTIO_VSSD_R_TRUNCATED;
+    }
+    if (bytes > nr * sizeof(struct virtio_vssd_range)) {
+        return VIRTIO_VSSD_R_BAD_REQUEST;
+    }
+    return 0;
+}
+
+/*
+ * Checks common to the resize requests, after their layout: the region,
+ * migration, the generation and the direction (@shrink: the request gives
+ * blocks back). Sets *@rp on success.
+ */
+static int virtio_vssd_check_resize(VirtIOVSSD *s, uint16_t region,
+                                    uint32_t generation, bool shrink,
+                                    VirtIOVSSDRegion **rp)
+{
+    VirtIOVSSDRegion *r = virtio_vssd_get_region(s, region);
+
+    if (!r) {
+        return VIRTIO_VSSD_R_BAD_REQUEST;
+    }
+    if (!migration_is_idle()) {
+        return -EBUSY;
+    }
+    if (generation != s->resize_generation) {
+        return VIRTIO_VSSD_R_STALE;
+    }
+    if (shrink ? r->nb_plugged <= r->requested_blocks
+               : r->nb_plugged >= r->requested_blocks) {
+        return VIRTIO_VSSD_R_NOT_REQUESTED;
+    }
+    *rp = r;
+    return 0;
+}
+
+static int virtio_vssd_range_cmp(const void *a, const void *b)
+{
+    const struct virtio_vssd_range *ra = a, *rb = b;
+
+    return ra->first < rb->first ? -1 : ra->first > rb->first;
+}
+
+/*
+ * Reads the @nr ranges after the request header (host byte order, sorted
+ * into @ranges) and checks them against @r: each non-empty and inside the
+ * region, no block twice, every block plugged (@plug false) or unplugged
+ * (@plug true). Sets *@nr_blocks to the blocks they hold.
+ */
+static int virtio_vssd_read_ranges(VirtIOVSSDRegion *r,
+                                   VirtQueueElement *elem, uint64_t nr,
+                                   bool plug,
+                                   struct virtio_vssd_range *ranges,
+                                   uint64_t *nr_blocks)
+{
+    uint64_t i, total = 0;
+
+    iov_to_buf(elem->out_sg, elem->out_num,
+               sizeof(struct virtio_vssd_ctrl_req), ranges,
+               nr * sizeof(*ranges));
+    for (i = 0; i < nr; i++) {
+        ranges[i].first = le64_to_cpu(ranges[i].first);
+        ranges[i].count = le64_to_cpu(ranges[i].count);
+        if (!ranges[i].count) {
+            return VIRTIO_VSSD_R_BAD_REQUEST;
+        }
+        if (ranges[i].first >= r->nb_blocks ||
+            ranges[i].count > r->nb_blocks - ranges[i].first) {
+            return VIRTIO_VSSD_R_RANGE;
+        }
+    }
+
+    qsort(ranges, nr, sizeof(*ranges), virtio_vssd_range_cmp);
+    for (i = 1; i < nr; i++) {
+        if (ranges[i].first < ranges[i - 1].first + ranges[i - 1].count) {
+            return VIRTIO_VSSD_R_DUPLICATE;
+        }
+    }
+
+    for (i = 0; i < nr; i++) {
+        const uint64_t end = ranges[i].first + ranges[i].count;
+
+        if (plug && find_next_bit(r->plugged, end, ranges[i].first) < end) {
+            return VIRTIO_VSSD_R_PLUGGED;
+        }
+        if (!plug &&
+            find_next_zero_bit(r->plugged, end, ranges[i].first) < end) {
+            return VIRTIO_VSSD_R_NOT_PLUGGED;
+        }
+        total += ranges[i].count;
+    }
+    *nr_blocks = total;
+    return 0;
+}
+
+/*
+ * Zeroes @count blocks from @first on the host, deallocating them where
+ * the backend can (a hole in a file with discard=unmap); they read as
+ * zeroes even with discard=ignore. Called with the AioContext held.
+ */
+static int virtio_vssd_zero_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
+                                   uint64_t first, uint64_t count)
+{
+    uint64_t offset = first * r->block_size;
+    uint64_t bytes = count * r->block_size;
+
+    assert(r == &s->block);
+    while (bytes) {
+        const uint64_t n = MIN(bytes, VIRTIO_VSSD_MAX_ZERO_BYTES);
+        const int ret = blk_pwrite_zeroes(s->conf.blk, offset, n,
+                                          BDRV_REQ_MAY_UNMAP);
+
+        if (ret < 0) {
+            return ret;
+        }
+        offset += n;
+        bytes -= n;
+    }
+    return 0;
+}
+
+static void virtio_vssd_mark(VirtIOVSSDRegion *r,
+                             const struct virtio_vssd_range *ranges,
+                             uint32_t nr, bool plugged)
+{
+    uint32_t i;
+
+    for (i = 0; i < nr; i++) {
+        if (plugged) {
+            bitmap_set(r->plugged, ranges[i].first, ranges[i].count);
+        } else {
+            bitmap_clear(r->plugged, ranges[i].first, ranges[i].count);
+        }
+    }
+    r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
+}
+
+/*
+ * Plugs (@plug) or unplugs the checked @ranges of @r. Unplugged blocks are
+ * refused to new requests at once; the requests in flight are drained
+ * before the blocks are zeroed on the host, so no write lands after the
+ * hole is punched. Plugged blocks are zeroed before the guest can use
+ * them. The state file is saved last. Returns 0, or -EIO with the map as
+ * it was before.
+ */
+static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
+                             const struct virtio_vssd_range *ranges,
+                             uint32_t nr, uint64_t nr_blocks, bool plug)
+{
+    AioContext *ctx = blk_get_aio_context(s->conf.blk);
+    Error *local_err = NULL;
+    uint32_t i;
+    int ret = 0;
+
+    aio_context_acquire(ctx);
+    if (!plug) {
+        virtio_vssd_mark(r, ranges, nr, false);
+        blk_drain(s->conf.blk);
+    }
+    for (i = 0; i < nr && !ret; i++) {
+        ret = virtio_vssd_zero_blocks(s, r, ranges[i].first, ranges[i].count);
+    }
+    if (plug && !ret) {
+        virtio_vssd_mark(r, ranges, nr, true);
+    }
+    aio_context_release(ctx);
+
+    if (ret < 0) {
+        warn_report_once("virtio-vssd: cannot zero blocks of the block "
+                         "region on the host: %s", strerror(-ret));
+    } else if (!virtio_vssd_save_state(s, &local_err)) {
+        warn_report_once("virtio-vssd: %s", error_get_pretty(local_err));
+        error_free(local_err);
+        ret = -EIO;
+    }
+    trace_virtio_vssd_resize_apply(VIRTIO_DEVICE(s), r->id, plug, nr,
+                                   nr_blocks, ret);
+    if (ret < 0) {
+        aio_context_acquire(ctx);
+        virtio_vssd_mark(r, ranges, nr, !plug);
+        aio_context_release(ctx);
+        return -EIO;
+    }
+
+    if (plug) {
+        r->stats.blocks_granted += nr_blocks;
+    } else {
+        r->stats.blocks_evicted += nr_blocks;
+    }
+    virtio_vssd_resize_changed(s, r);
+    return 0;
+}
+
+/* UNPLUG: the guest gives back the listed blocks (policy guest). */
+static int virtio_vssd_ctrl_unplug(VirtIOVSSD *s, VirtQueueElement *elem,
+                                   uint16_t region, uint32_t generation,
+                                   uint64_t nr)
+{
+    g_autofree struct virtio_vssd_range *ranges = NULL;
+    VirtIOVSSDRegion *r = NULL;
+    uint64_t nr_blocks;
+    int ret;
+
+    ret = virtio_vssd_check_range_list(elem, nr);
+    if (!ret) {
+        ret = virtio_vssd_check_resize(s, region, generation, true, &r);
+    }
+    if (ret) {
+        return ret;
+    }
+    if (r->policy != VIRTIO_VSSD_POLICY_GUEST) {
+        return VIRTIO_VSSD_R_NOT_REQUESTED;
+    }
+    ranges = g_new(struct virtio_vssd_range, nr);
+    ret = virtio_vssd_read_ranges(r, elem, nr, false, ranges, &nr_blocks);
+    if (ret) {
+        return ret;
+    }
+    if (nr_blocks > r->nb_plugged - r->requested_blocks) {
+        return VIRTIO_VSSD_R_TOO_MANY;
+    }
+    return virtio_vssd_apply(s, r, ranges, nr, nr_blocks, false);
+}
+
+/* PLUG: the guest takes the listed blocks back. */
+static int virtio_vssd_ctrl_plug(VirtIOVSSD *s, VirtQueueElement *elem,
+                                 uint16_t region, uint32_t generation,
+                                 uint64_t nr)
+{
+    g_autofree struct virtio_vssd_range *ranges = NULL;
+    VirtIOVSSDRegion *r = NULL;
+    uint64_t nr_blocks;
+    int ret;
+
+    ret = virtio_vssd_check_range_list(elem, nr);
+    if (!ret) {
+        ret = virtio_vssd_check_resize(s, region, generation, false, &r);
+    }
+    if (ret) {
+        return ret;
+    }
+    ranges = g_new(struct virtio_vssd_range, nr);
+    ret = virtio_vssd_read_ranges(r, elem, nr, true, ranges, &nr_blocks);
+    if (ret) {
+        return ret;
+    }
+    if (nr_blocks > r->requested_blocks - r->nb_plugged) {
+        return VIRTIO_VSSD_R_TOO_MANY;
+    }
+    return virtio_vssd_apply(s, r, ranges, nr, nr_blocks, true);
+}
+
+/*
+ * Picks up to @want plugged blocks of @r, uniformly at random (selection
+ * sampling: each plugged block in turn with probability needed/remaining),
+ * as at most @max ranges in block order. Stops early when the ranges do
+ * not fit. Returns the number of ranges, and their blocks in *@nr_blocks.
+ */
+static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
+                                        uint32_t max,
+                                        struct virtio_vssd_range *ranges,
+                                        uint64_t *nr_blocks)
+{
+    uint64_t remaining = r->nb_plugged, picked = 0, block;
+    uint32_t nr = 0;
+
+    for (block = find_next_bit(r->plugged, r->nb_blocks, 0);
+         block < r->nb_blocks && picked < want;
+         block = find_next_bit(r->plugged, r->nb_blocks, block + 1)) {
+        /* nb_blocks <= INT32_MAX (realize) */
+        if (g_random_int_range(0, remaining) < want - picked) {
+            if (nr && ranges[nr - 1].first + ranges[nr - 1].count == block) {
+                ranges[nr - 1].count++;
+            } else if (nr < max) {
+                ranges[nr++] = (struct virtio_vssd_range) { block, 1 };
+            } else {
+                break;
+            }
+            picked++;
+        }
+        remaining--;
+    }
+    *nr_blocks = picked;
+    return nr;
+}
+
+/*
+ * UNPLUG_HOST (policy host): the device picks @want plugged blocks,
+ * unplugs them and returns them as ranges after @resp.
+ */
+static int virtio_vssd_ctrl_unplug_host(VirtIOVSSD *s, VirtQueueElement *elem,
+                                        uint16_t region, uint32_t generation,
+                                        uint64_t want,
+                                        struct virtio_vssd_ctrl_resp *resp)
+{
+    const size_t out_len = iov_size(elem->out_sg, elem->out_num);
+    const size_t in_len = iov_size(elem->in_sg, elem->in_num);
+    const uint32_t max = MIN((in_len - sizeof(*resp)) /
+                             sizeof(struct virtio_vssd_range),
+                             VIRTIO_VSSD_MAX_RANGES);
+    g_autofree struct virtio_vssd_range *ranges = NULL;
+    VirtIOVSSDRegion *r = NULL;
+    uint64_t nr_blocks;
+    uint32_t nr, i;
+    int ret;
+
+    if (out_len != sizeof(struct virtio_vssd_ctrl_req) || !max || !want) {
+        return VIRTIO_VSSD_R_BAD_REQUEST;
+    }
+    ret = virtio_vssd_check_resize(s, region, generation, true, &r);
+    if (ret) {
+        return ret;
+    }
+    if (r->policy != VIRTIO_VSSD_POLICY_HOST) {
+        return VIRTIO_VSSD_R_NOT_REQUESTED;
+    }
+    if (want > r->nb_plugged - r->requested_blocks) {
+        return VIRTIO_VSSD_R_TOO_MANY;
+    }
+
+    ranges = g_new(struct virtio_vssd_range, max);
+    nr = virtio_vssd_pick_blocks(r, want, max, ranges, &nr_blocks);
+    ret = virtio_vssd_apply(s, r, ranges, nr, nr_blocks, false);
+    if (ret) {
+        return ret;
+    }
+    for (i = 0; i < nr; i++) {
+        const struct virtio_vssd_range range = {
+            .first = cpu_to_le64(ranges[i].first),
+            .count = cpu_to_le64(ranges[i].count),
+        };
+
+        iov_from_buf(elem->in_sg, elem->in_num,
+                     sizeof(*resp) + i * sizeof(range), &range,
+                     sizeof(range));
+    }
+    resp->nr_ranges = cpu_to_le32(nr);
+    resp->next = cpu_to_le64(nr_blocks);
+    return 0;
+}
+
+/* The one place where control request results become wire status. */
+static void virtio_vssd_ctrl_status(int ret,
+                                    struct virtio_vssd_ctrl_resp *resp)
+{
+    if (ret) {
+        /* no ranges with anything but ACK */
+        *resp = (struct virtio_vssd_ctrl_resp) {};
+    }
+    if (!ret) {
+        resp->status = cpu_to_le16(VIRTIO_VSSD_RESP_ACK);
+    } else if (ret == -EBUSY) {
+        resp->status = cpu_to_le16(VIRTIO_VSSD_RESP_BUSY);
+    } else if (ret < 0) {
+        resp->status = cpu_to_le16(VIRTIO_VSSD_RESP_ERROR);
+    } else {
+        resp->status = cpu_to_le16(VIRTIO_VSSD_RESP_NACK);
+        resp->reason = cpu_to_le16(ret);
+    }
+}
+
+/* Counts a refused or failed resize request in its region's statistics. */
+static void virtio_vssd_count_failure(VirtIOVSSD *s, uint16_t type,
+                                      uint16_t region, int ret)
+{
+    VirtIOVSSDRegion *r = virtio_vssd_get_region(s, region) ?: &s->block;
+
+    if (ret > 0) {
+        trace_virtio_vssd_resize_refused(VIRTIO_DEVICE(s), type, region, ret);
+        r->stats.replies_refused++;
+        if (ret < ARRAY_SIZE(r->stats.refused)) {
+            r->stats.refused[ret]++;
+        }
+    } else if (ret < 0 && ret != -EBUSY) {
+        r->stats.host_errors++;
+    }
 }
 
 /*
@@ -461,8 +957,10 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
     struct virtio_vssd_ctrl_resp resp = {};
     const size_t out_len = iov_size(elem->out_sg, elem->out_num);
     const size_t in_len = iov_size(elem->in_sg, elem->in_num);
-    uint16_t type, region, reason;
+    uint16_t type, region;
+    uint32_t generation;
     uint64_t arg0;
+    int ret;
 
     if (out_len < sizeof(req) || in_len < sizeof(resp)) {
         const char *what = out_len < sizeof(req) ?
@@ -478,32 +976,40 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
     iov_to_buf(elem->out_sg, elem->out_num, 0, &req, sizeof(req));
     type = le16_to_cpu(req.type);
     region = le16_to_cpu(req.region);
+    generation = le32_to_cpu(req.generation);
     arg0 = le64_to_cpu(req.arg0);
     trace_virtio_vssd_ctrl(vdev, type, region, arg0);
 
     switch (type) {
     case VIRTIO_VSSD_CTRL_GET_MAP:
         if (out_len != sizeof(req)) {
-            reason = VIRTIO_VSSD_R_BAD_REQUEST;
+            ret = VIRTIO_VSSD_R_BAD_REQUEST;
             break;
         }
-        reason = virtio_vssd_ctrl_get_map(s, elem, region, arg0, &resp);
+        ret = virtio_vssd_ctrl_get_map(s, elem, region, arg0, &resp);
+        break;
+    case VIRTIO_VSSD_CTRL_UNPLUG:
+        ret = virtio_vssd_ctrl_unplug(s, elem, region, generation, arg0);
+        virtio_vssd_count_failure(s, type, region, ret);
+        break;
+    case VIRTIO_VSSD_CTRL_PLUG:
+        ret = virtio_vssd_ctrl_plug(s, elem, region, generation, arg0);
+        virtio_vssd_count_failure(s, type, region, ret);
+        break;
+    case VIRTIO_VSSD_CTRL_UNPLUG_HOST:
+        ret = virtio_vssd_ctrl_unplug_host(s, elem, region, generation, arg0,
+                                           &resp);
+        virtio_vssd_count_failure(s, type, region, ret);
         break;
     default:
-        /* no resize protocol (VIRTIO_VSSD_F_RESIZE) and no pmem region yet */
-        reason = VIRTIO_VSSD_R_BAD_REQUEST;
+        /* no pmem region (PMEM_FLUSH) yet */
+        ret = VIRTIO_VSSD_R_BAD_REQUEST;
         break;
     }
 
-    if (reason != VIRTIO_VSSD_R_NONE) {
-        resp = (struct virtio_vssd_ctrl_resp) {
-            .status = cpu_to_le16(VIRTIO_VSSD_RESP_NACK),
-            .reason = cpu_to_le16(reason),
-        };
-    } else {
-        resp.status = cpu_to_le16(VIRTIO_VSSD_RESP_ACK);
-    }
-    trace_virtio_vssd_ctrl_resp(vdev, type, le16_to_cpu(resp.status), reason);
+    virtio_vssd_ctrl_status(ret, &resp);
+    trace_virtio_vssd_ctrl_resp(vdev, type, le16_to_cpu(resp.status),
+                                le16_to_cpu(resp.reason));
 
     iov_from_buf(elem->in_sg, elem->in_num, 0, &resp, sizeof(resp));
     virtqueue_push(vq, elem, sizeof(resp) + le32_to_cpu(resp.nr_ranges) *
@@ -572,6 +1078,130 @@ static void virtio_vssd_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
     }
 }
 
+/* --- host side of the resize protocol (QMP, HMP) --- */
+
+bool virtio_vssd_request_size(VirtIOVSSD *s, SsdBalloonRegion region,
+                              int64_t size, SsdBalloonPolicy policy,
+                              Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    DeviceState *dev = virtio_vssd_get_transport(s);
+    g_autofree char *qom_path = object_get_canonical_path(OBJECT(dev));
+    const char *name = dev->id ?: qom_path;
+    const char *region_name = SsdBalloonRegion_str(region);
+    VirtIOVSSDRegion *r = virtio_vssd_get_region(s,
+                                                 virtio_vssd_region_id(region));
+
+    if (!r) {
+        error_setg(errp, "Device '%s' has no %s region", name, region_name);
+        return false;
+    }
+    if (size < 0) {
+        error_setg(errp, "Parameter 'size' must not be negative (%" PRId64
+                   ")", size);
+        return false;
+    }
+    if (size > r->size) {
+        error_setg(errp, "Parameter 'size' (%" PRId64 ") is above the "
+                   "maximum size of the %s region of device '%s' (%" PRIu64
+                   " bytes)", size, region_name, name, r->size);
+        return false;
+    }
+    if (size % r->block_size) {
+        error_setg(errp, "Parameter 'size' (%" PRId64 ") is not a multiple "
+                   "of the block size of the %s region of device '%s' (%"
+                   PRIu64 " bytes)", size, region_name, name, r->block_size);
+        return false;
+    }
+    if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        error_setg(errp, "The guest driver of device '%s' is not ready "
+                   "(DRIVER_OK not set)", name);
+        return false;
+    }
+    if (!virtio_vdev_has_feature(vdev, VIRTIO_VSSD_F_RESIZE)) {
+        error_setg(errp, "The guest driver of device '%s' does not support "
+                   "resizing (VIRTIO_VSSD_F_RESIZE not negotiated)", name);
+        return false;
+    }
+    if (!migration_is_idle()) {
+        error_setg(errp, "Device '%s' cannot be resized during migration",
+                   name);
+        return false;
+    }
+
+    r->requested_blocks = size / r->block_size;
+    r->policy = policy == SSD_BALLOON_POLICY_HOST ? VIRTIO_VSSD_POLICY_HOST
+                                                  : VIRTIO_VSSD_POLICY_GUEST;
+    r->resize_start_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    s->resize_generation++;
+    trace_virtio_vssd_resize_request(vdev, r->id, r->requested_blocks,
+                                     r->policy, s->resize_generation);
+    if (r->nb_plugged == r->requested_blocks) {
+        /* nothing to negotiate: done (and replies to older targets stale) */
+        virtio_vssd_resize_changed(s, r);
+    }
+    virtio_notify_config(vdev);
+    return true;
+}
+
+static SsdBalloonRefusals *virtio_vssd_refusals(const VirtIOVSSDRegion *r)
+{
+    const uint64_t *n = r->stats.refused;
+    SsdBalloonRefusals *ref = g_new0(SsdBalloonRefusals, 1);
+
+    ref->bad_request = n[VIRTIO_VSSD_R_BAD_REQUEST];
+    ref->range = n[VIRTIO_VSSD_R_RANGE];
+    ref->not_plugged = n[VIRTIO_VSSD_R_NOT_PLUGGED];
+    ref->plugged = n[VIRTIO_VSSD_R_PLUGGED];
+    ref->duplicate = n[VIRTIO_VSSD_R_DUPLICATE];
+    ref->too_many = n[VIRTIO_VSSD_R_TOO_MANY];
+    ref->truncated = n[VIRTIO_VSSD_R_TRUNCATED];
+    ref->not_requested = n[VIRTIO_VSSD_R_NOT_REQUESTED];
+    ref->stale = n[VIRTIO_VSSD_R_STALE];
+    return ref;
+}
+
+void virtio_vssd_query(VirtIOVSSD *s, SsdBalloonInfoList ***tail)
+{
+    static const uint16_t ids[] = {
+        VIRTIO_VSSD_REGION_BLOCK, VIRTIO_VSSD_REGION_PMEM,
+    };
+    DeviceState *dev = virtio_vssd_get_transport(s);
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(ids); i++) {
+        VirtIOVSSDRegion *r = virtio_vssd_get_region(s, ids[i]);
+        SsdBalloonInfo *info;
+
+        if (!r) {
+            continue;
+        }
+        info = g_new0(SsdBalloonInfo, 1);
+        info->qom_path = object_get_canonical_path(OBJECT(dev));
+        info->device = g_strdup(dev->id ?: info->qom_path);
+        info->region = virtio_vssd_qapi_region(r->id);
+        info->block_size = r->block_size;
+        info->max_size = r->size;
+        info->size = r->nb_plugged * r->block_size;
+        info->requested_size = r->requested_blocks * r->block_size;
+        info->status = r->nb_plugged > r->requested_blocks ?
+                       SSD_BALLOON_STATUS_SHRINKING :
+                       r->nb_plugged < r->requested_blocks ?
+                       SSD_BALLOON_STATUS_GROWING : SSD_BALLOON_STATUS_IDLE;
+        info->policy = r->policy == VIRTIO_VSSD_POLICY_HOST ?
+                       SSD_BALLOON_POLICY_HOST : SSD_BALLOON_POLICY_GUEST;
+        info->generation = s->resize_generation;
+        info->blocks_evicted = r->stats.blocks_evicted;
+        info->blocks_granted = r->stats.blocks_granted;
+        info->replies_refused = r->stats.replies_refused;
+        info->refused = virtio_vssd_refusals(r);
+        info->host_errors = r->stats.host_errors;
+        info->has_last_resize_ms = r->last_resize_ms >= 0;
+        info->last_resize_ms = MAX(r->last_resize_ms, 0);
+        QAPI_LIST_APPEND(*tail, info);
+    }
+}
+
 /* --- config space and features --- */
 
 static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
@@ -582,18 +1212,20 @@ static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
 
     memset(config, 0, sizeof(*config));
     config->num_queues = cpu_to_le16(s->num_queues);
+    config->resize_generation = cpu_to_le32(s->resize_generation);
     config->block_size = cpu_to_le32(s->block.block_size);
-    config->block_policy = cpu_to_le32(VIRTIO_VSSD_POLICY_GUEST);
+    config->block_policy = cpu_to_le32(s->block.policy);
     config->block_region_size = cpu_to_le64(s->block.size);
     config->block_plugged_size = cpu_to_le64(plugged_size);
-    /* without VIRTIO_VSSD_F_RESIZE the host wants what is plugged */
-    config->block_requested_size = cpu_to_le64(plugged_size);
+    config->block_requested_size =
+        cpu_to_le64(s->block.requested_blocks * s->block.block_size);
 }
 
 static uint64_t virtio_vssd_get_features(VirtIODevice *vdev, uint64_t features,
                                          Error **errp)
 {
     virtio_add_feature(&features, VIRTIO_VSSD_F_BLOCK_REGION);
+    virtio_add_feature(&features, VIRTIO_VSSD_F_RESIZE);
     virtio_add_feature(&features, VIRTIO_VSSD_F_MQ);
     return features;
 }
@@ -632,7 +1264,7 @@ static void virtio_vssd_set_nr_req_vqs(VirtIOVSSD *s, unsigned int nr)
     s->nr_req_vqs = nr;
 }
 
-/* Before DRIVER_OK (or on reset, with 0): the queues follow VIRTIO_VSSD_F_MQ. */
+/* Before DRIVER_OK (or on reset, with 0): queues follow VIRTIO_VSSD_F_MQ. */
 static void virtio_vssd_set_features(VirtIODevice *vdev, uint64_t features)
 {
     VirtIOVSSD *s = VIRTIO_VSSD(vdev);
@@ -818,13 +1450,46 @@ static bool virtio_vssd_init_block_region(VirtIOVSSD *s, Error **errp)
         return false;
     }
 
+    s->block.id = VIRTIO_VSSD_REGION_BLOCK;
     s->block.size = len;
     s->block.nb_blocks = len / s->block.block_size;
     s->block.plugged_bitmap_size = s->block.nb_blocks;
-    /* no resize protocol yet: everything is plugged */
+    /* without a state file everything starts plugged */
     s->block.plugged = bitmap_new(s->block.nb_blocks);
     bitmap_set(s->block.plugged, 0, s->block.nb_blocks);
     s->block.nb_plugged = s->block.nb_blocks;
+    s->block.requested_blocks = s->block.nb_blocks;
+    s->block.policy = VIRTIO_VSSD_POLICY_GUEST;
+    s->block.resize_start_ms = -1;
+    s->block.last_resize_ms = -1;
+    return true;
+}
+
+/*
+ * The plugged maps from "state-file", or, if it does not exist yet, create
+ * it with the maps as they are (all plugged). The host wants what is
+ * plugged until a new target is set.
+ */
+static bool virtio_vssd_load_state(VirtIOVSSD *s, Error **errp)
+{
+    VSSDStateRegion regions[VSSD_STATE_MAX_REGIONS];
+    const unsigned nr = virtio_vssd_state_regions(s, regions);
+    VirtIOVSSDRegion *r = &s->block;
+    int ret;
+
+    if (!s->state_file) {
+        return true;
+    }
+    ret = vssd_state_load(s->state_file, regions, nr, errp);
+    if (ret < 0) {
+        error_prepend(errp, "'%s' property: ", VIRTIO_VSSD_STATE_FILE_PROP);
+        return false;
+    }
+    if (ret == 0) {
+        return virtio_vssd_save_state(s, errp);
+    }
+    r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
+    r->requested_blocks = r->nb_plugged;
     return true;
 }
 
@@ -842,6 +1507,11 @@ static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
         return;
     }
     if (!virtio_vssd_init_block_region(s, errp)) {
+        return;
+    }
+    if (!virtio_vssd_load_state(s, errp)) {
+        g_free(s->block.plugged);
+        s->block.plugged = NULL;
         return;
     }
 
@@ -893,7 +1563,8 @@ static void virtio_vssd_device_unrealize(DeviceState *dev)
 /*
  * Device reset (the IOThread is stopped already): wait for the requests the
  * backend still holds; their completions land in the rings before these
- * are reset. The plugged map survives resets.
+ * are reset. The plugged map, the target and the generation survive
+ * resets: the driver finds them in the config space again.
  */
 static void virtio_vssd_reset(VirtIODevice *vdev)
 {
@@ -977,10 +1648,41 @@ static const VMStateDescription vmstate_virtio_vssd_mig_checks = {
 static int virtio_vssd_post_load(void *opaque, int version_id)
 {
     VirtIOVSSD *s = opaque;
+    Error *local_err = NULL;
 
-    s->block.nb_plugged = bitmap_count_one(s->block.plugged, s->block.nb_blocks);
+    s->block.nb_plugged = bitmap_count_one(s->block.plugged,
+                                           s->block.nb_blocks);
+    if (!s->resize_generation) {
+        /* the source never set a target */
+        s->block.requested_blocks = s->block.nb_plugged;
+    }
+    /* the map is ours now: a restart of this QEMU must find it */
+    if (!virtio_vssd_save_state(s, &local_err)) {
+        warn_report_err(local_err);
+    }
     return 0;
 }
+
+static bool virtio_vssd_resize_needed(void *opaque)
+{
+    const VirtIOVSSD *s = opaque;
+
+    return s->resize_generation != 0;
+}
+
+/* The target being negotiated. */
+static const VMStateDescription vmstate_virtio_vssd_resize = {
+    .name = "virtio-vssd-device/resize",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_vssd_resize_needed,
+    .fields = (VMStateField[]) {
+        VMSTATE_UINT32(resize_generation, VirtIOVSSD),
+        VMSTATE_UINT64(block.requested_blocks, VirtIOVSSD),
+        VMSTATE_UINT32(block.policy, VirtIOVSSD),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static const VMStateDescription vmstate_virtio_vssd_device = {
     .name = "virtio-vssd-device",
@@ -991,8 +1693,13 @@ static const VMStateDescription vmstate_virtio_vssd_device = {
         /* first: refuse a different geometry before loading the bitmap */
         VMSTATE_WITH_TMP(VirtIOVSSD, VirtIOVSSDMigChecks,
                          vmstate_virtio_vssd_mig_checks),
-        VMSTATE_BITMAP(block.plugged, VirtIOVSSD, 0, block.plugged_bitmap_size),
+        VMSTATE_BITMAP(block.plugged, VirtIOVSSD, 0,
+                       block.plugged_bitmap_size),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * []) {
+        &vmstate_virtio_vssd_resize,
+        NULL
     },
 };
 
@@ -1046,6 +1753,7 @@ static Property virtio_vssd_properties[] = {
     DEFINE_PROP_LINK(VIRTIO_VSSD_IOTHREAD_PROP, VirtIOVSSD, iothread,
                      TYPE_IOTHREAD, IOThread *),
     DEFINE_PROP_STRING(VIRTIO_VSSD_SERIAL_PROP, VirtIOVSSD, serial),
+    DEFINE_PROP_STRING(VIRTIO_VSSD_STATE_FILE_PROP, VirtIOVSSD, state_file),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -104,8 +104,8 @@ typedef struct VirtIOVSSDRegion {
  * Threads: with an IOThread (and the driver ready) request queues are served
  * in its AioContext, else in the main loop; the control queue is always
  * served in the main loop with the BQL held. Block-region state that the
- * request path reads (block.plugged, block.nb_plugged) changes only with the BQL held
- * *and* the backend's AioContext acquired.
+ * request path reads (block.plugged, block.nb_plugged) changes only with
+ * the BQL held *and* the backend's AioContext acquired.
  */
 struct VirtIOVSSD {
     VirtIODevice parent_obj;

@@ -160,7 +160,7 @@ int vssd_state_load(const char *path, VSSDStateRegion *regions, unsigned nr,
 static bool vssd_state_write_tmp(const char *tmp, const uint8_t *buf,
                                  size_t len, Error **errp)
 {
-    int fd = qemu_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, errp);
+    int fd = qemu_create(tmp, O_WRONLY | O_TRUNC, 0644, errp);
 
     if (fd < 0) {
         return false;

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QMP and HMP commands of virtio-vssd: ssd-balloon, query-ssd-balloon,
+ * ssd_balloon, info ssd_balloon. The HMP commands are thin wrappers around
+ * the QMP handlers.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-vssd.h"
+#include "qapi/qmp/qdict.h"
+#include "qapi/util.h"
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
+#include "hw/qdev-core.h"
+#include "hw/block/vssd/virtio-vssd.h"
+
+/*
+ * The virtio-vssd device named by @device: an ID (of virtio-vssd-pci, or
+ * of a virtio-vssd on another transport) or a QOM path of either the
+ * transport or the virtio-vssd device itself.
+ */
+static VirtIOVSSD *vssd_find(const char *device, Error **errp)
+{
+    Object *peripheral = container_get(qdev_get_machine(), "/peripheral");
+    Object *obj = *device ? object_resolve_path_at(peripheral, device)
+                          : NULL;
+    Object *backend;
+
+    if (!obj) {
+        error_setg(errp, "Device '%s' not found", device);
+        return NULL;
+    }
+    if (object_dynamic_cast(obj, TYPE_VIRTIO_VSSD)) {
+        return VIRTIO_VSSD(obj);
+    }
+    backend = object_resolve_path_component(obj, "virtio-backend");
+    if (backend && object_dynamic_cast(backend, TYPE_VIRTIO_VSSD)) {
+        return VIRTIO_VSSD(backend);
+    }
+    error_setg(errp, "Device '%s' is not a virtio-vssd device", device);
+    return NULL;
+}
+
+void qmp_ssd_balloon(const char *device, int64_t size, bool has_region,
+                     SsdBalloonRegion region, bool has_policy,
+                     SsdBalloonPolicy policy, Error **errp)
+{
+    VirtIOVSSD *s = vssd_find(device, errp);
+
+    if (!s) {
+        return;
+    }
+    virtio_vssd_request_size(s, has_region ? region : SSD_BALLOON_REGION_BLOCK,
+                             size,
+                             has_policy ? policy : SSD_BALLOON_POLICY_GUEST,
+                             errp);
+}
+
+static int vssd_query_one(Object *obj, void *opaque)
+{
+    SsdBalloonInfoList ***tail = opaque;
+
+    if (object_dynamic_cast(obj, TYPE_VIRTIO_VSSD) &&
+        DEVICE(obj)->realized) {
+        virtio_vssd_query(VIRTIO_VSSD(obj), tail);
+    }
+    return 0;
+}
+
+SsdBalloonInfoList *qmp_query_ssd_balloon(bool has_device, const char *device,
+                                          Error **errp)
+{
+    SsdBalloonInfoList *head = NULL, **tail = &head;
+
+    if (has_device) {
+        VirtIOVSSD *s = vssd_find(device, errp);
+
+        if (s) {
+            virtio_vssd_query(s, &tail);
+        }
+        return head;
+    }
+    object_child_foreach_recursive(object_get_root(), vssd_query_one, &tail);
+    return head;
+}
+
+/* ssd_balloon DEVICE SIZE [REGION [POLICY]] */
+void hmp_ssd_balloon(Monitor *mon, const QDict *qdict)
+{
+    const char *device = qdict_get_str(qdict, "device");
+    const int64_t size = qdict_get_int(qdict, "size");
+    const char *region_str = qdict_get_try_str(qdict, "region");
+    const char *policy_str = qdict_get_try_str(qdict, "policy");
+    /* int: qapi_enum_parse() returns -1 for an unknown name */
+    int region = SSD_BALLOON_REGION_BLOCK;
+    int policy = SSD_BALLOON_POLICY_GUEST;
+    Error *err = NULL;
+
+    if (region_str) {
+        region = qapi_enum_parse(&SsdBalloonRegion_lookup, region_str, -1,
+                                 NULL);
+        if (region < 0) {
+            error_setg(&err, "Parameter 'region' must be block or pmem, "
+                       "not '%s'", region_str);
+        }
+    }
+    if (!err && policy_str) {
+        policy = qapi_enum_parse(&SsdBalloonPolicy_lookup, policy_str, -1,
+                                 NULL);
+        if (policy < 0) {
+            error_setg(&err, "Parameter 'policy' must be guest or host, "
+                       "not '%s'", policy_str);
+        }
+    }
+    if (!err) {
+        qmp_ssd_balloon(device, size, true, region, true, policy, &err);
+    }
+    hmp_handle_error(mon, err);
+}
+
+/* info ssd_balloon [DEVICE] */
+void hmp_info_ssd_balloon(Monitor *mon, const QDict *qdict)
+{
+    const char *device = qdict_get_try_str(qdict, "device");
+    Error *err = NULL;
+    g_autoptr(SsdBalloonInfoList) list =
+        qmp_query_ssd_balloon(!!device, device, &err);
+    SsdBalloonInfoList *e;
+
+    if (err) {
+        hmp_handle_error(mon, err);
+        return;
+    }
+    if (!list) {
+        monitor_printf(mon, "No virtio-vssd device\n");
+        return;
+    }
+    for (e = list; e; e = e->next) {
+        SsdBalloonInfo *i = e->value;
+
+        monitor_printf(mon, "%s (%s) region %s: size %" PRIu64
+                       " requested-size %" PRIu64 " max-size %" PRIu64
+                       " block-size %" PRIu64 " status %s policy %s "
+                       "generation %" PRIu32 "\n",
+                       i->device, i->qom_path, SsdBalloonRegion_str(i->region),
+                       i->size, i->requested_size, i->max_size,
+                       i->block_size, SsdBalloonStatus_str(i->status),
+                       SsdBalloonPolicy_str(i->policy), i->generation);
+        monitor_printf(mon, "  blocks-evicted %" PRIu64 " blocks-granted %"
+                       PRIu64 " replies-refused %" PRIu64 " host-errors %"
+                       PRIu64, i->blocks_evicted, i->blocks_granted,
+                       i->replies_refused, i->host_errors);
+        if (i->has_last_resize_ms) {
+            monitor_printf(mon, " last-resize-ms %" PRIu64,
+                           i->last_resize_ms);
+        }
+        monitor_printf(mon, "\n");
+    }
+}

@@ -351,8 +351,8 @@ static void virtio_vssd_do_flush(VirtIOVSSD *s, VirtIOVSSDReq *req)
 /*
  * DISCARD promises that the range reads as zeroes afterwards, which a plain
  * discard does not (discard=ignore, unaligned heads and tails): write zeroes
- * and allow the backend to deallocate. With discard=unmap on a file this
- * punches a hole.
+ * and let the backend deallocate only if the user allowed it
+ * (discard=unmap, where a file gets a hole).
  */
 static void virtio_vssd_do_discard(VirtIOVSSD *s, VirtIOVSSDReq *req)
 {
@@ -361,8 +361,7 @@ static void virtio_vssd_do_discard(VirtIOVSSD *s, VirtIOVSSDReq *req)
     block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
                      BLOCK_ACCT_UNMAP);
     blk_aio_pwrite_zeroes(s->conf.blk, req->offset, req->bytes,
-                          BDRV_REQ_MAY_UNMAP, virtio_vssd_backend_complete,
-                          req);
+                          s->unmap_flags, virtio_vssd_backend_complete, req);
 }
 
 static void virtio_vssd_do_write_zeroes(VirtIOVSSD *s, VirtIOVSSDReq *req)
@@ -374,7 +373,7 @@ static void virtio_vssd_do_write_zeroes(VirtIOVSSD *s, VirtIOVSSDReq *req)
     block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
                      BLOCK_ACCT_WRITE);
     blk_aio_pwrite_zeroes(s->conf.blk, req->offset, req->bytes,
-                          unmap ? BDRV_REQ_MAY_UNMAP : 0,
+                          unmap ? s->unmap_flags : 0,
                           virtio_vssd_backend_complete, req);
 }
 
@@ -1509,6 +1508,8 @@ static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
     if (!virtio_vssd_init_block_region(s, errp)) {
         return;
     }
+    s->unmap_flags = blk_get_flags(s->conf.blk) & BDRV_O_UNMAP ?
+                     BDRV_REQ_MAY_UNMAP : 0;
     if (!virtio_vssd_load_state(s, errp)) {
         g_free(s->block.plugged);
         s->block.plugged = NULL;

@@ -142,6 +142,12 @@ struct VirtIOVSSD {
     /* requests are served in @ctx (changes with @ctx acquired) */
     bool iothread_started;
 
+    /*
+     * BDRV_REQ_MAY_UNMAP when the backend was opened with discard=unmap,
+     * else 0: guest discards then zero the range without freeing storage
+     */
+    int unmap_flags;
+
     /* block requests submitted to the backend, not completed (in @ctx) */
     QLIST_HEAD(, VirtIOVSSDReq) inflight;
 };

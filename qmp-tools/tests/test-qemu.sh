@@ -116,12 +116,10 @@ if [ $has_cmd = no ] || ! "$QEMU" -device help 2>/dev/null | grep -q '"virtio-vs
 	exit "$failures"
 fi
 truncate -s 64M "$T/vssd.img"
-truncate -s 32M "$T/vssd.pmem"
 "$QEMU" -M pc -nodefaults -S -m 128 -L /usr/share/seabios -L /usr/share/qemu \
 	-qmp "unix:$T/dev.sock,server=on,wait=off" -nographic -display none \
 	-blockdev "driver=file,filename=$T/vssd.img,node-name=vssd-disk,discard=unmap" \
-	-object "memory-backend-file,id=vssd-pm,mem-path=$T/vssd.pmem,size=32M,share=on" \
-	-device virtio-vssd-pci,id=vssd0,drive=vssd-disk,memdev=vssd-pm \
+	-device virtio-vssd-pci,id=vssd0,drive=vssd-disk \
 	</dev/null >"$T/qemu-dev.log" 2>&1 &
 PIDS="$PIDS $!"
 if ! wait_socket "$T/dev.sock"; then
@@ -130,8 +128,7 @@ if ! wait_socket "$T/dev.sock"; then
 fi
 D="--qmp $T/dev.sock"
 expect_ok "device: status lists the block region" '^vssd0 +block .* 64M ' -- $D status
-grep -Eq '^vssd0 +pmem .* 32M ' "$T/out" && pass "device: status lists the pmem region" ||
-	fail "device: pmem row missing: $(cat "$T/out")"
+# (the pmem region, memdev=, is not in the device yet)
 expect_ok "device: status --json" 'requested-size' -- $D status --json
 expect_error "device: unknown device" 1 'nosuch' -- $D resize nosuch 16M
 expect_error "device: above the maximum" 1 '.' -- $D resize vssd0 128M

@@ -172,6 +172,20 @@ int balloon_parse(json_t *reply, struct balloon_list *list, struct verr *err)
 	return balloon_parse_for(reply, NULL, list, err);
 }
 
+int balloon_execute(struct transport *t, const char *command, json_t *args,
+		    int timeout_ms, json_t **ret, struct verr *err)
+{
+	int r = transport_execute(t, command, args, timeout_ms, ret, err);
+
+	if (r == QMP_ERROR_REPLY && !strcmp(err->qmp_class, "CommandNotFound")) {
+		char desc[sizeof(err->msg)];
+
+		snprintf(desc, sizeof(desc), "%s", err->msg);
+		verr_set(err, "%s (this QEMU has no vssd balloon support)", desc);
+	}
+	return r;
+}
+
 int balloon_query(struct transport *t, const char *device, int timeout_ms,
 		  struct balloon_list *list, struct verr *err)
 {
@@ -179,14 +193,8 @@ int balloon_query(struct transport *t, const char *device, int timeout_ms,
 	json_t *ret;
 	int r;
 
-	r = transport_execute(t, "query-ssd-balloon", args, timeout_ms, &ret, err);
+	r = balloon_execute(t, "query-ssd-balloon", args, timeout_ms, &ret, err);
 	json_decref(args);
-	if (r == QMP_ERROR_REPLY && !strcmp(err->qmp_class, "CommandNotFound")) {
-		char desc[sizeof(err->msg)];
-
-		snprintf(desc, sizeof(desc), "%s", err->msg);
-		verr_set(err, "%s (this QEMU has no vssd balloon support)", desc);
-	}
 	if (r != QMP_OK)
 		return -1;
 	/* Records without a name belong to the device we asked about. */

@@ -50,6 +50,13 @@ struct balloon_list {
 	size_t count;			/* records in regions */
 };
 
+/*
+ * transport_execute() for a vssd balloon command: when QEMU does not know
+ * @command, the error says that it has no vssd balloon support.
+ */
+int balloon_execute(struct transport *t, const char *command, json_t *args,
+		    int timeout_ms, json_t **ret, struct verr *err);
+
 /* Run query-ssd-balloon (for @device, or all when NULL). */
 int balloon_query(struct transport *t, const char *device, int timeout_ms,
 		  struct balloon_list *list, struct verr *err);

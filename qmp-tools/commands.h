@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "opts.h"
 #include "transport.h"
 #include "util.h"
 
@@ -25,7 +26,10 @@ struct command {
 	size_t args_size;		/* bytes of the command's argument struct */
 	/* Parse argv[1..] (argv[0] is the command name); 0 or -1. */
 	int (*parse)(int argc, char **argv, void *args, struct verr *err);
-	/* Whether the transport must collect events from the start. */
+	/*
+	 * Whether the transport must collect events from the start; NULL
+	 * for a command that never reads events.
+	 */
 	bool (*wants_events)(const void *args);
 	/* Run it; 0 or -1 with err set. */
 	int (*run)(struct transport *t, const void *args,
@@ -42,6 +46,19 @@ void print_help(void);
 
 /* A hint appended to usage errors. */
 #define SEE_HELP " (see 'vssdctl --help')"
+
+/* The --help entry that ends every command's option table. */
+#define OPT_CMD_HELP	100
+#define CMD_OPT_HELP	{ "help", 'h', false, OPT_CMD_HELP }
+
+/* opts_next() for a command's options: --help prints the manual, exits 0. */
+int command_opts_next(struct opts *o, struct verr *err);
+
+/* Whether a JSON key names a size in bytes ("size", "max-size", ...). */
+bool key_is_size(const char *key);
+
+/* Print a JSON value indented, and a newline. */
+void print_json(json_t *value);
 
 /* Format an event as one human-readable line (no newline); malloc'd. */
 char *format_event(json_t *event);

@@ -128,7 +128,7 @@ static int lv_parse_reply(const char *text, const char *command, json_t **ret,
 			  struct verr *err)
 {
 	json_error_t jerr;
-	json_t *reply = json_loads(text, 0, &jerr), *error;
+	json_t *reply = json_loads(text, 0, &jerr);
 
 	if (!json_is_object(reply)) {
 		json_decref(reply);
@@ -136,24 +136,14 @@ static int lv_parse_reply(const char *text, const char *command, json_t **ret,
 			 command);
 		return QMP_FAILED;
 	}
-	if (json_object_get(reply, "return")) {
-		*ret = json_incref(json_object_get(reply, "return"));
-		json_decref(reply);
-		return QMP_OK;
-	}
-	error = json_object_get(reply, "error");
-	if (!json_is_object(error)) {
+	if (!json_object_get(reply, "return") &&
+	    !json_is_object(json_object_get(reply, "error"))) {
 		json_decref(reply);
 		verr_set(err, "reply to '%s' has neither return nor error",
 			 command);
 		return QMP_FAILED;
 	}
-	verr_set(err, "%s", json_string_value(json_object_get(error, "desc")) ?:
-		 "QMP error without a description");
-	snprintf(err->qmp_class, sizeof(err->qmp_class), "%s",
-		 json_string_value(json_object_get(error, "class")) ?: "");
-	json_decref(reply);
-	return QMP_ERROR_REPLY;
+	return qmp_reply_result(reply, ret, err);
 }
 
 static int lv_execute(struct transport *t, const char *command, json_t *args,

@@ -192,7 +192,7 @@ int qmp_execute(struct qmp_client *c, const char *command, json_t *args,
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	char id[32];
-	json_t *req, *reply = NULL, *error;
+	json_t *req, *reply = NULL;
 	char *text;
 	int r;
 
@@ -233,6 +233,12 @@ int qmp_execute(struct qmp_client *c, const char *command, json_t *args,
 			break;
 		}
 	}
+	return qmp_reply_result(reply, ret, err);
+}
+
+int qmp_reply_result(json_t *reply, json_t **ret, struct verr *err)
+{
+	json_t *error;
 
 	if (json_object_get(reply, "return")) {
 		*ret = json_incref(json_object_get(reply, "return"));

@@ -58,6 +58,12 @@ int qmp_execute(struct qmp_client *c, const char *command, json_t *args,
 int qmp_next_event(struct qmp_client *c, int timeout_ms, json_t **event,
 		   struct verr *err);
 
+/*
+ * Take over @reply, a {"return": ...} or {"error": {...}} object, and turn
+ * it into qmp_execute()'s result: QMP_OK and *ret, or QMP_ERROR_REPLY.
+ */
+int qmp_reply_result(json_t *reply, json_t **ret, struct verr *err);
+
 /* The greeting's "QMP" object (borrowed; valid until qmp_close()). */
 json_t *qmp_greeting(struct qmp_client *c);
 

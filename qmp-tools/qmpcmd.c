@@ -4,8 +4,6 @@
  * chosen transport and print its return value, for debugging (the same
  * role as "virsh qemu-monitor-command").
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -17,10 +15,8 @@ struct qmp_args {
 	json_t *arguments;	/* parsed arguments object, or NULL */
 };
 
-enum { OPT_HELP = 1 };
-
 static const struct opt qmp_opts[] = {
-	{ "help", 'h', false, OPT_HELP },
+	CMD_OPT_HELP,
 	{ 0 }
 };
 
@@ -33,13 +29,10 @@ static int qmp_parse(int argc, char **argv, void *p, struct verr *err)
 	int id;
 
 	opts_init(&o, argc - 1, argv + 1, qmp_opts, false);
-	while ((id = opts_next(&o, err)) != OPTS_END) {
+	while ((id = command_opts_next(&o, err)) != OPTS_END) {
 		switch (id) {
 		case OPTS_ERROR:
 			return -1;
-		case OPT_HELP:
-			print_help();
-			exit(0);
 		case OPTS_POSITIONAL:
 			if (!a->command) {
 				a->command = o.positional;
@@ -74,7 +67,6 @@ static int qmp_run(struct transport *t, const void *p,
 {
 	const struct qmp_args *a = p;
 	json_t *ret;
-	char *text;
 	int r;
 
 	r = transport_execute(t, a->command, a->arguments, g->reply_timeout_ms,
@@ -82,23 +74,14 @@ static int qmp_run(struct transport *t, const void *p,
 	json_decref(a->arguments);
 	if (r != QMP_OK)
 		return -1;
-	text = json_dumps(ret, JSON_INDENT(2) | JSON_ENCODE_ANY);
-	printf("%s\n", text ?: "null");
-	free(text);
+	print_json(ret);
 	json_decref(ret);
 	return 0;
-}
-
-static bool qmp_wants_events(const void *args)
-{
-	(void)args;
-	return false;
 }
 
 const struct command cmd_qmp = {
 	.name = "qmp",
 	.args_size = sizeof(struct qmp_args),
 	.parse = qmp_parse,
-	.wants_events = qmp_wants_events,
 	.run = qmp_run,
 };

@@ -10,7 +10,6 @@
  * the exact event layout does not matter and a lost event costs one poll).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,14 +32,14 @@ struct resize_args {
 	int timeout_ms;		/* --timeout, or 0 */
 };
 
-enum { OPT_REGION = 1, OPT_POLICY, OPT_WAIT, OPT_TIMEOUT, OPT_HELP };
+enum { OPT_REGION = 1, OPT_POLICY, OPT_WAIT, OPT_TIMEOUT };
 
 static const struct opt resize_opts[] = {
 	{ "region", 'r', true, OPT_REGION },
 	{ "policy", 'p', true, OPT_POLICY },
 	{ "wait", 'w', false, OPT_WAIT },
 	{ "timeout", 't', true, OPT_TIMEOUT },
-	{ "help", 'h', false, OPT_HELP },
+	CMD_OPT_HELP,
 	{ 0 }
 };
 
@@ -52,13 +51,10 @@ static int resize_parse(int argc, char **argv, void *p, struct verr *err)
 	int id;
 
 	opts_init(&o, argc - 1, argv + 1, resize_opts, false);
-	while ((id = opts_next(&o, err)) != OPTS_END) {
+	while ((id = command_opts_next(&o, err)) != OPTS_END) {
 		switch (id) {
 		case OPTS_ERROR:
 			return -1;
-		case OPT_HELP:
-			print_help();
-			exit(0);
 		case OPT_REGION:
 			if (strcmp(o.arg, "block") && strcmp(o.arg, "pmem")) {
 				verr_usage(err, "bad region '%s': use block or pmem",
@@ -79,11 +75,9 @@ static int resize_parse(int argc, char **argv, void *p, struct verr *err)
 			a->wait = true;
 			break;
 		case OPT_TIMEOUT:
-			if (!parse_seconds(o.arg, &a->timeout_ms)) {
-				verr_usage(err, "bad timeout '%s': give seconds > 0",
-					   o.arg);
+			if (parse_seconds_opt("timeout", o.arg, &a->timeout_ms,
+					      err))
 				return -1;
-			}
 			break;
 		case OPTS_POSITIONAL:
 			if (!a->device) {
@@ -296,16 +290,10 @@ static int resize_run(struct transport *t, const void *p,
 	if (args && a->policy)
 		json_object_set_new(args, "policy", json_string(a->policy));
 	t0 = now_ms();
-	r = transport_execute(t, "ssd-balloon", args,
-			      a->timeout_ms && !a->wait ? a->timeout_ms :
-			      g->reply_timeout_ms, &ret, err);
+	r = balloon_execute(t, "ssd-balloon", args,
+			    a->timeout_ms && !a->wait ? a->timeout_ms :
+			    g->reply_timeout_ms, &ret, err);
 	json_decref(args);
-	if (r == QMP_ERROR_REPLY && !strcmp(err->qmp_class, "CommandNotFound")) {
-		char desc[sizeof(err->msg)];
-
-		snprintf(desc, sizeof(desc), "%s", err->msg);
-		verr_set(err, "%s (this QEMU has no vssd balloon support)", desc);
-	}
 	if (r != QMP_OK)
 		return -1;
 	json_decref(ret);

@@ -16,11 +16,11 @@ struct status_args {
 	bool json;		/* print query-ssd-balloon's reply as is */
 };
 
-enum { OPT_JSON = 1, OPT_HELP };
+enum { OPT_JSON = 1 };
 
 static const struct opt status_opts[] = {
 	{ "json", 'j', false, OPT_JSON },
-	{ "help", 'h', false, OPT_HELP },
+	CMD_OPT_HELP,
 	{ 0 }
 };
 
@@ -31,13 +31,10 @@ static int status_parse(int argc, char **argv, void *p, struct verr *err)
 	int id;
 
 	opts_init(&o, argc - 1, argv + 1, status_opts, false);
-	while ((id = opts_next(&o, err)) != OPTS_END) {
+	while ((id = command_opts_next(&o, err)) != OPTS_END) {
 		switch (id) {
 		case OPTS_ERROR:
 			return -1;
-		case OPT_HELP:
-			print_help();
-			exit(0);
 		case OPT_JSON:
 			a->json = true;
 			break;
@@ -139,13 +136,6 @@ static void format_duration(uint64_t us, char *buf, size_t len)
 		snprintf(buf, len, "%llum%02llus",
 			 (unsigned long long)(us / 60000000),
 			 (unsigned long long)(us / 1000000 % 60));
-}
-
-static bool key_is_size(const char *key)
-{
-	size_t len = strlen(key);
-
-	return len >= 4 && !strcmp(key + len - 4, "size");
 }
 
 /* Any JSON value as a cell; sizes with their suffix. */
@@ -257,11 +247,7 @@ static int status_run(struct transport *tr, const void *p,
 	if (balloon_query(tr, a->device, g->reply_timeout_ms, &list, err))
 		return -1;
 	if (a->json) {
-		char *text = json_dumps(list.reply, JSON_INDENT(2) |
-					JSON_ENCODE_ANY);
-
-		printf("%s\n", text ?: "null");
-		free(text);
+		print_json(list.reply);
 		balloon_list_free(&list);
 		return 0;
 	}
@@ -302,16 +288,9 @@ static int status_run(struct transport *tr, const void *p,
 	return 0;
 }
 
-static bool status_wants_events(const void *args)
-{
-	(void)args;
-	return false;
-}
-
 const struct command cmd_status = {
 	.name = "status",
 	.args_size = sizeof(struct status_args),
 	.parse = status_parse,
-	.wants_events = status_wants_events,
 	.run = status_run,
 };

@@ -80,3 +80,12 @@ bool parse_seconds(const char *s, int *out_ms)
 	*out_ms = (int)ceil(v * 1000);
 	return true;
 }
+
+int parse_seconds_opt(const char *what, const char *s, int *out_ms,
+		      struct verr *err)
+{
+	if (parse_seconds(s, out_ms))
+		return 0;
+	verr_usage(err, "bad %s '%s': give seconds > 0", what, s);
+	return -1;
+}

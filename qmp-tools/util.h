@@ -38,6 +38,13 @@ int ms_left(int64_t deadline);
 /* Parse a timeout in seconds ("10", "0.5"); must be > 0. */
 bool parse_seconds(const char *s, int *out_ms);
 
+/*
+ * parse_seconds() for the value of an option: on a bad value, the usage
+ * error "bad WHAT 'S': give seconds > 0" and -1; else 0.
+ */
+int parse_seconds_opt(const char *what, const char *s, int *out_ms,
+		      struct verr *err);
+
 /* Set from the SIGINT/SIGTERM handler; long waits poll it. */
 extern volatile int vssd_interrupted;
 

@@ -65,12 +65,8 @@ static int apply_global(struct global_opts *g, int id, const char *arg,
 		g->uri = arg;
 		return 0;
 	case OPT_REPLY_TIMEOUT:
-		if (!parse_seconds(arg, &g->reply_timeout_ms)) {
-			verr_usage(err, "bad reply timeout '%s': give seconds > 0",
-				   arg);
-			return -1;
-		}
-		return 0;
+		return parse_seconds_opt("reply timeout", arg,
+					 &g->reply_timeout_ms, err);
 	case OPT_HELP:
 		print_help();
 		return 1;
@@ -139,6 +135,29 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * Open the transport the global options name (exactly one of --qmp and
+ * --domain), collecting events from the start when @events.  NULL on error.
+ */
+static struct transport *open_transport(const struct global_opts *g,
+					bool events, struct verr *err)
+{
+	if (!g->qmp_path == !g->domain) {
+		verr_usage(err, g->qmp_path ? "give only one of --qmp and --domain" :
+			   "no VM given: use --qmp SOCKET or --domain NAME"
+			   SEE_HELP);
+		return NULL;
+	}
+	if (g->uri && !g->domain) {
+		verr_usage(err, "--connect only goes with --domain");
+		return NULL;
+	}
+	if (g->qmp_path)
+		return transport_open_qmp(g->qmp_path, g->reply_timeout_ms, err);
+	return transport_open_libvirt(g->uri, g->domain, events,
+				      g->reply_timeout_ms, err);
+}
+
 static int run(int argc, char **argv, struct verr *err)
 {
 	struct global_opts g = { .reply_timeout_ms = DEFAULT_REPLY_TIMEOUT_MS };
@@ -182,23 +201,8 @@ static int run(int argc, char **argv, struct verr *err)
 	}
 	if (cmd->parse(cargc, argv, args, err))
 		goto fail;
-	if (!g.qmp_path == !g.domain) {
-		verr_usage(err, g.qmp_path ? "give only one of --qmp and --domain" :
-			   "no VM given: use --qmp SOCKET or --domain NAME"
-			   SEE_HELP);
-		goto fail;
-	}
-	if (g.uri && !g.domain) {
-		verr_usage(err, "--connect only goes with --domain");
-		goto fail;
-	}
-
-	if (g.qmp_path)
-		t = transport_open_qmp(g.qmp_path, g.reply_timeout_ms, err);
-	else
-		t = transport_open_libvirt(g.uri, g.domain,
-					   cmd->wants_events(args),
-					   g.reply_timeout_ms, err);
+	t = open_transport(&g, cmd->wants_events && cmd->wants_events(args),
+			   err);
 	if (!t)
 		goto fail;
 	r = cmd->run(t, args, &g, err);

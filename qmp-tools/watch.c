@@ -27,7 +27,7 @@ struct watch_args {
 	bool json;		/* raw JSON lines */
 };
 
-enum { OPT_COUNT = 1, OPT_TIMEOUT, OPT_ALL, OPT_EVENT, OPT_JSON, OPT_HELP };
+enum { OPT_COUNT = 1, OPT_TIMEOUT, OPT_ALL, OPT_EVENT, OPT_JSON };
 
 static const struct opt watch_opts[] = {
 	{ "count", 'n', true, OPT_COUNT },
@@ -35,7 +35,7 @@ static const struct opt watch_opts[] = {
 	{ "all", 'a', false, OPT_ALL },
 	{ "event", 'e', true, OPT_EVENT },
 	{ "json", 'j', false, OPT_JSON },
-	{ "help", 'h', false, OPT_HELP },
+	CMD_OPT_HELP,
 	{ 0 }
 };
 
@@ -48,13 +48,10 @@ static int watch_parse(int argc, char **argv, void *p, struct verr *err)
 
 	a->event = "SSD_BALLOON_CHANGE";
 	opts_init(&o, argc - 1, argv + 1, watch_opts, false);
-	while ((id = opts_next(&o, err)) != OPTS_END) {
+	while ((id = command_opts_next(&o, err)) != OPTS_END) {
 		switch (id) {
 		case OPTS_ERROR:
 			return -1;
-		case OPT_HELP:
-			print_help();
-			exit(0);
 		case OPT_COUNT:
 			errno = 0;
 			a->count = strtoul(o.arg, &end, 10);
@@ -66,11 +63,9 @@ static int watch_parse(int argc, char **argv, void *p, struct verr *err)
 			}
 			break;
 		case OPT_TIMEOUT:
-			if (!parse_seconds(o.arg, &a->timeout_ms)) {
-				verr_usage(err, "bad timeout '%s': give seconds > 0",
-					   o.arg);
+			if (parse_seconds_opt("timeout", o.arg, &a->timeout_ms,
+					      err))
 				return -1;
-			}
 			break;
 		case OPT_ALL:
 			a->all = true;
@@ -88,13 +83,6 @@ static int watch_parse(int argc, char **argv, void *p, struct verr *err)
 		}
 	}
 	return 0;
-}
-
-static bool key_is_size(const char *key)
-{
-	size_t len = strlen(key);
-
-	return len >= 4 && !strcmp(key + len - 4, "size");
 }
 
 char *format_event(json_t *event)

@@ -14,9 +14,15 @@ vs() {
 	RC=$?
 }
 
-# The contract's error form: exactly one line "vssdctl: ..." on stderr.
+# one_error_line FILE: the contract's error form, exactly one line
+# "vssdctl: ..." in FILE (what vssdctl wrote to stderr).
 one_error_line() {
-	[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^vssdctl: ' "$T/err"
+	[ "$(wc -l <"$1")" -eq 1 ] && grep -q '^vssdctl: ' "$1"
+}
+
+# fail_output NAME: a failed check, with the exit status and output of vs.
+fail_output() {
+	fail "$1 (exit $RC, stdout: $(head -c 300 "$T/out" | tr '\n' '|') stderr: $(head -c 300 "$T/err" | tr '\n' '|'))"
 }
 
 # expect_error NAME RC PATTERN -- ARGS...: exit status RC (or "nonzero"),
@@ -26,7 +32,7 @@ expect_error() {
 	shift 4
 	vs "$@"
 	if { [ "$want" = nonzero ] && [ "$RC" -ne 0 ]; } || [ "$RC" = "$want" ]; then
-		if one_error_line && grep -Eq -- "$pattern" "$T/err"; then
+		if one_error_line "$T/err" && grep -Eq -- "$pattern" "$T/err"; then
 			pass "$name"
 			return 0
 		fi
@@ -44,8 +50,71 @@ expect_ok() {
 		pass "$name"
 		return 0
 	fi
-	fail "$name (exit $RC, stdout: $(head -c 300 "$T/out" | tr '\n' '|') stderr: $(head -c 300 "$T/err" | tr '\n' '|'))"
+	fail_output "$name"
 	return 1
+}
+
+# expect_quiet NAME -- ARGS...: exit 0, nothing on stdout or stderr.
+expect_quiet() {
+	name=$1
+	shift 2
+	vs "$@"
+	if [ "$RC" -eq 0 ] && [ ! -s "$T/out" ] && [ ! -s "$T/err" ]; then
+		pass "$name"
+		return 0
+	fi
+	fail_output "$name"
+	return 1
+}
+
+# start_clock, then took_at_most SECONDS NAME: check that no more than
+# SECONDS passed since start_clock ("NAME: gave up in time").
+start_clock() {
+	clock_start=$(date +%s)
+}
+took_at_most() {
+	took=$(($(date +%s) - clock_start))
+	if [ "$took" -le "$1" ]; then
+		pass "$2: gave up in time"
+	else
+		fail "$2: took $took s"
+	fi
+}
+
+# watch_start SECONDS ARGS...: run vssdctl ARGS in the background for at
+# most SECONDS, stdout in $T/watch, stderr in $T/watch.err.
+# watch_end: wait for it; its exit status in WRC.
+watch_start() {
+	limit=$1
+	shift
+	timeout "$limit" "$VSSDCTL" "$@" >"$T/watch" 2>"$T/watch.err" &
+	WPID=$!
+}
+watch_end() {
+	wait "$WPID"
+	WRC=$?
+}
+
+# watch_printed PATTERN...: $T/watch has one line per grep -E PATTERN, in order.
+watch_printed() {
+	[ "$(wc -l <"$T/watch")" -eq $# ] || return 1
+	n=1
+	for pattern; do
+		sed -n "${n}p" "$T/watch" | grep -Eq -- "$pattern" || return 1
+		n=$((n + 1))
+	done
+}
+
+# make_scratch NAME: a new scratch directory $T.  On exit, the background
+# processes listed in $PIDS are killed and $T is removed.
+make_scratch() {
+	T=$(mktemp -d "/tmp/vssdctl-$1.XXXXXX")
+	PIDS=""
+	trap cleanup_scratch EXIT
+}
+cleanup_scratch() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$T"
 }
 
 # wait_socket PATH: wait up to 10 s for a unix socket to appear.

@@ -6,13 +6,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-T=$(mktemp -d /tmp/vssdctl-cli.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+make_scratch cli
 
 # ---- no server needed ----
 expect_ok "--help prints the manual" '^SYNOPSIS' -- --help
@@ -67,11 +61,10 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
 c, _ = s.accept(); c.sendall(b"220 smtp.example.com ESMTP\r\n"); time.sleep(30)' \
 	"$T/smtp.sock" & PIDS="$PIDS $!"
 wait_socket "$T/silent.sock" && wait_socket "$T/smtp.sock"
-start=$(date +%s)
+start_clock
 expect_error "no greeting within the timeout" 1 'no QMP greeting within 1 s' -- \
 	--qmp "$T/silent.sock" --reply-timeout 1 status
-[ $(($(date +%s) - start)) -le 4 ] && pass "no greeting: gave up in time" ||
-	fail "no greeting: took $(($(date +%s) - start)) s"
+took_at_most 4 "no greeting"
 expect_error "not a QMP server" 1 'not a QMP server' -- --qmp "$T/smtp.sock" status
 
 # ---- the fake device ----
@@ -120,30 +113,26 @@ expect_error "resize --wait that never finishes times out" 1 'timed out after 1 
 	--qmp "$T/stuck.sock" resize vssd0 768M --wait --timeout 1
 
 # watch while another client resizes
-timeout 20 "$VSSDCTL" $Q watch --count 3 --timeout 10 >"$T/watch" 2>"$T/watch.err" &
-wpid=$!
+watch_start 20 $Q watch --count 3 --timeout 10
 sleep 0.5
 vs $Q resize vssd0 832M
-wait $wpid
-wrc=$?
-if [ $wrc -eq 0 ] && [ "$(grep -c ' SSD_BALLOON_CHANGE device=vssd0 .*region=block size=[0-9]*[MG] requested-size=832M' "$T/watch")" -eq 3 ]; then
+watch_end
+if [ $WRC -eq 0 ] && [ "$(grep -c ' SSD_BALLOON_CHANGE device=vssd0 .*region=block size=[0-9]*[MG] requested-size=832M' "$T/watch")" -eq 3 ]; then
 	pass "watch --count 3 prints 3 events, one per line"
 else
-	fail "watch --count 3 (exit $wrc): $(cat "$T/watch" "$T/watch.err")"
+	fail "watch --count 3 (exit $WRC): $(cat "$T/watch" "$T/watch.err")"
 fi
-timeout 20 "$VSSDCTL" $Q watch --json --count 1 --timeout 10 >"$T/watch" 2>&1 &
-wpid=$!
+watch_start 20 $Q watch --json --count 1 --timeout 10
 sleep 0.5
 vs $Q resize vssd0 768M
-wait $wpid
+watch_end
 python3 -c 'import json, sys
 e = json.loads(open(sys.argv[1]).readline())
 assert e["event"] == "SSD_BALLOON_CHANGE" and e["data"]["device"] == "vssd0"' "$T/watch" &&
-	pass "watch --json prints the raw event" || fail "watch --json: $(cat "$T/watch")"
-vs --qmp "$T/stuck.sock" watch --timeout 1
-[ $RC -eq 0 ] && [ ! -s "$T/out" ] && [ ! -s "$T/err" ] &&
-	pass "watch --timeout without events ends quietly" ||
-	fail "watch --timeout without events (exit $RC): $(cat "$T/out" "$T/err")"
+	pass "watch --json prints the raw event" ||
+	fail "watch --json: $(cat "$T/watch" "$T/watch.err")"
+expect_quiet "watch --timeout without events ends quietly" -- \
+	--qmp "$T/stuck.sock" watch --timeout 1
 expect_error "watch --count not reached" 1 'timed out after 1 s with 0 of 1 events' -- \
 	--qmp "$T/stuck.sock" watch --count 1 --timeout 1
 expect_error "qmp: unknown command prints desc" 1 'The command nope has not been found' -- $Q qmp nope

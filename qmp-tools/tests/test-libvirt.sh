@@ -110,48 +110,40 @@ expect_error "libvirt: QMP error desc" 1 "^vssdctl: Device 'nope' not found$" --
 expect_error "libvirt: unknown domain" 1 "domain 'no-such-domain' not found" -- \
 	--domain no-such-domain status
 
-timeout 60 "$VSSDCTL" $V watch --all --count 2 --timeout 30 >"$T/watch" 2>"$T/watch.err" &
-wpid=$!
+watch_start 60 $V watch --all --count 2 --timeout 30
 sleep 1
 virsh suspend "$DOM" >/dev/null
 virsh resume "$DOM" >/dev/null
-wait $wpid
-wrc=$?
-if [ $wrc -eq 0 ] && sed -n 1p "$T/watch" | grep -q ' STOP$' &&
-   sed -n 2p "$T/watch" | grep -q ' RESUME$'; then
+watch_end
+if [ $WRC -eq 0 ] && watch_printed ' STOP$' ' RESUME$'; then
 	pass "libvirt: watch --all sees STOP then RESUME"
 else
-	fail "libvirt: watch (exit $wrc): $(cat "$T/watch" "$T/watch.err")"
+	fail "libvirt: watch (exit $WRC): $(cat "$T/watch" "$T/watch.err")"
 fi
-vs $V watch --timeout 1
-[ $RC -eq 0 ] && [ ! -s "$T/out" ] && pass "libvirt: watch --timeout ends quietly" ||
-	fail "libvirt: watch --timeout (exit $RC): $(cat "$T/out" "$T/err")"
+expect_quiet "libvirt: watch --timeout ends quietly" -- $V watch --timeout 1
 
 # A QEMU that stops answering: the command gives up after --reply-timeout.
 qpid=$(cat "/run/libvirt/qemu/$DOM.pid" 2>/dev/null)
 if [ -n "$qpid" ] && kill -STOP "$qpid"; then
-	start=$(date +%s)
+	start_clock
 	expect_error "libvirt: a hung monitor times out" 1 "no reply to 'query-status' from libvirt within 2 s" -- \
 		$V --reply-timeout 2 qmp query-status
-	[ $(($(date +%s) - start)) -le 6 ] && pass "libvirt: hung monitor: gave up in time" ||
-		fail "libvirt: hung monitor: took $(($(date +%s) - start)) s"
+	took_at_most 6 "libvirt: hung monitor"
 	kill -CONT "$qpid"
 	sleep 1
 else
 	skip "libvirt: hung monitor: no QEMU pid file for $DOM"
 fi
 
-timeout 60 "$VSSDCTL" $V watch --all >"$T/watch" 2>"$T/watch.err" &
-wpid=$!
+watch_start 60 $V watch --all
 sleep 1
 virsh destroy "$DOM" >/dev/null
-wait $wpid
-wrc=$?
-if [ $wrc -eq 1 ] && [ "$(wc -l <"$T/watch.err")" -eq 1 ] &&
+watch_end
+if [ $WRC -eq 1 ] && one_error_line "$T/watch.err" &&
    grep -q '^vssdctl: the domain stopped' "$T/watch.err"; then
 	pass "libvirt: watch ends with one error line when the domain stops"
 else
-	fail "libvirt: watch across destroy (exit $wrc): $(cat "$T/watch" "$T/watch.err")"
+	fail "libvirt: watch across destroy (exit $WRC): $(cat "$T/watch" "$T/watch.err")"
 fi
 expect_error "libvirt: domain not running any more" 1 "domain '$DOM' not found|not running" -- $V status
 exit "$failures"

@@ -13,13 +13,7 @@ if [ ! -x "$QEMU" ]; then
 	skip "real QEMU tests: no $QEMU (build it, or set VSSD_QEMU)"
 	exit 0
 fi
-T=$(mktemp -d /tmp/vssdctl-qemu.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+make_scratch qemu
 
 # Two monitors: QEMU serves one client per socket, and the watch tests
 # need a second client to cause events.
@@ -67,47 +61,39 @@ expect_error "busy monitor: no greeting, bounded wait" 1 'no QMP greeting' -- \
 wait $hold
 
 # Events from QEMU itself: STOP and RESUME, in order.
-timeout 20 "$VSSDCTL" $Q watch --all --count 2 --timeout 10 >"$T/watch" 2>"$T/watch.err" &
-wpid=$!
+watch_start 20 $Q watch --all --count 2 --timeout 10
 sleep 0.5
 vs $Q2 qmp stop
 vs $Q2 qmp cont
-wait $wpid
-wrc=$?
-if [ $wrc -eq 0 ] && [ "$(wc -l <"$T/watch")" -eq 2 ] &&
-   sed -n 1p "$T/watch" | grep -Eq '^[0-9-]+ [0-9:.]+ STOP$' &&
-   sed -n 2p "$T/watch" | grep -Eq '^[0-9-]+ [0-9:.]+ RESUME$'; then
+watch_end
+if [ $WRC -eq 0 ] &&
+   watch_printed '^[0-9-]+ [0-9:.]+ STOP$' '^[0-9-]+ [0-9:.]+ RESUME$'; then
 	pass "watch --all prints STOP then RESUME"
 else
-	fail "watch --all (exit $wrc): $(cat "$T/watch" "$T/watch.err")"
+	fail "watch --all (exit $WRC): $(cat "$T/watch" "$T/watch.err")"
 fi
-vs $Q watch --timeout 1
-[ $RC -eq 0 ] && [ ! -s "$T/out" ] && pass "watch: no SSD_BALLOON_CHANGE within 1 s, exit 0" ||
-	fail "watch --timeout 1 (exit $RC): $(cat "$T/out" "$T/err")"
+expect_quiet "watch: no SSD_BALLOON_CHANGE within 1 s, exit 0" -- $Q watch --timeout 1
 
 # A QEMU that stops answering: we give up after --reply-timeout.  (A reply
 # that never comes after the greeting is covered by test-qmp.)
 kill -STOP $QPID
-start=$(date +%s)
+start_clock
 expect_error "a hung QEMU times out" 1 "no QMP greeting within 1 s" -- \
 	$Q2 --reply-timeout 1 qmp query-status
-[ $(($(date +%s) - start)) -le 4 ] && pass "hung QEMU: gave up in time" ||
-	fail "hung QEMU: took $(($(date +%s) - start)) s"
+took_at_most 4 "hung QEMU"
 kill -CONT $QPID
 
 # QEMU going away while we watch: the event, then one error line.
-timeout 20 "$VSSDCTL" $Q watch --all >"$T/watch" 2>"$T/watch.err" &
-wpid=$!
+watch_start 20 $Q watch --all
 sleep 0.5
 vs $Q2 qmp quit
-wait $wpid
-wrc=$?
+watch_end
 wait $QPID 2>/dev/null
-if [ $wrc -eq 1 ] && grep -q 'SHUTDOWN' "$T/watch" &&
-   [ "$(wc -l <"$T/watch.err")" -eq 1 ] && grep -q '^vssdctl: .*closed' "$T/watch.err"; then
+if [ $WRC -eq 1 ] && grep -q 'SHUTDOWN' "$T/watch" &&
+   one_error_line "$T/watch.err" && grep -q '^vssdctl: .*closed' "$T/watch.err"; then
 	pass "watch ends with one error line when QEMU quits"
 else
-	fail "watch across quit (exit $wrc): $(cat "$T/watch" "$T/watch.err")"
+	fail "watch across quit (exit $WRC): $(cat "$T/watch" "$T/watch.err")"
 fi
 
 # ---- with the device (runs once QEMU has ssd-balloon) ----

@@ -289,20 +289,38 @@ static bool fake_end(struct fake *f)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Start @script and connect a client to it, which then owns the socket. */
+static struct qmp_client *fake_connect(struct fake *f, void (*script)(void),
+				       int timeout_ms, struct verr *err)
+{
+	struct qmp_client *c;
+
+	*f = fake_start(script);
+	c = qmp_connect_fd(f->fd, timeout_ms, err);
+	f->fd = -1;
+	return c;
+}
+
 static const char *event_name(json_t *ev)
 {
 	return json_string_value(json_object_get(ev, "event")) ?: "";
 }
 
+/* The string "x" of a return value, or "". */
+static const char *ret_x(json_t *ret)
+{
+	return json_string_value(json_object_get(ret, "x")) ?: "";
+}
+
 static void test_events_first(void)
 {
-	struct fake f = fake_start(script_events_first);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 2000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_events_first, 2000,
+					    &err);
 	json_t *ret = NULL, *ev = NULL;
 	int r;
 
-	f.fd = -1;	/* the client owns it now */
 	CHECK(c != NULL, "handshake: greeting + qmp_capabilities");
 	if (!c)
 		goto out;
@@ -336,17 +354,16 @@ out:
 
 static void test_stale_replies(void)
 {
-	struct fake f = fake_start(script_stale_replies);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 2000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_stale_replies, 2000,
+					    &err);
 	json_t *ret = NULL;
 	int r;
 
-	f.fd = -1;
 	if (c) {
 		r = qmp_execute(c, "query-thing", NULL, 2000, &ret, &err);
-		CHECK(r == QMP_OK && !strcmp(json_string_value(json_object_get(
-			ret, "x")) ?: "", "mine"),
+		CHECK(r == QMP_OK && !strcmp(ret_x(ret), "mine"),
 		      "replies with another id or none are not taken");
 		json_decref(ret);
 		qmp_close(c);
@@ -358,13 +375,12 @@ static void test_stale_replies(void)
 
 static void test_error_reply(void)
 {
-	struct fake f = fake_start(script_error_reply);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 2000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_error_reply, 2000, &err);
 	json_t *ret = NULL;
 	int r;
 
-	f.fd = -1;
 	if (c) {
 		r = qmp_execute(c, "ssd-balloon", NULL, 2000, &ret, &err);
 		CHECK(r == QMP_ERROR_REPLY && ret == NULL &&
@@ -384,13 +400,13 @@ static void test_error_reply(void)
 
 static void test_split_and_joined(void)
 {
-	struct fake f = fake_start(script_split_and_joined);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 5000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_split_and_joined, 5000,
+					    &err);
 	json_t *ret = NULL, *ev = NULL;
 	int r;
 
-	f.fd = -1;
 	CHECK(c != NULL, "greeting and reply split into 1-byte reads");
 	if (c) {
 		r = qmp_execute(c, "query-thing", NULL, 2000, &ret, &err);
@@ -408,13 +424,12 @@ static void test_split_and_joined(void)
 
 static void test_unique_ids(void)
 {
-	struct fake f = fake_start(script_unique_ids);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 2000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_unique_ids, 2000, &err);
 	json_t *ret;
 	int ok = 0;
 
-	f.fd = -1;
 	for (int i = 0; c && i < 3; i++) {
 		if (qmp_execute(c, "query-thing", NULL, 2000, &ret, &err) ==
 		    QMP_OK)
@@ -457,14 +472,13 @@ static void test_bad_servers(void)
 
 static void test_late_reply(void)
 {
-	struct fake f = fake_start(script_late_reply);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 2000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_late_reply, 2000, &err);
 	json_t *ret = NULL, *ev = NULL;
 	int64_t t0;
 	int r;
 
-	f.fd = -1;
 	if (!c) {
 		CHECK(0, "connect for the late-reply test: %s", err.msg);
 		fake_end(&f);
@@ -480,8 +494,7 @@ static void test_late_reply(void)
 	      "an event received while timing out is kept");
 	json_decref(ev);
 	r = qmp_execute(c, "query-thing", NULL, 3000, &ret, &err);
-	CHECK(r == QMP_OK && !strcmp(json_string_value(json_object_get(
-		ret, "x")) ?: "", "second"),
+	CHECK(r == QMP_OK && !strcmp(ret_x(ret), "second"),
 	      "the late reply to the timed-out command is dropped");
 	json_decref(ret);
 	qmp_close(c);
@@ -490,13 +503,12 @@ static void test_late_reply(void)
 
 static void test_hangup(void)
 {
-	struct fake f = fake_start(script_hangup);
 	struct verr err = { 0 };
-	struct qmp_client *c = qmp_connect_fd(f.fd, 2000, &err);
+	struct fake f;
+	struct qmp_client *c = fake_connect(&f, script_hangup, 2000, &err);
 	json_t *ret = NULL, *ev = NULL;
 	int r;
 
-	f.fd = -1;
 	if (c) {
 		r = qmp_execute(c, "query-thing", NULL, 2000, &ret, &err);
 		CHECK(r == QMP_FAILED && strstr(err.msg, "closed"),

@@ -759,63 +759,41 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
     return 0;
 }
 
-/* UNPLUG: the guest gives back the listed blocks (policy guest). */
-static int virtio_vssd_ctrl_unplug(VirtIOVSSD *s, VirtQueueElement *elem,
-                                   uint16_t region, uint32_t generation,
-                                   uint64_t nr)
+/*
+ * UNPLUG (@plug false): the guest gives back the listed blocks (policy
+ * guest). PLUG (@plug true): the guest takes the listed blocks back. The
+ * whole list is checked before anything changes.
+ */
+static int virtio_vssd_ctrl_list(VirtIOVSSD *s, VirtQueueElement *elem,
+                                 uint16_t region, uint32_t generation,
+                                 uint64_t nr, bool plug)
 {
     g_autofree struct virtio_vssd_range *ranges = NULL;
     VirtIOVSSDRegion *r = NULL;
-    uint64_t nr_blocks;
+    uint64_t nr_blocks, wanted;
     int ret;
 
     ret = virtio_vssd_check_range_list(elem, nr);
     if (!ret) {
-        ret = virtio_vssd_check_resize(s, region, generation, true, &r);
+        ret = virtio_vssd_check_resize(s, region, generation, !plug, &r);
     }
     if (ret) {
         return ret;
     }
-    if (r->policy != VIRTIO_VSSD_POLICY_GUEST) {
+    if (!plug && r->policy != VIRTIO_VSSD_POLICY_GUEST) {
         return VIRTIO_VSSD_R_NOT_REQUESTED;
     }
     ranges = g_new(struct virtio_vssd_range, nr);
-    ret = virtio_vssd_read_ranges(r, elem, nr, false, ranges, &nr_blocks);
+    ret = virtio_vssd_read_ranges(r, elem, nr, plug, ranges, &nr_blocks);
     if (ret) {
         return ret;
     }
-    if (nr_blocks > r->nb_plugged - r->requested_blocks) {
+    wanted = plug ? r->requested_blocks - r->nb_plugged :
+                    r->nb_plugged - r->requested_blocks;
+    if (nr_blocks > wanted) {
         return VIRTIO_VSSD_R_TOO_MANY;
     }
-    return virtio_vssd_apply(s, r, ranges, nr, nr_blocks, false);
-}
-
-/* PLUG: the guest takes the listed blocks back. */
-static int virtio_vssd_ctrl_plug(VirtIOVSSD *s, VirtQueueElement *elem,
-                                 uint16_t region, uint32_t generation,
-                                 uint64_t nr)
-{
-    g_autofree struct virtio_vssd_range *ranges = NULL;
-    VirtIOVSSDRegion *r = NULL;
-    uint64_t nr_blocks;
-    int ret;
-
-    ret = virtio_vssd_check_range_list(elem, nr);
-    if (!ret) {
-        ret = virtio_vssd_check_resize(s, region, generation, false, &r);
-    }
-    if (ret) {
-        return ret;
-    }
-    ranges = g_new(struct virtio_vssd_range, nr);
-    ret = virtio_vssd_read_ranges(r, elem, nr, true, ranges, &nr_blocks);
-    if (ret) {
-        return ret;
-    }
-    if (nr_blocks > r->requested_blocks - r->nb_plugged) {
-        return VIRTIO_VSSD_R_TOO_MANY;
-    }
-    return virtio_vssd_apply(s, r, ranges, nr, nr_blocks, true);
+    return virtio_vssd_apply(s, r, ranges, nr, nr_blocks, plug);
 }
 
 /*
@@ -988,11 +966,11 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
         ret = virtio_vssd_ctrl_get_map(s, elem, region, arg0, &resp);
         break;
     case VIRTIO_VSSD_CTRL_UNPLUG:
-        ret = virtio_vssd_ctrl_unplug(s, elem, region, generation, arg0);
+        ret = virtio_vssd_ctrl_list(s, elem, region, generation, arg0, false);
         virtio_vssd_count_failure(s, type, region, ret);
         break;
     case VIRTIO_VSSD_CTRL_PLUG:
-        ret = virtio_vssd_ctrl_plug(s, elem, region, generation, arg0);
+        ret = virtio_vssd_ctrl_list(s, elem, region, generation, arg0, true);
         virtio_vssd_count_failure(s, type, region, ret);
         break;
     case VIRTIO_VSSD_CTRL_UNPLUG_HOST:

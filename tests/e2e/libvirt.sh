@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The device through a real libvirt daemon: a transient domain runs our QEMU
+# with the vSSD (added with <qemu:commandline>) and our guest with its
+# driver bound; `virsh qemu-monitor-command` (QMP and --hmp) and `vssdctl
+# --domain` report the same state and get the same errors. The guest
+# driver does not negotiate resizing yet, so ssd-balloon must be refused
+# on every path with the contract's "guest driver not ready" error; once it
+# does, this test asserts the resize itself.
+. "$(dirname "$0")/../lib/vm.sh"
+
+vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built"
+for need in libvirtd virsh; do
+	command -v $need >/dev/null || t_bail "$need missing (scripts/deps.sh installs it)"
+done
+VSSDCTL=$VSSD_ROOT/build/bin/vssdctl
+[ -x "$VSSDCTL" ] || t_bail "no $VSSDCTL (make vssdctl)"
+[ "$(id -u)" = 0 ] || t_bail "needs root to start libvirtd"
+
+vm_tmpdir
+chmod 755 "$VM_TMP"
+export LIBVIRT_DEFAULT_URI=qemu:///system
+DOM=vssd-e2e-$$
+daemon_pid=
+made_conf=no
+
+lv_cleanup() {
+	virsh destroy "$DOM" >/dev/null 2>&1
+	if [ -n "$daemon_pid" ]; then
+		kill "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+		rm -rf /run/libvirt
+		rmdir /sys/fs/cgroup/machine.slice/* /sys/fs/cgroup/machine.slice \
+			2>/dev/null
+	fi
+	[ $made_conf = yes ] && rm -f /etc/libvirt/qemu.conf
+	vm__cleanup
+}
+trap lv_cleanup EXIT
+
+# A libvirtd of our own unless one already answers (ENVIRONMENT.md).
+if ! virsh list >/dev/null 2>&1; then
+	getent passwd libvirt-qemu >/dev/null ||
+		useradd -r -U -M -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	mkdir -p /var/log/libvirt
+	if [ ! -e /etc/libvirt/qemu.conf ]; then
+		printf 'user = "root"\ngroup = "root"\nstdio_handler = "file"\n' \
+			> /etc/libvirt/qemu.conf
+		made_conf=yes
+	fi
+	libvirtd --pid-file="$VM_TMP/libvirtd.pid" > "$VM_TMP/libvirtd.log" 2>&1 &
+	daemon_pid=$!
+	for _ in $(seq 300); do
+		virsh list >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+fi
+t_check "libvirtd answers" virsh list
+
+# Guest: the image plus a script that stays up; QEMU through a wrapper that
+# adds the firmware paths libvirt does not pass.
+img=$VM_TMP/vssd.img
+truncate -s 64M "$img"
+mkdir -p "$VM_TMP/extra/test"
+install -m 0755 "$VSSD_ROOT/tests/guest/idle.sh" "$VM_TMP/extra/test/run.sh"
+vm_append_cpio "$VSSD_INITRD" "$VM_TMP/extra" "$VM_TMP/initrd" || t_bail "initrd"
+printf '#!/bin/sh\nexec "%s" -L /usr/share/seabios -L /usr/share/qemu "$@"\n' \
+	"$VSSD_QEMU" > "$VM_TMP/qemu"
+chmod 755 "$VM_TMP/qemu"
+console=$VM_TMP/console.log
+cat > "$VM_TMP/dom.xml" <<XML
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>$DOM</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$VSSD_KERNEL</kernel>
+    <initrd>$VM_TMP/initrd</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet vssd.run=/test/run.sh</cmdline>
+  </os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>$VM_TMP/qemu</emulator>
+    <serial type='file'><source path='$console'/></serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-blockdev'/>
+    <qemu:arg value='driver=file,filename=$img,node-name=vssd-disk,discard=unmap'/>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='virtio-vssd-pci,id=vssd0,drive=vssd-disk'/>
+  </qemu:commandline>
+</domain>
+XML
+virsh create "$VM_TMP/dom.xml" > "$VM_TMP/create.log" 2>&1 ||
+	t_bail "virsh create: $(cat "$VM_TMP/create.log")"
+t_ok "transient domain with the vSSD started"
+
+VM_LOG=$console
+VM_PID=
+vm_wait_log 'vssd.idle: ready' 120 && t_ok "guest driver bound /dev/vssd0" ||
+	t_bail "the guest did not come up: $(tail -c 800 "$console")"
+
+mon() { virsh qemu-monitor-command "$DOM" --return-value "$1"; }
+# qmp JSON: the plain form prints QMP's whole answer, errors included.
+qmp() { virsh qemu-monitor-command "$DOM" "$1" 2>&1; }
+hmp() { virsh qemu-monitor-command "$DOM" --hmp "$1" 2>&1; }
+# field NAME: NAME of the block region as libvirt's QMP path reports it.
+field() {
+	mon '{"execute":"query-ssd-balloon"}' | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print([e for e in r if e["region"] == "block"][0][sys.argv[1]])' "$1"
+}
+balloon() {
+	printf '{"execute":"ssd-balloon","arguments":{"device":"%s","size":%s}}' "$1" "$2"
+}
+
+t_check "query-ssd-balloon through virsh: max-size 64 MiB" test "$(field max-size)" = 67108864
+t_check "query-ssd-balloon through virsh: all plugged" test "$(field size)" = 67108864
+"$VSSDCTL" --domain "$DOM" status --json > "$VM_TMP/status.json"
+t_check "vssdctl --domain status reports the same sizes" python3 -c '
+import json, sys
+s = json.dumps(json.load(open(sys.argv[1])))
+sys.exit(0 if "67108864" in s and "vssd0" in s else 1)' "$VM_TMP/status.json"
+t_check "HMP info ssd_balloon through virsh lists vssd0" grep -q vssd0 <(hmp 'info ssd_balloon')
+
+# Argument errors come back through libvirt with QMP's message.
+t_check "above the maximum: refused, message says so" \
+	grep -qi 'above' <(qmp "$(balloon vssd0 134217728)")
+t_check "unknown device: message names it" grep -q "nosuch" <(qmp "$(balloon nosuch 0)")
+t_check "not a multiple of the block size: refused" \
+	grep -qi 'multiple' <(qmp "$(balloon vssd0 1000)")
+t_check "negative size: refused" grep -qi 'negative' <(qmp "$(balloon vssd0 -1048576)")
+t_check "--return-value form exits non-zero on a QMP error" \
+	sh -c "! virsh qemu-monitor-command '$DOM' --return-value '$(balloon vssd0 134217728)' >/dev/null 2>&1"
+t_check "vssdctl --domain: bad size is one error line, non-zero exit" \
+	sh -c "! '$VSSDCTL' --domain '$DOM' resize vssd0 12Q 2>&1 | grep -qv '^vssdctl: '"
+
+# The guest driver does not negotiate VIRTIO_VSSD_F_RESIZE yet: every path
+# must say so (the contract's "guest driver not ready") and change nothing.
+t_check "QMP through virsh: guest driver cannot resize" \
+	grep -q 'does not support resizing' <(qmp "$(balloon vssd0 50331648)")
+t_check "HMP through virsh: same message" \
+	grep -q 'does not support resizing' <(hmp 'ssd_balloon vssd0 40M')
+"$VSSDCTL" --domain "$DOM" resize vssd0 32M > "$VM_TMP/vs.out" 2> "$VM_TMP/vs.err"
+rc=$?
+t_check "vssdctl --domain resize: non-zero exit" test $rc -ne 0
+t_check "... one line with the same message" \
+	sh -c "test \$(wc -l < '$VM_TMP/vs.err') = 1 && grep -q 'does not support resizing' '$VM_TMP/vs.err'"
+t_check "refused requests changed nothing" test "$(field requested-size)" = 67108864
+t_done

@@ -46,7 +46,7 @@ done
 # Kernel modules the guest loads, by name; their dependencies follow.
 MODULES="virtio virtio_ring virtio_pci virtio_pci_legacy_dev
 virtio_pci_modern_dev virtio_blk dm-mod dm-cache dm-cache-smq dm-zero
-dm-flakey ext4 crc32c_generic libcrc32c loop ${VSSD_EXTRA_MODULES:-}"
+dm-flakey ext4 crc32c_generic libcrc32c loop virtio_balloon virtio_mem ${VSSD_EXTRA_MODULES:-}"
 
 # Dynamically linked tools copied from their Debian packages, with the
 # shared libraries they need. Busybox's shell runs its own applets ahead of

@@ -8,12 +8,20 @@
  *   vssd_main.c  module init/exit, virtio probe/remove, virtqueues, config
  *   vssd_blk.c   the block region as a blk-mq disk (/dev/vssdN)
  *   vssd_ctrl.c  the control queue (synchronous requests) and plugged map
+ *   vssd_resize.c  the resize protocol: UNPLUG, UNPLUG_HOST and PLUG rounds
+ *   vssd_evict.c   which blocks to give back: hints, then least recently used
+ *   vssd_hints.c   the eviction hint list (/proc/vssd/vssdN/hints)
  *   vssd_proc.c  /proc/vssd/vssdN/
  *
  * Locking, outermost first:
- *   ctrl_mutex   one control request at a time (sleeps)
- *   map_mutex    the plugged bitmap (sleeps)
- *   lock         removing, config_pending and the cached config (irqsave)
+ *   ctrl_mutex   one control request at a time (sleeps); held by the resize
+ *                work for a whole round, so it also serialises resizes
+ *   hints_mutex  the hint list (sleeps)
+ *   map_mutex    the plugged bitmap's writers (sleeps); queue_rq reads the
+ *                bitmap locklessly: bits are cleared only with the queue
+ *                frozen, and a set bit is safe to see late
+ *   lock         removing, config_pending, the cached config and the
+ *                pending resize (irqsave)
  *   req_vq.lock  one request virtqueue (irqsave)
  *   ctrl_lock    the control virtqueue (irqsave)
  */
@@ -28,7 +36,10 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/virtio.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
+
+struct seq_file;
 #include <linux/virtio_vssd.h>
 
 /* Prefix of disk and /proc folder names: vssd0, vssd1, ... */
@@ -40,13 +51,16 @@
 /* Most blocks in the block region: the bitmap helpers count in unsigned int. */
 #define VSSD_MAX_BLOCKS		((u64)UINT_MAX)
 
-/* Ranges received per GET_MAP round trip (one page of ranges). */
-#define VSSD_MAP_RANGES		(PAGE_SIZE / sizeof(struct virtio_vssd_range))
+/*
+ * Ranges sent or received in one control request: the protocol's maximum,
+ * so that any resize whose list fits one request takes one round trip.
+ */
+#define VSSD_CTRL_RANGES	VIRTIO_VSSD_MAX_RANGES
 
 /* How long a control request may take before the device counts as broken. */
 #define VSSD_CTRL_TIMEOUT	(30 * HZ)
 
-/* What the block region is doing; only IDLE until resize is implemented. */
+/* What the block region is doing, from the config space. */
 enum vssd_state {
 	VSSD_STATE_IDLE,
 	VSSD_STATE_SHRINKING,
@@ -79,6 +93,25 @@ struct vssd_counters {
 	atomic64_t ring_full;
 	/* Config change interrupts received. */
 	atomic64_t config_changes;
+	/* Blocks given back to the host (UNPLUG and UNPLUG_HOST acked). */
+	atomic64_t evicted_blocks;
+	/* Blocks taken back from the host (PLUG acked). */
+	atomic64_t granted_blocks;
+	/* Resize requests (UNPLUG, UNPLUG_HOST, PLUG) sent. */
+	atomic64_t resize_requests;
+	/* Of those, refused by the device (NACK). */
+	atomic64_t resize_refused;
+	/* Of those, failed on the host (ERROR), or whose reply was broken. */
+	atomic64_t resize_errors;
+	/* Of those, answered BUSY and retried later. */
+	atomic64_t resize_busy;
+};
+
+/* The resize step being negotiated, shown in /proc/vssd/vssdN/pending. */
+enum vssd_pending_op {
+	VSSD_PENDING_NONE,
+	VSSD_PENDING_SHRINK,
+	VSSD_PENDING_GROW,
 };
 
 /* One virtio-vssd device. */
@@ -100,6 +133,8 @@ struct vssd_device {
 	u64 block_region_size;
 	/* Block region: block_region_size / block_size. */
 	u64 nr_blocks;
+	/* log2(block_size). */
+	unsigned int block_shift;
 	/* Number of request virtqueues (and blk-mq hw queues). */
 	unsigned int num_queues;
 
@@ -124,8 +159,24 @@ struct vssd_device {
 	bool removing;
 	/* A config interrupt arrived that config_work has not handled. */
 	bool config_pending;
-	/* Rereads the config space and (later) drives resizes. */
-	struct work_struct config_work;
+	/* Rereads the config space and drives resizes (vssd_resize.c). */
+	struct delayed_work config_work;
+
+	/* --- Resize; protected by @lock --- */
+
+	/* What is being negotiated, and how many blocks are left to move. */
+	enum vssd_pending_op pending_op;
+	u64 pending_blocks;
+	/* Generation whose start the agent was told about (uevent). */
+	u32 agent_generation;
+	/* The agent wrote "ready" to /proc/vssd/vssdN/pending. */
+	bool agent_ready;
+	/* Woken by agent_ready, by a config interrupt and by remove. */
+	wait_queue_head_t agent_wq;
+	/* When the resize being negotiated started (jiffies). */
+	unsigned long resize_start;
+	/* Duration of the last completed resize, ms; -1 before the first. */
+	long last_resize_ms;
 
 	/* --- Block region --- */
 
@@ -139,6 +190,22 @@ struct vssd_device {
 	struct mutex map_mutex;
 	/* One bit per block of the block region, set = plugged. */
 	unsigned long *plugged;
+	/*
+	 * Per block: jiffies of the last read or write (low bit forced on),
+	 * 0 = not touched since probe. Written racily by queue_rq; it only
+	 * steers the eviction choice.
+	 */
+	u32 *last_use;
+	/* Scratch bitmap of the resize work: the blocks of one step. */
+	unsigned long *chosen;
+
+	/* --- Eviction hints (vssd_hints.c); protected by @hints_mutex --- */
+
+	struct mutex hints_mutex;
+	/* Hinted blocks in order of preference, no block twice. */
+	u32 *hints;
+	/* Entries in @hints. */
+	u32 nr_hints;
 
 	/* --- Control queue --- */
 
@@ -161,7 +228,7 @@ struct vssd_device {
 	struct virtio_vssd_ctrl_req *ctrl_req;
 	/* Reply header (device-writable). */
 	struct virtio_vssd_ctrl_resp *ctrl_resp;
-	/* VSSD_MAP_RANGES ranges, sent or received after the headers. */
+	/* VSSD_CTRL_RANGES ranges, sent or received after the headers. */
 	struct virtio_vssd_range *ctrl_ranges;
 
 	/* --- /proc/vssd/vssdN --- */
@@ -175,6 +242,51 @@ struct vssd_device {
 
 /* vssd_main.c */
 const char *vssd_state_name(enum vssd_state state);
+void vssd_read_changing_config(struct vssd_device *vssd);
+
+/* vssd_resize.c */
+void vssd_config_work(struct work_struct *work);
+const char *vssd_pending_name(enum vssd_pending_op op);
+void vssd_agent_ready(struct vssd_device *vssd);
+
+/* vssd_evict.c */
+int vssd_evict_alloc(struct vssd_device *vssd);
+void vssd_evict_free(struct vssd_device *vssd);
+u64 vssd_choose_evict(struct vssd_device *vssd, u64 want);
+u64 vssd_choose_grant(struct vssd_device *vssd, u64 want);
+
+/* Block numbers [first, last] of a request of @nr_sectors from @sector. */
+static inline void vssd_sector_blocks(struct vssd_device *vssd, u64 sector,
+				      u32 nr_sectors, u64 *first, u64 *last)
+{
+	unsigned int shift = vssd->block_shift - VIRTIO_VSSD_SECTOR_SHIFT;
+
+	*first = sector >> shift;
+	*last = (sector + max(nr_sectors, 1U) - 1) >> shift;
+}
+
+/* Remember that blocks [first, last] were used now. */
+static inline void vssd_touch_blocks(struct vssd_device *vssd, u64 first,
+				     u64 last)
+{
+	u32 now = (u32)jiffies | 1;
+	u64 b;
+
+	for (b = first; b <= last; b++)
+		if (READ_ONCE(vssd->last_use[b]) != now)
+			WRITE_ONCE(vssd->last_use[b], now);
+}
+
+/* vssd_hints.c */
+void vssd_hints_init(struct vssd_device *vssd);
+void vssd_hints_free(struct vssd_device *vssd);
+int vssd_hints_update(struct vssd_device *vssd, char *buf, bool append);
+void vssd_hints_show(struct vssd_device *vssd, struct seq_file *m);
+void vssd_hints_prune(struct vssd_device *vssd);
+int vssd_parse_range(const char *tok, u64 nr_blocks, u64 *first, u64 *last);
+void vssd_seq_ranges(struct seq_file *m, const u32 *blocks, u32 nr);
+void vssd_seq_bitmap_ranges(struct seq_file *m, const unsigned long *map,
+			    u64 nr_bits);
 
 /* vssd_blk.c */
 int vssd_blk_init(struct vssd_device *vssd);
@@ -189,6 +301,7 @@ void vssd_ctrl_done(struct virtqueue *vq);
 int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 		      unsigned int *nr_in_ranges);
 int vssd_map_load(struct vssd_device *vssd);
+const char *vssd_resp_name(u16 status);
 void vssd_map_free(struct vssd_device *vssd);
 u64 vssd_map_weight(struct vssd_device *vssd);
 

@@ -7,8 +7,12 @@
  * One blk-mq hardware queue per request virtqueue. Every request carries
  * its wire header, status byte and scatter list in the blk-mq PDU, so the
  * I/O path allocates nothing but chained scatter lists for large requests.
- * The disk covers the whole block region; blocks that are not plugged fail
- * on the device with VIRTIO_VSSD_S_UNPLUGGED, which is counted here.
+ * The disk covers the whole block region. I/O to blocks that are not
+ * plugged fails in queue_rq with EIO, without a round trip (or, in the
+ * window before the guest knows of a host-policy unplug, on the device with
+ * VIRTIO_VSSD_S_UNPLUGGED); both are counted as unplugged_io_errors.
+ * queue_rq also stamps the blocks a read or write touches, for the choice
+ * of blocks to give back (vssd_evict.c).
  */
 
 #include <linux/blk-mq-virtio.h>
@@ -75,6 +79,51 @@ static blk_status_t vssd_status_to_blk(struct vssd_device *vssd, u8 status)
 		atomic64_inc(&vssd->stats.invalid_errors);
 		return BLK_STS_IOERR;
 	}
+}
+
+/*
+ * Refuse I/O to blocks that are not plugged, and keep recency: reads and
+ * writes stamp their blocks, a discard of whole blocks makes them look
+ * unused (their data is gone, so they are the cheapest to give back).
+ * Reads the plugged bitmap without a lock (see vssd.h).
+ */
+static blk_status_t vssd_check_blocks(struct vssd_device *vssd,
+				      struct request *rq)
+{
+	u64 first, last, end, b;
+	unsigned int shift;
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		break;
+	default:
+		return BLK_STS_OK;
+	}
+	if (!blk_rq_sectors(rq))
+		return BLK_STS_OK;
+	vssd_sector_blocks(vssd, blk_rq_pos(rq), blk_rq_sectors(rq), &first,
+			   &last);
+	if (last >= vssd->nr_blocks)
+		return BLK_STS_OK;	/* the device answers S_RANGE */
+
+	if (find_next_zero_bit(vssd->plugged, last + 1, first) <= last) {
+		atomic64_inc(&vssd->stats.unplugged_io_errors);
+		return BLK_STS_IOERR;
+	}
+
+	if (req_op(rq) != REQ_OP_DISCARD) {
+		vssd_touch_blocks(vssd, first, last);
+		return BLK_STS_OK;
+	}
+	/* only the blocks that the discard covers whole */
+	shift = vssd->block_shift - VIRTIO_VSSD_SECTOR_SHIFT;
+	end = (blk_rq_pos(rq) + blk_rq_sectors(rq)) >> shift;
+	for (b = DIV_ROUND_UP_ULL(blk_rq_pos(rq), 1ULL << shift); b < end; b++)
+		WRITE_ONCE(vssd->last_use[b], 0);
+	return BLK_STS_OK;
 }
 
 /* Fill the wire header from the request. */
@@ -187,6 +236,9 @@ static blk_status_t vssd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	bool notify = false;
 	int nents, err;
 
+	status = vssd_check_blocks(vssd, rq);
+	if (unlikely(status))
+		return status;
 	status = vssd_setup_hdr(rq, &pdu->hdr);
 	if (unlikely(status))
 		return status;

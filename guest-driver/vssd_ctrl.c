@@ -23,7 +23,7 @@ int vssd_ctrl_alloc(struct vssd_device *vssd)
 {
 	vssd->ctrl_req = kzalloc(sizeof(*vssd->ctrl_req), GFP_KERNEL);
 	vssd->ctrl_resp = kzalloc(sizeof(*vssd->ctrl_resp), GFP_KERNEL);
-	vssd->ctrl_ranges = kcalloc(VSSD_MAP_RANGES,
+	vssd->ctrl_ranges = kcalloc(VSSD_CTRL_RANGES,
 				    sizeof(*vssd->ctrl_ranges), GFP_KERNEL);
 	if (!vssd->ctrl_req || !vssd->ctrl_resp || !vssd->ctrl_ranges) {
 		vssd_ctrl_free(vssd);
@@ -93,7 +93,7 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 	lockdep_assert_held(&vssd->ctrl_mutex);
 	if (vssd->ctrl_broken)
 		return -EIO;
-	if (WARN_ON_ONCE(nr_out_ranges > VSSD_MAP_RANGES ||
+	if (WARN_ON_ONCE(nr_out_ranges > VSSD_CTRL_RANGES ||
 			 (nr_out_ranges && nr_in_ranges)))
 		return -EINVAL;
 
@@ -109,7 +109,7 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 	sgs[nr_out + nr_in++] = &resp_sg;
 	if (nr_in_ranges) {
 		sg_init_one(&in_ranges_sg, vssd->ctrl_ranges,
-			    VSSD_MAP_RANGES * sizeof(*vssd->ctrl_ranges));
+			    VSSD_CTRL_RANGES * sizeof(*vssd->ctrl_ranges));
 		sgs[nr_out + nr_in++] = &in_ranges_sg;
 	}
 
@@ -146,12 +146,12 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 	}
 	if (nr_in_ranges) {
 		nr = le32_to_cpu(vssd->ctrl_resp->nr_ranges);
-		if (nr > VSSD_MAP_RANGES ||
+		if (nr > VSSD_CTRL_RANGES ||
 		    len < sizeof(*vssd->ctrl_resp) +
 			  nr * sizeof(*vssd->ctrl_ranges)) {
 			dev_err(&vssd->vdev->dev,
-				"control reply claims %u ranges in %u bytes (room for %lu)\n",
-				nr, len, VSSD_MAP_RANGES);
+				"control reply claims %u ranges in %u bytes (room for %u)\n",
+				nr, len, VSSD_CTRL_RANGES);
 			return -EIO;
 		}
 		*nr_in_ranges = nr;
@@ -160,7 +160,7 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 }
 
 /* Readable names of VIRTIO_VSSD_RESP_*, for messages. */
-static const char *vssd_resp_name(u16 status)
+const char *vssd_resp_name(u16 status)
 {
 	switch (status) {
 	case VIRTIO_VSSD_RESP_ACK:

@@ -35,7 +35,7 @@ const char *vssd_state_name(enum vssd_state state)
  * snapshot (retried while the config generation moves), into the cache
  * under vssd->lock.
  */
-static void vssd_read_changing_config(struct vssd_device *vssd)
+void vssd_read_changing_config(struct vssd_device *vssd)
 {
 	struct virtio_device *vdev = vssd->vdev;
 	u64 plugged = 0, requested = 0;
@@ -64,6 +64,9 @@ static void vssd_read_changing_config(struct vssd_device *vssd)
 	vssd->block_plugged_size = plugged;
 	vssd->block_requested_size = requested;
 	vssd->block_policy = policy;
+	vssd->state = plugged > requested ? VSSD_STATE_SHRINKING :
+		      plugged < requested ? VSSD_STATE_GROWING :
+		      VSSD_STATE_IDLE;
 	spin_unlock_irqrestore(&vssd->lock, flags);
 
 	dev_dbg(&vdev->dev,
@@ -115,35 +118,14 @@ static int vssd_read_geometry(struct vssd_device *vssd)
 			vssd->block_region_size, vssd->block_size);
 		return -EINVAL;
 	}
-	vssd->nr_blocks = vssd->block_region_size >> ilog2(vssd->block_size);
+	vssd->block_shift = ilog2(vssd->block_size);
+	vssd->nr_blocks = vssd->block_region_size >> vssd->block_shift;
 	if (vssd->nr_blocks > VSSD_MAX_BLOCKS) {
 		dev_err(&vdev->dev, "block region of %llu blocks, at most %llu\n",
 			vssd->nr_blocks, VSSD_MAX_BLOCKS);
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/*
- * Runs after config interrupts. Today it only refreshes the cached config;
- * the resize protocol (UNPLUG/PLUG rounds, retry and back-off) will be
- * driven from here.
- */
-static void vssd_config_work(struct work_struct *work)
-{
-	struct vssd_device *vssd =
-		container_of(work, struct vssd_device, config_work);
-	unsigned long flags;
-
-	spin_lock_irqsave(&vssd->lock, flags);
-	if (vssd->removing) {
-		spin_unlock_irqrestore(&vssd->lock, flags);
-		return;
-	}
-	vssd->config_pending = false;
-	spin_unlock_irqrestore(&vssd->lock, flags);
-
-	vssd_read_changing_config(vssd);
 }
 
 /* Config interrupt: flag it and let config_work do the rest. */
@@ -156,8 +138,22 @@ static void vssd_config_changed(struct virtio_device *vdev)
 	spin_lock_irqsave(&vssd->lock, flags);
 	if (!vssd->removing) {
 		vssd->config_pending = true;
-		queue_work(system_freezable_wq, &vssd->config_work);
+		mod_delayed_work(system_freezable_wq, &vssd->config_work, 0);
 	}
+	spin_unlock_irqrestore(&vssd->lock, flags);
+	/* a resize waiting for its agent looks at the new target at once */
+	wake_up(&vssd->agent_wq);
+}
+
+/* Let config_work look at the config space (after probe and restore). */
+static void vssd_start_config_work(struct vssd_device *vssd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	vssd->removing = false;
+	vssd->config_pending = true;
+	mod_delayed_work(system_freezable_wq, &vssd->config_work, 0);
 	spin_unlock_irqrestore(&vssd->lock, flags);
 }
 
@@ -169,7 +165,8 @@ static void vssd_stop_config_work(struct vssd_device *vssd)
 	spin_lock_irqsave(&vssd->lock, flags);
 	vssd->removing = true;
 	spin_unlock_irqrestore(&vssd->lock, flags);
-	cancel_work_sync(&vssd->config_work);
+	wake_up(&vssd->agent_wq);
+	cancel_delayed_work_sync(&vssd->config_work);
 }
 
 /*
@@ -271,8 +268,11 @@ static int vssd_probe(struct virtio_device *vdev)
 	mutex_init(&vssd->ctrl_mutex);
 	mutex_init(&vssd->map_mutex);
 	init_completion(&vssd->ctrl_done);
-	INIT_WORK(&vssd->config_work, vssd_config_work);
+	init_waitqueue_head(&vssd->agent_wq);
+	INIT_DELAYED_WORK(&vssd->config_work, vssd_config_work);
+	vssd_hints_init(vssd);
 	vssd->state = VSSD_STATE_IDLE;
+	vssd->last_resize_ms = -1;
 
 	err = ida_alloc(&vssd_index_ida, GFP_KERNEL);
 	if (err < 0)
@@ -304,13 +304,20 @@ static int vssd_probe(struct virtio_device *vdev)
 	if (err)
 		goto err_reset;
 
-	err = vssd_blk_init(vssd);
+	err = vssd_evict_alloc(vssd);
 	if (err)
 		goto err_free_map;
+
+	err = vssd_blk_init(vssd);
+	if (err)
+		goto err_free_evict;
 
 	err = vssd_proc_add(vssd);
 	if (err)
 		goto err_del_disk;
+
+	/* A resize may have been requested before we came (or last time). */
+	vssd_start_config_work(vssd);
 
 	dev_info(&vdev->dev,
 		 "%s: %llu MiB in %u KiB blocks, %llu MiB plugged, %u queue(s)\n",
@@ -323,6 +330,8 @@ err_del_disk:
 	/* No request is in flight after del_gendisk(): free before reset. */
 	vssd_blk_remove(vssd);
 	vssd_blk_free(vssd);
+err_free_evict:
+	vssd_evict_free(vssd);
 err_free_map:
 	vssd_map_free(vssd);
 err_reset:
@@ -360,6 +369,8 @@ static void vssd_remove(struct virtio_device *vdev)
 
 	vssd_blk_free(vssd);
 	vssd_free_req_vqs(vssd);
+	vssd_hints_free(vssd);
+	vssd_evict_free(vssd);
 	vssd_map_free(vssd);
 	vssd_ctrl_free(vssd);
 	ida_free(&vssd_index_ida, vssd->index);
@@ -387,7 +398,6 @@ static int vssd_freeze(struct virtio_device *vdev)
 static int vssd_restore(struct virtio_device *vdev)
 {
 	struct vssd_device *vssd = vdev->priv;
-	unsigned long flags;
 	int err;
 
 	err = vssd_find_vqs(vssd);
@@ -396,11 +406,7 @@ static int vssd_restore(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 
 	/* The host may have changed the config while we were away. */
-	spin_lock_irqsave(&vssd->lock, flags);
-	vssd->removing = false;
-	vssd->config_pending = true;
-	queue_work(system_freezable_wq, &vssd->config_work);
-	spin_unlock_irqrestore(&vssd->lock, flags);
+	vssd_start_config_work(vssd);
 
 	blk_mq_unfreeze_queue(vssd->disk->queue);
 	return 0;
@@ -414,12 +420,12 @@ static const struct virtio_device_id vssd_id_table[] = {
 MODULE_DEVICE_TABLE(virtio, vssd_id_table);
 
 /*
- * RESIZE and PMEM_REGION are left out until the driver implements them: a
- * device must not expect a driver that did not accept them to resize or
- * to use persistent memory.
+ * PMEM_REGION is left out until the driver implements it: a device must
+ * not expect a driver that did not accept it to use persistent memory.
  */
 static unsigned int vssd_features[] = {
 	VIRTIO_VSSD_F_BLOCK_REGION,
+	VIRTIO_VSSD_F_RESIZE,
 	VIRTIO_VSSD_F_MQ,
 };
 

@@ -5,13 +5,32 @@
  * Copyright (c) 2026 The vssd authors.
  *
  * /proc/vssd exists while the module is loaded; each device adds its own
- * folder. Files:
+ * folder. Block numbers are in units of the block region's block size.
+ * Files:
  *   status   key: value lines (sizes in bytes, state, counters)
+ *   hints    the eviction hints (vssd_hints.c). The first write of an
+ *            open() replaces the list, later writes of the same open() and
+ *            writes of an O_APPEND open add to it; "clear" empties it; each
+ *            write(2) must hold whole tokens. Read: the list as ranges.
+ *   map      the plugged blocks as ranges ("0-767 1024-2047")
+ *   pending  "none", "shrink N" or "grow N": blocks still to move in the
+ *            resize being negotiated; an agent writes "ready" to let it go
+ *            on (see agent_timeout_ms in vssd_resize.c)
  */
 
+#include <linux/mm.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include "vssd.h"
+
+/* Longest write accepted by hints: about a million single blocks. */
+#define VSSD_HINTS_MAX_WRITE	(16 << 20)
+
+/* Longest write accepted by pending. */
+#define VSSD_PENDING_MAX_WRITE	16
 
 /* /proc/vssd */
 static struct proc_dir_entry *vssd_proc_root;
@@ -23,14 +42,20 @@ static int vssd_proc_status_show(struct seq_file *m, void *v)
 	u64 plugged, requested;
 	enum vssd_state state;
 	unsigned long flags;
-	u32 generation;
+	long last_resize_ms;
+	u32 generation, hinted;
 
 	spin_lock_irqsave(&vssd->lock, flags);
 	plugged = vssd->block_plugged_size;
 	requested = vssd->block_requested_size;
 	generation = vssd->resize_generation;
 	state = vssd->state;
+	last_resize_ms = vssd->last_resize_ms;
 	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	mutex_lock(&vssd->hints_mutex);
+	hinted = vssd->nr_hints;
+	mutex_unlock(&vssd->hints_mutex);
 
 	seq_printf(m, "block_size: %u\n", vssd->block_size);
 	seq_printf(m, "max_size: %llu\n", vssd->block_region_size);
@@ -52,8 +77,177 @@ static int vssd_proc_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "ring_full: %lld\n", atomic64_read(&c->ring_full));
 	seq_printf(m, "config_changes: %lld\n",
 		   atomic64_read(&c->config_changes));
+	seq_printf(m, "evicted_blocks: %lld\n",
+		   atomic64_read(&c->evicted_blocks));
+	seq_printf(m, "granted_blocks: %lld\n",
+		   atomic64_read(&c->granted_blocks));
+	seq_printf(m, "resize_requests: %lld\n",
+		   atomic64_read(&c->resize_requests));
+	seq_printf(m, "resize_refused: %lld\n",
+		   atomic64_read(&c->resize_refused));
+	seq_printf(m, "resize_busy: %lld\n", atomic64_read(&c->resize_busy));
+	seq_printf(m, "resize_errors: %lld\n",
+		   atomic64_read(&c->resize_errors));
+	seq_printf(m, "hinted_blocks: %u\n", hinted);
+	seq_printf(m, "last_resize_ms: %ld\n", last_resize_ms);
 	return 0;
 }
+
+/* --- map --- */
+
+static int vssd_proc_map_show(struct seq_file *m, void *v)
+{
+	struct vssd_device *vssd = m->private;
+
+	mutex_lock(&vssd->map_mutex);
+	vssd_seq_bitmap_ranges(m, vssd->plugged, vssd->nr_blocks);
+	mutex_unlock(&vssd->map_mutex);
+	return 0;
+}
+
+/*
+ * Copy a write from userspace as a NUL-terminated string; refuses more
+ * than @max bytes.
+ */
+static char *vssd_proc_copy_write(const char __user *ubuf, size_t count,
+				  size_t max)
+{
+	char *buf;
+
+	if (count > max)
+		return ERR_PTR(-EINVAL);
+	buf = kvmalloc(count + 1, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(buf, ubuf, count)) {
+		kvfree(buf);
+		return ERR_PTR(-EFAULT);
+	}
+	buf[count] = '\0';
+	return buf;
+}
+
+/* --- hints --- */
+
+/* Per open() of hints: whether this open has written yet. */
+struct vssd_hints_file {
+	struct vssd_device *vssd;
+	bool written;
+};
+
+static int vssd_proc_hints_show(struct seq_file *m, void *v)
+{
+	struct vssd_hints_file *hf = m->private;
+
+	vssd_hints_show(hf->vssd, m);
+	return 0;
+}
+
+static int vssd_proc_hints_open(struct inode *inode, struct file *file)
+{
+	struct vssd_hints_file *hf;
+	int err;
+
+	hf = kzalloc(sizeof(*hf), GFP_KERNEL);
+	if (!hf)
+		return -ENOMEM;
+	hf->vssd = pde_data(inode);
+	err = single_open(file, vssd_proc_hints_show, hf);
+	if (err)
+		kfree(hf);
+	return err;
+}
+
+static int vssd_proc_hints_release(struct inode *inode, struct file *file)
+{
+	struct seq_file *m = file->private_data;
+
+	kfree(m->private);
+	return single_release(inode, file);
+}
+
+static ssize_t vssd_proc_hints_write(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	struct seq_file *m = file->private_data;
+	struct vssd_hints_file *hf = m->private;
+	bool append = hf->written || (file->f_flags & O_APPEND);
+	char *buf;
+	int err;
+
+	buf = vssd_proc_copy_write(ubuf, count, VSSD_HINTS_MAX_WRITE);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	err = vssd_hints_update(hf->vssd, buf, append);
+	kvfree(buf);
+	if (err)
+		return err;
+	hf->written = true;
+	return count;
+}
+
+static const struct proc_ops vssd_proc_hints_ops = {
+	.proc_open	= vssd_proc_hints_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_write	= vssd_proc_hints_write,
+	.proc_release	= vssd_proc_hints_release,
+};
+
+/* --- pending --- */
+
+static int vssd_proc_pending_show(struct seq_file *m, void *v)
+{
+	struct vssd_device *vssd = m->private;
+	enum vssd_pending_op op;
+	unsigned long flags;
+	u64 blocks;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	op = vssd->pending_op;
+	blocks = vssd->pending_blocks;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	if (op == VSSD_PENDING_NONE)
+		seq_puts(m, "none\n");
+	else
+		seq_printf(m, "%s %llu\n", vssd_pending_name(op), blocks);
+	return 0;
+}
+
+static int vssd_proc_pending_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, vssd_proc_pending_show, pde_data(inode));
+}
+
+/* "ready": the agent is done with the pending resize. */
+static ssize_t vssd_proc_pending_write(struct file *file,
+				       const char __user *ubuf, size_t count,
+				       loff_t *ppos)
+{
+	struct seq_file *m = file->private_data;
+	char *buf;
+	int err = 0;
+
+	buf = vssd_proc_copy_write(ubuf, count, VSSD_PENDING_MAX_WRITE);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	if (sysfs_streq(buf, "ready"))
+		vssd_agent_ready(m->private);
+	else
+		err = -EINVAL;
+	kvfree(buf);
+	return err ?: count;
+}
+
+static const struct proc_ops vssd_proc_pending_ops = {
+	.proc_open	= vssd_proc_pending_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_write	= vssd_proc_pending_write,
+	.proc_release	= single_release,
+};
 
 /* Create /proc/vssd/vssdN and its files. */
 int vssd_proc_add(struct vssd_device *vssd)
@@ -63,7 +257,13 @@ int vssd_proc_add(struct vssd_device *vssd)
 		return -ENOMEM;
 
 	if (!proc_create_single_data("status", 0444, vssd->proc_dir,
-				     vssd_proc_status_show, vssd)) {
+				     vssd_proc_status_show, vssd) ||
+	    !proc_create_single_data("map", 0444, vssd->proc_dir,
+				     vssd_proc_map_show, vssd) ||
+	    !proc_create_data("hints", 0644, vssd->proc_dir,
+			      &vssd_proc_hints_ops, vssd) ||
+	    !proc_create_data("pending", 0644, vssd->proc_dir,
+			      &vssd_proc_pending_ops, vssd)) {
 		vssd_proc_remove(vssd);
 		return -ENOMEM;
 	}

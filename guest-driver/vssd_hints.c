@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-vssd guest driver: the eviction hint list and range lists.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ *
+ * Userspace names the blocks it prefers to give back on the next shrink by
+ * writing block numbers and inclusive ranges ("12 40-47 90") to
+ * /proc/vssd/vssdN/hints; the list keeps their order of preference and no
+ * block twice (a block named again keeps its first place). An update is
+ * parsed in full before the list changes: a malformed one fails with
+ * -EINVAL and leaves the list as it was. Blocks that a shrink gave back
+ * leave the list (vssd_hints_prune()).
+ *
+ * Lists are printed in the same syntax, so that what is read can be
+ * written back.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/ctype.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include "vssd.h"
+
+/* Longest token: two 20-digit numbers and a dash. */
+#define VSSD_TOKEN_MAX		42
+
+void vssd_hints_init(struct vssd_device *vssd)
+{
+	mutex_init(&vssd->hints_mutex);
+	vssd->hints = NULL;
+	vssd->nr_hints = 0;
+}
+
+void vssd_hints_free(struct vssd_device *vssd)
+{
+	kvfree(vssd->hints);
+	vssd->hints = NULL;
+	vssd->nr_hints = 0;
+}
+
+/* A decimal number and nothing else (no sign, no space, no base prefix). */
+static int vssd_parse_block(const char *s, u64 *block)
+{
+	if (!isdigit(*s))
+		return -EINVAL;
+	return kstrtou64(s, 10, block);
+}
+
+/**
+ * vssd_parse_range - parse "N" or "A-B" into an inclusive block range
+ * @tok: the token, NUL-terminated, without white space
+ * @nr_blocks: blocks in the region; every block must be below it
+ * @first: receives the first block
+ * @last: receives the last block (>= @first)
+ *
+ * Return: 0, or -EINVAL for anything else.
+ */
+int vssd_parse_range(const char *tok, u64 nr_blocks, u64 *first, u64 *last)
+{
+	char buf[VSSD_TOKEN_MAX + 1];
+	char *dash;
+
+	if (strscpy(buf, tok, sizeof(buf)) < 0)
+		return -EINVAL;
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash++ = '\0';
+	if (vssd_parse_block(buf, first))
+		return -EINVAL;
+	if (!dash)
+		*last = *first;
+	else if (vssd_parse_block(dash, last))
+		return -EINVAL;
+	if (*first > *last || *last >= nr_blocks)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Cut the next white-space separated token out of *@pos (NUL-terminating
+ * it in place). Returns NULL at the end of the buffer.
+ */
+static char *vssd_next_token(char **pos)
+{
+	char *s = skip_spaces(*pos), *end;
+
+	if (!*s)
+		return NULL;
+	for (end = s; *end && !isspace(*end); end++)
+		;
+	if (*end)
+		*end++ = '\0';
+	*pos = end;
+	return s;
+}
+
+/*
+ * Check every token of @buf (which is left intact). Sets *@clear for a
+ * lone "clear" and *@blocks to the blocks the ranges name (at most
+ * nr_blocks: the list never holds more).
+ */
+static int vssd_hints_check(struct vssd_device *vssd, const char *buf,
+			    bool *clear, u64 *blocks)
+{
+	char *copy, *pos, *tok;
+	u64 first, last, total = 0;
+	unsigned int nr_tok = 0;
+	bool saw_clear = false;
+	int err = 0;
+
+	copy = kvmalloc(strlen(buf) + 1, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	strcpy(copy, buf);
+	pos = copy;
+	while ((tok = vssd_next_token(&pos)) != NULL) {
+		nr_tok++;
+		if (!strcmp(tok, "clear")) {
+			saw_clear = true;
+			continue;
+		}
+		err = vssd_parse_range(tok, vssd->nr_blocks, &first, &last);
+		if (err)
+			break;
+		total = min(total + (last - first + 1), vssd->nr_blocks);
+	}
+	kvfree(copy);
+	if (err)
+		return err;
+	/* nothing at all, or "clear" mixed with blocks */
+	if (!nr_tok || (saw_clear && nr_tok > 1))
+		return -EINVAL;
+	*clear = saw_clear;
+	*blocks = total;
+	return 0;
+}
+
+/**
+ * vssd_hints_update - apply a write to /proc/vssd/vssdN/hints
+ * @vssd: the device
+ * @buf: what was written, NUL-terminated; modified
+ * @append: add to the list instead of replacing it
+ *
+ * Return: 0, -EINVAL for a malformed write (nothing changed), -ENOMEM.
+ */
+int vssd_hints_update(struct vssd_device *vssd, char *buf, bool append)
+{
+	u64 blocks, first, last, b, cap;
+	unsigned long *seen = NULL;
+	u32 *list = NULL, n = 0, i;
+	char *pos = buf, *tok;
+	bool clear;
+	int err;
+
+	err = vssd_hints_check(vssd, buf, &clear, &blocks);
+	if (err)
+		return err;
+
+	mutex_lock(&vssd->hints_mutex);
+	if (clear)
+		goto install;
+
+	cap = min_t(u64, vssd->nr_blocks,
+		    (append ? vssd->nr_hints : 0) + blocks);
+	list = kvmalloc_array(cap, sizeof(*list), GFP_KERNEL);
+	seen = kvcalloc(BITS_TO_LONGS(vssd->nr_blocks), sizeof(*seen),
+			GFP_KERNEL);
+	if (!list || !seen) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	if (append) {
+		for (i = 0; i < vssd->nr_hints; i++) {
+			list[n++] = vssd->hints[i];
+			__set_bit(vssd->hints[i], seen);
+		}
+	}
+	/* checked above: every token is a valid range */
+	while ((tok = vssd_next_token(&pos)) != NULL) {
+		if (vssd_parse_range(tok, vssd->nr_blocks, &first, &last))
+			continue;
+		for (b = first; b <= last; b++) {
+			if (!__test_and_set_bit(b, seen))
+				list[n++] = b;
+		}
+		cond_resched();
+	}
+
+install:
+	kvfree(vssd->hints);
+	vssd->hints = list;
+	vssd->nr_hints = n;
+	list = NULL;
+	dev_dbg(&vssd->vdev->dev, "hints: %u blocks\n", n);
+out_unlock:
+	mutex_unlock(&vssd->hints_mutex);
+	kvfree(seen);
+	kvfree(list);
+	return err;
+}
+
+/* Drop the hinted blocks that are not plugged any more. */
+void vssd_hints_prune(struct vssd_device *vssd)
+{
+	u32 i, n = 0;
+
+	mutex_lock(&vssd->hints_mutex);
+	for (i = 0; i < vssd->nr_hints; i++) {
+		if (test_bit(vssd->hints[i], vssd->plugged))
+			vssd->hints[n++] = vssd->hints[i];
+	}
+	vssd->nr_hints = n;
+	mutex_unlock(&vssd->hints_mutex);
+}
+
+/* Print one inclusive range, space-separated from the previous one. */
+static void vssd_seq_range(struct seq_file *m, bool *first_out, u64 first,
+			   u64 last)
+{
+	seq_printf(m, first == last ? "%s%llu" : "%s%llu-%llu",
+		   *first_out ? "" : " ", first, last);
+	*first_out = false;
+}
+
+/* Print @nr block numbers as ranges of consecutive ascending runs. */
+void vssd_seq_ranges(struct seq_file *m, const u32 *blocks, u32 nr)
+{
+	bool first_out = true;
+	u32 i, start = 0;
+
+	for (i = 1; i <= nr; i++) {
+		if (i < nr && blocks[i] == blocks[i - 1] + 1)
+			continue;
+		vssd_seq_range(m, &first_out, blocks[start], blocks[i - 1]);
+		start = i;
+	}
+	seq_putc(m, '\n');
+}
+
+/* Print the set bits of @map as ranges. */
+void vssd_seq_bitmap_ranges(struct seq_file *m, const unsigned long *map,
+			    u64 nr_bits)
+{
+	bool first_out = true;
+	u64 start, end = 0;
+
+	for (;;) {
+		start = find_next_bit(map, nr_bits, end);
+		if (start >= nr_bits)
+			break;
+		end = find_next_zero_bit(map, nr_bits, start);
+		vssd_seq_range(m, &first_out, start, end - 1);
+	}
+	seq_putc(m, '\n');
+}
+
+/* The hint list, for /proc/vssd/vssdN/hints. */
+void vssd_hints_show(struct vssd_device *vssd, struct seq_file *m)
+{
+	mutex_lock(&vssd->hints_mutex);
+	vssd_seq_ranges(m, vssd->hints, vssd->nr_hints);
+	mutex_unlock(&vssd->hints_mutex);
+}

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-vssd guest driver: the resize protocol (VIRTIO_VSSD_F_RESIZE).
+ *
+ * Copyright (c) 2026 The vssd authors.
+ *
+ * The host sets a requested size and raises a config interrupt;
+ * config_work then runs steps until the plugged size equals the requested
+ * size. Each step rereads the config space and answers the current
+ * resize_generation with one kind of list:
+ *
+ *   shrink, policy GUEST  choose blocks (vssd_evict.c), quiesce them (the
+ *                         queue is frozen while they leave the plugged
+ *                         map, so no request to them is in flight and new
+ *                         ones fail with EIO), then UNPLUG them;
+ *   shrink, policy HOST   UNPLUG_HOST: the device names the blocks;
+ *   grow                  PLUG the lowest unplugged blocks.
+ *
+ * Lists go out VSSD_CTRL_RANGES ranges per request: a resize whose list
+ * fits takes one round trip. A refused list changes nothing on the device,
+ * so the blocks it held are put back into the plugged map. STALE (the host
+ * moved the target meanwhile) just starts the next step at once; BUSY and
+ * host errors retry after VSSD_RESIZE_RETRY; any other refusal, a broken
+ * control queue or a reply we cannot trust is logged and the resize waits
+ * for the next config change.
+ *
+ * Before the first step of a new target the driver announces it: `pending`
+ * in /proc, a KOBJ_CHANGE uevent on the disk (VSSD_PENDING=shrink|grow,
+ * VSSD_BLOCKS, VSSD_GENERATION), and, when agent_timeout_ms is set, a
+ * bounded wait for a userspace agent to write "ready" to `pending` (for
+ * example after it wrote hints, or moved dm-cache blocks out of the way).
+ */
+
+#include <linux/bitmap.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/jiffies.h>
+#include <linux/kobject.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/virtio_config.h>
+#include "vssd.h"
+
+/* Delay before a step that was BUSY, or failed on the host, is retried. */
+#define VSSD_RESIZE_RETRY	HZ
+
+/* Steps in one run of config_work before it yields (and requeues). */
+#define VSSD_RESIZE_MAX_STEPS	64
+
+static unsigned int agent_timeout_ms;
+module_param(agent_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(agent_timeout_ms,
+		 "How long a resize waits for an agent's \"ready\" in /proc/vssd/*/pending (ms, 0 = no wait)");
+
+static const char * const vssd_pending_names[] = {
+	[VSSD_PENDING_NONE]	= "none",
+	[VSSD_PENDING_SHRINK]	= "shrink",
+	[VSSD_PENDING_GROW]	= "grow",
+};
+
+const char *vssd_pending_name(enum vssd_pending_op op)
+{
+	if (op >= ARRAY_SIZE(vssd_pending_names))
+		return "unknown";
+	return vssd_pending_names[op];
+}
+
+/* The config as one step sees it. */
+struct vssd_resize_target {
+	u32 generation;
+	u32 policy;
+	enum vssd_pending_op op;
+	/* Blocks still to give back or take. */
+	u64 blocks;
+};
+
+static bool vssd_removing(struct vssd_device *vssd)
+{
+	unsigned long flags;
+	bool removing;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	removing = vssd->removing;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+	return removing;
+}
+
+/* Reread the config space into @t. */
+static void vssd_resize_target(struct vssd_device *vssd,
+			       struct vssd_resize_target *t)
+{
+	unsigned long flags;
+	u64 plugged, requested;
+
+	vssd_read_changing_config(vssd);
+	spin_lock_irqsave(&vssd->lock, flags);
+	plugged = vssd->block_plugged_size >> vssd->block_shift;
+	requested = vssd->block_requested_size >> vssd->block_shift;
+	t->generation = vssd->resize_generation;
+	t->policy = vssd->block_policy;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	if (plugged > requested) {
+		t->op = VSSD_PENDING_SHRINK;
+		t->blocks = plugged - requested;
+	} else if (plugged < requested) {
+		t->op = VSSD_PENDING_GROW;
+		t->blocks = requested - plugged;
+	} else {
+		t->op = VSSD_PENDING_NONE;
+		t->blocks = 0;
+	}
+}
+
+/* The agent may go on: it said ready, a new target came, or we leave. */
+static bool vssd_agent_done(struct vssd_device *vssd)
+{
+	unsigned long flags;
+	bool done;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	done = vssd->agent_ready || vssd->config_pending || vssd->removing;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+	return done;
+}
+
+/* /proc/vssd/vssdN/pending got "ready". */
+void vssd_agent_ready(struct vssd_device *vssd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	vssd->agent_ready = true;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+	wake_up(&vssd->agent_wq);
+}
+
+/*
+ * Publish @t as the pending step. The first time a generation is seen,
+ * tell userspace (uevent) and give the agent its time.
+ */
+static void vssd_announce(struct vssd_device *vssd,
+			  const struct vssd_resize_target *t)
+{
+	unsigned int timeout = READ_ONCE(agent_timeout_ms);
+	char op_env[32], blocks_env[40], gen_env[40];
+	char *envp[] = { op_env, blocks_env, gen_env, NULL };
+	unsigned long flags;
+	bool is_new;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	if (vssd->pending_op == VSSD_PENDING_NONE)
+		vssd->resize_start = jiffies;
+	vssd->pending_op = t->op;
+	vssd->pending_blocks = t->blocks;
+	is_new = vssd->agent_generation != t->generation;
+	if (is_new) {
+		vssd->agent_generation = t->generation;
+		vssd->agent_ready = false;
+	}
+	spin_unlock_irqrestore(&vssd->lock, flags);
+	if (!is_new)
+		return;
+
+	snprintf(op_env, sizeof(op_env), "VSSD_PENDING=%s",
+		 vssd_pending_name(t->op));
+	snprintf(blocks_env, sizeof(blocks_env), "VSSD_BLOCKS=%llu",
+		 t->blocks);
+	snprintf(gen_env, sizeof(gen_env), "VSSD_GENERATION=%u",
+		 t->generation);
+	kobject_uevent_env(&disk_to_dev(vssd->disk)->kobj, KOBJ_CHANGE, envp);
+	dev_dbg(&vssd->vdev->dev, "resize: generation %u: %s %llu blocks\n",
+		t->generation, vssd_pending_name(t->op), t->blocks);
+
+	if (timeout &&
+	    !wait_event_timeout(vssd->agent_wq, vssd_agent_done(vssd),
+				msecs_to_jiffies(timeout)))
+		dev_dbg(&vssd->vdev->dev, "resize: no agent answer in %u ms\n",
+			timeout);
+}
+
+/* The target is reached: nothing pending, and remember how long it took. */
+static void vssd_resize_finished(struct vssd_device *vssd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	if (vssd->pending_op != VSSD_PENDING_NONE)
+		vssd->last_resize_ms =
+			jiffies_to_msecs(jiffies - vssd->resize_start);
+	vssd->pending_op = VSSD_PENDING_NONE;
+	vssd->pending_blocks = 0;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+}
+
+/*
+ * Send one resize request in ctrl_req (with @nr_out ranges of ctrl_ranges)
+ * and map the answer: 0 (ACK), -EAGAIN (STALE), -EBUSY, -EPROTO (any
+ * other NACK), -EREMOTEIO (host error) or the transport's error (-EIO,
+ * -ETIMEDOUT: the control queue is broken).
+ */
+static int vssd_resize_request(struct vssd_device *vssd, u16 type,
+			       u32 generation, u64 arg0, unsigned int nr_out,
+			       unsigned int *nr_in)
+{
+	struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
+	struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
+	struct vssd_counters *c = &vssd->stats;
+	u16 status, reason;
+	int err;
+
+	memset(req, 0, sizeof(*req));
+	req->type = cpu_to_le16(type);
+	req->region = cpu_to_le16(VIRTIO_VSSD_REGION_BLOCK);
+	req->generation = cpu_to_le32(generation);
+	req->arg0 = cpu_to_le64(arg0);
+
+	atomic64_inc(&c->resize_requests);
+	err = vssd_ctrl_request(vssd, nr_out, nr_in);
+	if (err) {
+		atomic64_inc(&c->resize_errors);
+		return err;
+	}
+
+	status = le16_to_cpu(resp->status);
+	reason = le16_to_cpu(resp->reason);
+	switch (status) {
+	case VIRTIO_VSSD_RESP_ACK:
+		return 0;
+	case VIRTIO_VSSD_RESP_BUSY:
+		atomic64_inc(&c->resize_busy);
+		return -EBUSY;
+	case VIRTIO_VSSD_RESP_NACK:
+		atomic64_inc(&c->resize_refused);
+		if (reason == VIRTIO_VSSD_R_STALE)
+			return -EAGAIN;
+		dev_warn(&vssd->vdev->dev,
+			 "resize request %u (generation %u) refused, reason %u\n",
+			 type, generation, reason);
+		return -EPROTO;
+	default:
+		atomic64_inc(&c->resize_errors);
+		dev_warn(&vssd->vdev->dev,
+			 "resize request %u (generation %u): %s\n", type,
+			 generation, vssd_resp_name(status));
+		return -EREMOTEIO;
+	}
+}
+
+/*
+ * Encode the chosen blocks from *@from on as ranges in ctrl_ranges, as
+ * many as fit. Returns the number of ranges and moves *@from past them.
+ */
+static unsigned int vssd_chosen_to_ranges(struct vssd_device *vssd,
+					  u64 *from)
+{
+	unsigned int nr = 0;
+	u64 start, end = *from;
+
+	while (nr < VSSD_CTRL_RANGES) {
+		start = find_next_bit(vssd->chosen, vssd->nr_blocks, end);
+		if (start >= vssd->nr_blocks)
+			break;
+		end = find_next_zero_bit(vssd->chosen, vssd->nr_blocks, start);
+		vssd->ctrl_ranges[nr].first = cpu_to_le64(start);
+		vssd->ctrl_ranges[nr].count = cpu_to_le64(end - start);
+		nr++;
+	}
+	*from = end;
+	return nr;
+}
+
+/*
+ * The device acked the @nr ranges in ctrl_ranges: they leave the chosen
+ * set; a plug (@plug) also puts them into the plugged map as unused.
+ * Returns the blocks they hold.
+ */
+static u64 vssd_ranges_acked(struct vssd_device *vssd, unsigned int nr,
+			     bool plug)
+{
+	unsigned int i;
+	u64 total = 0;
+
+	mutex_lock(&vssd->map_mutex);
+	for (i = 0; i < nr; i++) {
+		u64 first = le64_to_cpu(vssd->ctrl_ranges[i].first);
+		u64 count = le64_to_cpu(vssd->ctrl_ranges[i].count);
+
+		bitmap_clear(vssd->chosen, first, count);
+		if (plug) {
+			memset(&vssd->last_use[first], 0,
+			       count * sizeof(*vssd->last_use));
+			bitmap_set(vssd->plugged, first, count);
+		}
+		total += count;
+	}
+	mutex_unlock(&vssd->map_mutex);
+	return total;
+}
+
+/*
+ * Send the chosen blocks as UNPLUG or PLUG lists until all are acked or
+ * one is refused. Returns 0 or the error of the refused list; *@done
+ * counts the acked blocks. Acked blocks are cleared from vssd->chosen.
+ */
+static int vssd_send_chosen(struct vssd_device *vssd, u16 type, u32 generation,
+			    u64 *done)
+{
+	bool plug = type == VIRTIO_VSSD_CTRL_PLUG;
+	unsigned int nr;
+	u64 from = 0;
+	int err;
+
+	*done = 0;
+	while ((nr = vssd_chosen_to_ranges(vssd, &from)) != 0) {
+		err = vssd_resize_request(vssd, type, generation, nr, nr, NULL);
+		if (err)
+			return err;
+		*done += vssd_ranges_acked(vssd, nr, plug);
+	}
+	return 0;
+}
+
+/*
+ * Take the chosen blocks out of the plugged map with the queue frozen:
+ * requests to them in flight complete first, later ones fail in queue_rq.
+ */
+static void vssd_quiesce_chosen(struct vssd_device *vssd)
+{
+	struct request_queue *q = vssd->disk->queue;
+
+	blk_mq_freeze_queue(q);
+	mutex_lock(&vssd->map_mutex);
+	bitmap_andnot(vssd->plugged, vssd->plugged, vssd->chosen,
+		      vssd->nr_blocks);
+	mutex_unlock(&vssd->map_mutex);
+	blk_mq_unfreeze_queue(q);
+}
+
+/* Policy GUEST: choose, quiesce and UNPLUG @t->blocks blocks. */
+static int vssd_shrink_guest(struct vssd_device *vssd,
+			     const struct vssd_resize_target *t)
+{
+	u64 done;
+	int err;
+
+	if (!vssd_choose_evict(vssd, t->blocks))
+		return -ENOSPC;
+	vssd_quiesce_chosen(vssd);
+	err = vssd_send_chosen(vssd, VIRTIO_VSSD_CTRL_UNPLUG, t->generation,
+			       &done);
+	if (err) {
+		/* the device kept what it refused: usable again */
+		mutex_lock(&vssd->map_mutex);
+		bitmap_or(vssd->plugged, vssd->plugged, vssd->chosen,
+			  vssd->nr_blocks);
+		mutex_unlock(&vssd->map_mutex);
+	}
+	atomic64_add(done, &vssd->stats.evicted_blocks);
+	if (done)
+		vssd_hints_prune(vssd);
+	return err;
+}
+
+/*
+ * Policy HOST: UNPLUG_HOST; the device names the blocks it took. A reply
+ * that names blocks outside the region, or none, is a broken device: we
+ * keep our map and report -EIO rather than trust it.
+ */
+static int vssd_shrink_host(struct vssd_device *vssd,
+			    const struct vssd_resize_target *t)
+{
+	struct device *dev = &vssd->vdev->dev;
+	unsigned int nr, i;
+	u64 total = 0;
+	int err;
+
+	err = vssd_resize_request(vssd, VIRTIO_VSSD_CTRL_UNPLUG_HOST,
+				  t->generation, t->blocks, 0, &nr);
+	if (err)
+		return err;
+
+	for (i = 0; i < nr; i++) {
+		u64 first = le64_to_cpu(vssd->ctrl_ranges[i].first);
+		u64 count = le64_to_cpu(vssd->ctrl_ranges[i].count);
+
+		if (!count || first >= vssd->nr_blocks ||
+		    count > vssd->nr_blocks - first) {
+			dev_err(dev, "UNPLUG_HOST: bad range %llu+%llu\n",
+				first, count);
+			atomic64_inc(&vssd->stats.resize_errors);
+			return -EIO;
+		}
+		total += count;
+	}
+	if (!total || total > t->blocks) {
+		dev_err(dev, "UNPLUG_HOST: %llu blocks for %llu asked\n",
+			total, t->blocks);
+		atomic64_inc(&vssd->stats.resize_errors);
+		return -EIO;
+	}
+
+	mutex_lock(&vssd->map_mutex);
+	for (i = 0; i < nr; i++)
+		bitmap_clear(vssd->plugged,
+			     le64_to_cpu(vssd->ctrl_ranges[i].first),
+			     le64_to_cpu(vssd->ctrl_ranges[i].count));
+	mutex_unlock(&vssd->map_mutex);
+	atomic64_add(total, &vssd->stats.evicted_blocks);
+	dev_dbg(dev, "UNPLUG_HOST: host took %llu blocks in %u ranges\n",
+		total, nr);
+	return 0;
+}
+
+/* Grow: PLUG the lowest @t->blocks unplugged blocks. */
+static int vssd_grow(struct vssd_device *vssd,
+		     const struct vssd_resize_target *t)
+{
+	u64 done;
+	int err;
+
+	if (!vssd_choose_grant(vssd, t->blocks))
+		return -ENOSPC;
+	err = vssd_send_chosen(vssd, VIRTIO_VSSD_CTRL_PLUG, t->generation,
+			       &done);
+	atomic64_add(done, &vssd->stats.granted_blocks);
+	return err;
+}
+
+static int vssd_resize_step(struct vssd_device *vssd,
+			    const struct vssd_resize_target *t)
+{
+	int err;
+
+	mutex_lock(&vssd->ctrl_mutex);
+	if (t->op == VSSD_PENDING_GROW)
+		err = vssd_grow(vssd, t);
+	else if (t->policy == VIRTIO_VSSD_POLICY_HOST)
+		err = vssd_shrink_host(vssd, t);
+	else
+		err = vssd_shrink_guest(vssd, t);
+	mutex_unlock(&vssd->ctrl_mutex);
+	return err;
+}
+
+/* Run again after @delay, unless we are going away. */
+static void vssd_resize_retry(struct vssd_device *vssd, unsigned long delay)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	if (!vssd->removing)
+		mod_delayed_work(system_freezable_wq, &vssd->config_work,
+				 delay);
+	spin_unlock_irqrestore(&vssd->lock, flags);
+}
+
+/*
+ * Runs after config interrupts (and once after probe): steps towards the
+ * requested size until it is reached, a step is refused, or the device
+ * asks us to wait.
+ */
+void vssd_config_work(struct work_struct *work)
+{
+	struct vssd_device *vssd =
+		container_of(to_delayed_work(work), struct vssd_device,
+			     config_work);
+	struct vssd_resize_target t;
+	unsigned long flags;
+	unsigned int step;
+	int err;
+
+	for (step = 0; step < VSSD_RESIZE_MAX_STEPS; step++) {
+		spin_lock_irqsave(&vssd->lock, flags);
+		if (vssd->removing) {
+			spin_unlock_irqrestore(&vssd->lock, flags);
+			return;
+		}
+		vssd->config_pending = false;
+		spin_unlock_irqrestore(&vssd->lock, flags);
+
+		vssd_resize_target(vssd, &t);
+		if (t.op == VSSD_PENDING_NONE ||
+		    !virtio_has_feature(vssd->vdev, VIRTIO_VSSD_F_RESIZE)) {
+			vssd_resize_finished(vssd);
+			return;
+		}
+		vssd_announce(vssd, &t);
+		if (vssd_removing(vssd))
+			return;
+
+		err = vssd_resize_step(vssd, &t);
+		switch (err) {
+		case 0:
+		case -EAGAIN:
+			continue;
+		case -EBUSY:
+		case -EREMOTEIO:
+			vssd_resize_retry(vssd, VSSD_RESIZE_RETRY);
+			return;
+		default:
+			dev_warn(&vssd->vdev->dev,
+				 "resize to generation %u stopped: %d\n",
+				 t.generation, err);
+			return;
+		}
+	}
+	/* a device that keeps moving the target: do not spin */
+	vssd_resize_retry(vssd, VSSD_RESIZE_RETRY);
+}

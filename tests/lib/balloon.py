@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Host-side helpers of the resize tests (standard library only).
+
+    balloon.py resize SOCKET DEVICE SIZE [SIZE...] [--policy P] [--timeout S]
+        Send ssd-balloon for each SIZE in turn (a later one replaces the
+        earlier targets), then wait until an SSD_BALLOON_CHANGE event
+        reports size == requested-size == the last SIZE. Prints one JSON
+        object: the block region's query-ssd-balloon entry after that,
+        plus "events" (every SSD_BALLOON_CHANGE seen, in order) and
+        "seconds" (from the last ssd-balloon to the final event).
+        Exit 1 on a QMP error, 2 on a timeout or connection error.
+    balloon.py query SOCKET DEVICE
+        The block region's query-ssd-balloon entry as JSON.
+    balloon.py holes FILE BLOCK-SIZE
+        The blocks of FILE that hold no host storage at all (holes), as
+        ranges "3 7-9" on one line: the blocks a guest gave back.
+    balloon.py field JSON-FILE KEY
+        Print one top-level member of a JSON object ("events" as a count).
+
+One QMP connection per call: QEMU serves one client per socket.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import QMP, QMPError, QMPTimeout  # noqa: E402
+
+
+def block_entry(q, device):
+    for e in q.command("query-ssd-balloon", device=device):
+        if e["region"] == "block":
+            return e
+    raise SystemExit(f"balloon.py: {device} has no block region")
+
+
+def cmd_resize(argv):
+    sock, device = argv[0], argv[1]
+    sizes, policy, timeout = [], None, 120.0
+    i = 2
+    while i < len(argv):
+        if argv[i] == "--policy":
+            policy = argv[i + 1]
+            i += 2
+        elif argv[i] == "--timeout":
+            timeout = float(argv[i + 1])
+            i += 2
+        else:
+            sizes.append(int(argv[i]))
+            i += 1
+    target = sizes[-1]
+    with QMP(sock, timeout=30) as q:
+        q.clear_events()
+        for size in sizes:
+            args = {"device": device, "size": size}
+            if policy:
+                args["policy"] = policy
+            q.command("ssd-balloon", **args)
+        start = time.monotonic()
+        seen = []
+        deadline = start + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QMPTimeout(f"no SSD_BALLOON_CHANGE with size {target} "
+                                 f"within {timeout} s; saw {seen}")
+            ev = q.wait_event("SSD_BALLOON_CHANGE", timeout=left)
+            seen.append(ev["data"])
+            d = ev["data"]
+            if d["size"] == target and d["requested-size"] == target:
+                break
+        entry = block_entry(q, device)
+        entry["events"] = seen
+        entry["seconds"] = round(time.monotonic() - start, 3)
+        print(json.dumps(entry))
+
+
+def cmd_query(argv):
+    with QMP(argv[0], timeout=30) as q:
+        print(json.dumps(block_entry(q, argv[1])))
+
+
+def ranges_text(blocks):
+    out, first, last = [], None, None
+    for b in blocks:
+        if first is not None and b == last + 1:
+            last = b
+            continue
+        if first is not None:
+            out.append(str(first) if first == last else f"{first}-{last}")
+        first = last = b
+    if first is not None:
+        out.append(str(first) if first == last else f"{first}-{last}")
+    return " ".join(out)
+
+
+def cmd_holes(argv):
+    path, bs = argv[0], int(argv[1])
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        nr = size // bs
+        has_data = bytearray(nr)
+        off = 0
+        while off < size:
+            try:
+                start = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:  # ENXIO: no data after off
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            for b in range(start // bs, min((end - 1) // bs, nr - 1) + 1):
+                has_data[b] = 1
+            off = end
+    finally:
+        os.close(fd)
+    print(ranges_text(b for b in range(nr) if not has_data[b]))
+
+
+def cmd_field(argv):
+    with open(argv[0]) as f:
+        obj = json.load(f)
+    v = obj[argv[1]]
+    print(len(v) if isinstance(v, list) else v)
+
+
+def main(argv):
+    cmds = {"resize": (cmd_resize, 3), "query": (cmd_query, 2),
+            "holes": (cmd_holes, 2), "field": (cmd_field, 2)}
+    if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 < cmds[argv[1]][1]:
+        sys.stderr.write(__doc__)
+        return 2
+    try:
+        cmds[argv[1]][0](argv[2:])
+    except QMPError as e:
+        print(f"balloon.py: {e}", file=sys.stderr)
+        return 1
+    except (OSError, QMPTimeout, ValueError, KeyError) as e:
+        print(f"balloon.py: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# resize.sh — host helpers of the resize tests, sourced after vm.sh.
+#
+#   rz_files            folder for vm_start --files holding the guest
+#                       helpers (tests/guest/resize-lib.sh): $RZ_FILES
+#   rz_resize OUT SIZE... [--policy P] [--timeout S]
+#                       ssd-balloon to each SIZE in turn, wait for the
+#                       SSD_BALLOON_CHANGE that reports the last one
+#                       reached; OUT gets the block region's query entry
+#                       (JSON, plus "events" and "seconds")
+#   rz_query OUT        the block region's query-ssd-balloon entry
+#   rz_field OUT KEY    one member of OUT ("events": their number)
+#   rz_holes FILE BS    ranges of blocks of FILE without host storage
+#   rz_step NAME [S]    wait for the guest's "vssd.step NAME" marker
+#   rz_guest_line KEY   the rest of the last console line "KEY ..."
+
+RZ_PY=$VSSD_ROOT/tests/lib/balloon.py
+RZ_FILES=
+
+rz_files() {
+	vm_tmpdir
+	RZ_FILES=$VM_TMP/files
+	mkdir -p "$RZ_FILES"
+	install -m 0644 "$VSSD_ROOT/tests/guest/resize-lib.sh" "$RZ_FILES/resize-lib.sh"
+}
+
+rz_resize() {
+	local out=$1
+	shift
+	python3 "$RZ_PY" resize "$VM_QMP" vssd0 "$@" > "$out"
+}
+
+rz_query() {
+	python3 "$RZ_PY" query "$VM_QMP" vssd0 > "$1"
+}
+
+rz_field() {
+	python3 "$RZ_PY" field "$1" "$2"
+}
+
+rz_holes() {
+	python3 "$RZ_PY" holes "$1" "$2"
+}
+
+rz_step() {
+	vm_wait_log "vssd\.step $1\$" "${2:-180}"
+}
+
+rz_guest_line() {
+	tr -d '\r' < "$VM_LOG" | sed -n "s/^$1 //p" | tail -n1
+}
+
+# rz_count RANGES: number of blocks in "3 7-9" style ranges.
+rz_count() {
+	local r n=0
+	for r in $1; do
+		n=$((n + ${r#*-} - ${r%-*} + 1))
+	done
+	echo "$n"
+}

@@ -12,6 +12,8 @@
  *   vssd_evict.c   which blocks to give back: hints, then least recently used
  *   vssd_hints.c   the eviction hint list (/proc/vssd/vssdN/hints)
  *   vssd_proc.c  /proc/vssd/vssdN/
+ *   vssd_pmem.c, vssd_scm_table.c, vssd_scm.c: persistent memory and
+ *                /dev/scm (see vssd_pmem.h)
  *
  * Locking, outermost first:
  *   ctrl_mutex   one control request at a time (sleeps); held by the resize
@@ -40,6 +42,7 @@
 #include <linux/workqueue.h>
 
 struct seq_file;
+struct vssd_pmem;
 #include <linux/virtio_vssd.h>
 
 /* Prefix of disk and /proc folder names: vssd0, vssd1, ... */
@@ -231,6 +234,10 @@ struct vssd_device {
 	/* VSSD_CTRL_RANGES ranges, sent or received after the headers. */
 	struct virtio_vssd_range *ctrl_ranges;
 
+	/* --- Persistent-memory region (vssd_pmem.c); NULL without --- */
+
+	struct vssd_pmem *pmem;
+
 	/* --- /proc/vssd/vssdN --- */
 
 	/* Our folder, NULL until created. */
@@ -301,6 +308,8 @@ void vssd_ctrl_done(struct virtqueue *vq);
 int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 		      unsigned int *nr_in_ranges);
 int vssd_map_load(struct vssd_device *vssd);
+int vssd_map_load_region(struct vssd_device *vssd, u16 region,
+			 unsigned long *map, u64 nr_blocks);
 const char *vssd_resp_name(u16 status);
 void vssd_map_free(struct vssd_device *vssd);
 u64 vssd_map_weight(struct vssd_device *vssd);

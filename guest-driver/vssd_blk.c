@@ -462,6 +462,8 @@ int vssd_blk_init(struct vssd_device *vssd)
 	struct gendisk *disk;
 	int err;
 
+	if (!vssd->has_block_region)
+		return 0;
 	if (ring_size < 3) {
 		dev_err(&vssd->vdev->dev, "request ring of %u entries is too small\n",
 			ring_size);
@@ -516,12 +518,15 @@ err_free_tag_set:
  */
 void vssd_blk_remove(struct vssd_device *vssd)
 {
-	del_gendisk(vssd->disk);
+	if (vssd->disk)
+		del_gendisk(vssd->disk);
 }
 
 /* Free what vssd_blk_init() allocated, after the virtqueues are gone. */
 void vssd_blk_free(struct vssd_device *vssd)
 {
+	if (!vssd->disk)
+		return;
 	put_disk(vssd->disk);
 	vssd->disk = NULL;
 	blk_mq_free_tag_set(&vssd->tag_set);

@@ -176,42 +176,43 @@ const char *vssd_resp_name(u16 status)
 	}
 }
 
-/*
- * Fill the plugged bitmap from GET_MAP replies, one page of ranges per
- * round trip. Called at probe, before the disk exists. Fails with -EIO on
- * a refused request or a reply that is out of range or does not make
- * progress; the bitmap is then freed.
+/**
+ * vssd_map_load_region - read a region's plugged map from the device
+ * @vssd: the device; its control queue is up
+ * @region: VIRTIO_VSSD_REGION_*
+ * @map: bitmap of @nr_blocks bits, zeroed by the caller; filled here
+ * @nr_blocks: blocks in the region
+ *
+ * One GET_MAP round trip per VSSD_CTRL_RANGES ranges. Fails with -EIO on a
+ * refused request or on a reply that is out of range or makes no progress.
  */
-int vssd_map_load(struct vssd_device *vssd)
+int vssd_map_load_region(struct vssd_device *vssd, u16 region,
+			 unsigned long *map, u64 nr_blocks)
 {
 	struct device *dev = &vssd->vdev->dev;
 	unsigned int nr, i;
 	u64 next = 0;
 	int err = 0;
 
-	vssd->plugged = kvcalloc(BITS_TO_LONGS(vssd->nr_blocks),
-				 sizeof(unsigned long), GFP_KERNEL);
-	if (!vssd->plugged)
-		return -ENOMEM;
-
 	mutex_lock(&vssd->ctrl_mutex);
 	mutex_lock(&vssd->map_mutex);
-	while (next < vssd->nr_blocks) {
+	while (next < nr_blocks) {
 		struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
 		struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
 		u64 resp_next;
 
 		memset(req, 0, sizeof(*req));
 		req->type = cpu_to_le16(VIRTIO_VSSD_CTRL_GET_MAP);
-		req->region = cpu_to_le16(VIRTIO_VSSD_REGION_BLOCK);
+		req->region = cpu_to_le16(region);
 		req->arg0 = cpu_to_le64(next);
 
 		err = vssd_ctrl_request(vssd, 0, &nr);
 		if (err)
 			break;
 		if (le16_to_cpu(resp->status) != VIRTIO_VSSD_RESP_ACK) {
-			dev_err(dev, "GET_MAP from block %llu: %s (reason %u)\n",
-				next, vssd_resp_name(le16_to_cpu(resp->status)),
+			dev_err(dev, "GET_MAP of region %u from block %llu: %s (reason %u)\n",
+				region, next,
+				vssd_resp_name(le16_to_cpu(resp->status)),
 				le16_to_cpu(resp->reason));
 			err = -EIO;
 			break;
@@ -221,14 +222,14 @@ int vssd_map_load(struct vssd_device *vssd)
 			u64 first = le64_to_cpu(vssd->ctrl_ranges[i].first);
 			u64 count = le64_to_cpu(vssd->ctrl_ranges[i].count);
 
-			if (!count || first >= vssd->nr_blocks ||
-			    count > vssd->nr_blocks - first) {
+			if (!count || first >= nr_blocks ||
+			    count > nr_blocks - first) {
 				dev_err(dev, "GET_MAP: bad range %llu+%llu\n",
 					first, count);
 				err = -EIO;
 				goto out_unlock;
 			}
-			bitmap_set(vssd->plugged, first, count);
+			bitmap_set(map, first, count);
 		}
 
 		resp_next = le64_to_cpu(resp->next);
@@ -243,12 +244,28 @@ int vssd_map_load(struct vssd_device *vssd)
 out_unlock:
 	mutex_unlock(&vssd->map_mutex);
 	mutex_unlock(&vssd->ctrl_mutex);
+	return err;
+}
 
+/* The block region's plugged bitmap, allocated and filled at probe. */
+int vssd_map_load(struct vssd_device *vssd)
+{
+	int err;
+
+	if (!vssd->has_block_region)
+		return 0;
+
+	vssd->plugged = kvcalloc(BITS_TO_LONGS(vssd->nr_blocks),
+				 sizeof(unsigned long), GFP_KERNEL);
+	if (!vssd->plugged)
+		return -ENOMEM;
+	err = vssd_map_load_region(vssd, VIRTIO_VSSD_REGION_BLOCK,
+				   vssd->plugged, vssd->nr_blocks);
 	if (err) {
 		vssd_map_free(vssd);
 		return err;
 	}
-	dev_dbg(dev, "GET_MAP: %llu of %llu blocks plugged\n",
+	dev_dbg(&vssd->vdev->dev, "GET_MAP: %llu of %llu blocks plugged\n",
 		vssd_map_weight(vssd), vssd->nr_blocks);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include "vssd.h"
+#include "vssd_pmem.h"
 
 /* Hands out N in vssdN; shared by disk and /proc names. */
 static DEFINE_IDA(vssd_index_ida);
@@ -96,8 +97,9 @@ static int vssd_read_geometry(struct vssd_device *vssd)
 	vssd->has_block_region =
 		virtio_has_feature(vdev, VIRTIO_VSSD_F_BLOCK_REGION);
 	if (!vssd->has_block_region) {
-		/* The persistent-memory region is not supported yet. */
-		dev_err(&vdev->dev, "device offers no block region\n");
+		if (virtio_has_feature(vdev, VIRTIO_VSSD_F_PMEM_REGION))
+			return 0;
+		dev_err(&vdev->dev, "device offers neither region\n");
 		return -ENODEV;
 	}
 
@@ -312,20 +314,27 @@ static int vssd_probe(struct virtio_device *vdev)
 	if (err)
 		goto err_free_evict;
 
-	err = vssd_proc_add(vssd);
+	err = vssd_pmem_probe(vssd);
 	if (err)
 		goto err_del_disk;
+
+	err = vssd_proc_add(vssd);
+	if (err)
+		goto err_pmem_remove;
 
 	/* A resize may have been requested before we came (or last time). */
 	vssd_start_config_work(vssd);
 
-	dev_info(&vdev->dev,
-		 "%s: %llu MiB in %u KiB blocks, %llu MiB plugged, %u queue(s)\n",
-		 vssd->name, vssd->block_region_size >> 20,
-		 vssd->block_size >> 10, vssd->block_plugged_size >> 20,
-		 vssd->num_queues);
+	if (vssd->has_block_region)
+		dev_info(&vdev->dev,
+			 "%s: %llu MiB in %u KiB blocks, %llu MiB plugged, %u queue(s)\n",
+			 vssd->name, vssd->block_region_size >> 20,
+			 vssd->block_size >> 10,
+			 vssd->block_plugged_size >> 20, vssd->num_queues);
 	return 0;
 
+err_pmem_remove:
+	vssd_pmem_remove(vssd);
 err_del_disk:
 	/* No request is in flight after del_gendisk(): free before reset. */
 	vssd_blk_remove(vssd);
@@ -362,6 +371,7 @@ static void vssd_remove(struct virtio_device *vdev)
 
 	vssd_stop_config_work(vssd);
 	vssd_proc_remove(vssd);
+	vssd_pmem_remove(vssd);
 	vssd_blk_remove(vssd);
 
 	virtio_reset_device(vdev);
@@ -388,7 +398,8 @@ static int vssd_freeze(struct virtio_device *vdev)
 {
 	struct vssd_device *vssd = vdev->priv;
 
-	blk_mq_freeze_queue(vssd->disk->queue);
+	if (vssd->disk)
+		blk_mq_freeze_queue(vssd->disk->queue);
 	vssd_stop_config_work(vssd);
 	virtio_reset_device(vdev);
 	vssd_del_vqs(vssd);
@@ -408,7 +419,8 @@ static int vssd_restore(struct virtio_device *vdev)
 	/* The host may have changed the config while we were away. */
 	vssd_start_config_work(vssd);
 
-	blk_mq_unfreeze_queue(vssd->disk->queue);
+	if (vssd->disk)
+		blk_mq_unfreeze_queue(vssd->disk->queue);
 	return 0;
 }
 #endif
@@ -419,12 +431,9 @@ static const struct virtio_device_id vssd_id_table[] = {
 };
 MODULE_DEVICE_TABLE(virtio, vssd_id_table);
 
-/*
- * PMEM_REGION is left out until the driver implements it: a device must
- * not expect a driver that did not accept it to use persistent memory.
- */
 static unsigned int vssd_features[] = {
 	VIRTIO_VSSD_F_BLOCK_REGION,
+	VIRTIO_VSSD_F_PMEM_REGION,
 	VIRTIO_VSSD_F_RESIZE,
 	VIRTIO_VSSD_F_MQ,
 };
@@ -458,11 +467,17 @@ static int __init vssd_init(void)
 	if (err)
 		return err;
 
-	err = register_virtio_driver(&vssd_driver);
+	err = vssd_scm_proc_init();
 	if (err)
 		goto err_proc_exit;
+
+	err = register_virtio_driver(&vssd_driver);
+	if (err)
+		goto err_scm_proc_exit;
 	return 0;
 
+err_scm_proc_exit:
+	vssd_scm_proc_exit();
 err_proc_exit:
 	vssd_proc_exit();
 	return err;
@@ -471,6 +486,7 @@ err_proc_exit:
 static void __exit vssd_exit(void)
 {
 	unregister_virtio_driver(&vssd_driver);
+	vssd_scm_proc_exit();
 	vssd_proc_exit();
 	ida_destroy(&vssd_index_ida);
 }
@@ -478,5 +494,5 @@ static void __exit vssd_exit(void)
 module_init(vssd_init);
 module_exit(vssd_exit);
 
-MODULE_DESCRIPTION("virtio-vssd: elastic SSD capacity");
+MODULE_DESCRIPTION("virtio-vssd: elastic SSD and persistent-memory capacity");
 MODULE_LICENSE("GPL");

@@ -480,7 +480,7 @@ void vssd_config_work(struct work_struct *work)
 		spin_unlock_irqrestore(&vssd->lock, flags);
 
 		vssd_resize_target(vssd, &t);
-		if (t.op == VSSD_PENDING_NONE ||
+		if (t.op == VSSD_PENDING_NONE || !vssd->has_block_region ||
 		    !virtio_has_feature(vssd->vdev, VIRTIO_VSSD_F_RESIZE)) {
 			vssd_resize_finished(vssd);
 			return;

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-vssd guest driver: the persistent-memory region.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ *
+ * The region is the device's virtio shared memory region
+ * VIRTIO_VSSD_SHM_PMEM. The driver maps it write-back cached for its own
+ * use (the region table, copies); /dev/scm maps its pages into processes
+ * (vssd_scm.c). A store is durable once it was written back from the CPU
+ * caches and a VIRTIO_VSSD_CTRL_PMEM_FLUSH covering it was acknowledged
+ * (vssd_pmem_persist()).
+ *
+ * A failure here leaves the device without persistent memory but keeps
+ * the block region working.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/io.h>
+#include <linux/libnvdimm.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+#include "vssd.h"
+#include "vssd_pmem.h"
+
+/* Read and check the geometry of the region. */
+static int vssd_pmem_geometry(struct vssd_device *vssd, struct vssd_pmem *pmem)
+{
+	struct virtio_device *vdev = vssd->vdev;
+	struct virtio_shm_region shm;
+
+	virtio_cread_le(vdev, struct virtio_vssd_config, pmem_block_size,
+			&pmem->block_size);
+	virtio_cread_le(vdev, struct virtio_vssd_config, pmem_region_size,
+			&pmem->size);
+	if (pmem->block_size < PAGE_SIZE || !is_power_of_2(pmem->block_size)) {
+		dev_err(&vdev->dev,
+			"pmem_block_size %u is not a power of two >= %lu\n",
+			pmem->block_size, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (!pmem->size || !IS_ALIGNED(pmem->size, pmem->block_size)) {
+		dev_err(&vdev->dev,
+			"pmem_region_size %llu is not a non-zero multiple of pmem_block_size %u\n",
+			pmem->size, pmem->block_size);
+		return -EINVAL;
+	}
+	pmem->block_shift = ilog2(pmem->block_size);
+	pmem->nr_blocks = pmem->size >> pmem->block_shift;
+	if (pmem->nr_blocks > VSSD_MAX_BLOCKS)
+		return -EINVAL;
+	pmem->data_start = round_up(VSSD_SCM_META_BYTES, pmem->block_size);
+	if (pmem->data_start >= pmem->size) {
+		dev_err(&vdev->dev, "pmem region of %llu bytes is too small\n",
+			pmem->size);
+		return -EINVAL;
+	}
+
+	if (!virtio_get_shm_region(vdev, &shm, VIRTIO_VSSD_SHM_PMEM)) {
+		dev_err(&vdev->dev, "no shared memory region %u\n",
+			VIRTIO_VSSD_SHM_PMEM);
+		return -ENODEV;
+	}
+	if (shm.len < pmem->size || !PAGE_ALIGNED(shm.addr)) {
+		dev_err(&vdev->dev,
+			"shared memory region of %llu bytes at %#llx cannot hold %llu\n",
+			shm.len, shm.addr, pmem->size);
+		return -EINVAL;
+	}
+	pmem->phys = shm.addr;
+	return 0;
+}
+
+/* Whether every block of [offset, offset + len) is plugged. */
+bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len)
+{
+	u64 first = offset >> pmem->block_shift;
+	u64 last = (offset + max(len, 1ULL) - 1) >> pmem->block_shift;
+
+	if (offset > pmem->size || len > pmem->size - offset)
+		return false;
+	return find_next_zero_bit(pmem->plugged, last + 1, first) > last;
+}
+
+/**
+ * vssd_pmem_flush - PMEM_FLUSH: make a byte range durable on the host
+ * @pmem: the region
+ * @offset: first byte
+ * @len: bytes
+ *
+ * Return: 0 when acknowledged, -EINVAL when the device refused the range,
+ * -EBUSY, or -EIO.
+ */
+int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len)
+{
+	struct vssd_device *vssd = pmem->vssd;
+	struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
+	u16 status;
+	int err;
+
+	mutex_lock(&vssd->ctrl_mutex);
+	memset(req, 0, sizeof(*req));
+	req->type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH);
+	req->region = cpu_to_le16(VIRTIO_VSSD_REGION_PMEM);
+	req->arg0 = cpu_to_le64(offset);
+	req->arg1 = cpu_to_le64(len);
+	err = vssd_ctrl_request(vssd, 0, NULL);
+	status = le16_to_cpu(vssd->ctrl_resp->status);
+	mutex_unlock(&vssd->ctrl_mutex);
+	if (err)
+		return err;
+
+	switch (status) {
+	case VIRTIO_VSSD_RESP_ACK:
+		return 0;
+	case VIRTIO_VSSD_RESP_NACK:
+		return -EINVAL;
+	case VIRTIO_VSSD_RESP_BUSY:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+/* Write back the CPU caches over a range, then flush it on the host. */
+int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
+{
+	if (offset > pmem->size || len > pmem->size - offset)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	arch_wb_cache_pmem(pmem->virt + offset, len);
+	return vssd_pmem_flush(pmem, offset, len);
+}
+
+/* The last reference is gone (or probe failed before /dev/scm existed). */
+void vssd_pmem_free(struct vssd_pmem *pmem)
+{
+	if (pmem->virt)
+		memunmap(pmem->virt);
+	kvfree(pmem->plugged);
+	kfree(pmem);
+}
+
+/**
+ * vssd_pmem_probe - set up the persistent-memory region, if the device has one
+ * @vssd: the device, ready, with its control queue up
+ *
+ * Return: 0 (also when there is no region, or it could not be used: the
+ * reason is logged and vssd->pmem stays NULL), or -ENOMEM.
+ */
+int vssd_pmem_probe(struct vssd_device *vssd)
+{
+	struct device *dev = &vssd->vdev->dev;
+	struct vssd_pmem *pmem;
+	int err;
+
+	if (!virtio_has_feature(vssd->vdev, VIRTIO_VSSD_F_PMEM_REGION))
+		return 0;
+
+	pmem = kzalloc(sizeof(*pmem), GFP_KERNEL);
+	if (!pmem)
+		return -ENOMEM;
+	pmem->vssd = vssd;
+	init_rwsem(&pmem->sem);
+
+	err = vssd_pmem_geometry(vssd, pmem);
+	if (err)
+		goto err_free;
+
+	pmem->virt = memremap(pmem->phys, pmem->size, MEMREMAP_WB);
+	if (!pmem->virt) {
+		dev_err(dev, "cannot map the pmem window at %#llx\n",
+			pmem->phys);
+		err = -ENOMEM;
+		goto err_free;
+	}
+	pmem->plugged = kvcalloc(BITS_TO_LONGS(pmem->nr_blocks),
+				 sizeof(unsigned long), GFP_KERNEL);
+	if (!pmem->plugged) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = vssd_map_load_region(vssd, VIRTIO_VSSD_REGION_PMEM,
+				   pmem->plugged, pmem->nr_blocks);
+	if (err)
+		goto err_free;
+	if (!vssd_pmem_range_plugged(pmem, 0, pmem->data_start)) {
+		dev_err(dev, "the blocks of the scm region table are not plugged\n");
+		err = -EIO;
+		goto err_free;
+	}
+
+	err = vssd_scm_table_load(pmem);
+	if (err)
+		goto err_free;
+	err = vssd_scm_init(pmem);
+	if (err)
+		goto err_free;
+
+	vssd->pmem = pmem;
+	dev_info(dev, "%s: persistent memory: %llu MiB in %u KiB blocks, %u regions\n",
+		 vssd->name, pmem->size >> 20, pmem->block_size >> 10,
+		 vssd_scm_nr_regions(pmem));
+	return 0;
+
+err_free:
+	vssd_pmem_free(pmem);
+	if (err == -ENOMEM)
+		return err;
+	dev_warn(dev, "persistent memory not used (%d)\n", err);
+	return 0;
+}
+
+/*
+ * Before the device is reset: revoke every mapping, save what changed in
+ * memory only (the regions' `used`), and cut open files off the device.
+ */
+void vssd_pmem_remove(struct vssd_device *vssd)
+{
+	struct vssd_pmem *pmem = vssd->pmem;
+
+	if (!pmem)
+		return;
+	vssd_scm_exit(pmem);
+	down_write(&pmem->sem);
+	if (vssd_scm_table_save(pmem))
+		dev_warn(&vssd->vdev->dev, "scm: cannot save region usage\n");
+	memunmap(pmem->virt);
+	pmem->virt = NULL;
+	up_write(&pmem->sem);
+	vssd->pmem = NULL;
+	vssd_scm_put(pmem);
+}

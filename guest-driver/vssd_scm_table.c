@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-vssd guest driver: the on-media table of container regions.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ *
+ * Two copies of the table live at the start of the persistent-memory
+ * region (vssd_pmem.h). An update writes the copy that is *not* current,
+ * entries first and header last, makes it durable (write-back + device
+ * flush) and only then counts it as current. A crash at any point leaves
+ * one copy whose crc matches: the old one if the update did not finish,
+ * the new one if it did. Loading picks the valid copy with the higher
+ * sequence number and checks every entry against the region's geometry.
+ *
+ * Fault injection for the crash test: writing 1 to the module parameter
+ * scm_table_tear makes the next update stop after the entries (as if the
+ * guest died there); the update fails with -EIO and the parameter resets.
+ *
+ * All functions here are called with pmem->sem held (for writing where
+ * they change the table).
+ */
+
+#include <linux/crc32.h>
+#include <linux/ctype.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include "vssd.h"
+#include "vssd_pmem.h"
+
+static bool scm_table_tear;
+module_param(scm_table_tear, bool, 0644);
+MODULE_PARM_DESC(scm_table_tear,
+		 "Test only: tear the next region table update, as a crash would");
+
+static u32 vssd_scm_crc(const struct vssd_scm_header *hdr,
+			const struct vssd_scm_entry *entries)
+{
+	struct vssd_scm_header h = *hdr;
+	u32 crc;
+
+	h.crc = 0;
+	crc = crc32_le(~0, (const u8 *)&h, sizeof(h));
+	crc = crc32_le(crc, (const u8 *)entries,
+		       VSSD_SCM_MAX_REGIONS * sizeof(*entries));
+	return ~crc;
+}
+
+/* A name is 1..SCM_NAME_MAX-1 characters of [A-Za-z0-9._-]. */
+bool vssd_scm_name_valid(const char *name, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < max && name[i]; i++) {
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			return false;
+	}
+	return i > 0 && i < max;
+}
+
+static bool vssd_scm_entry_used(const struct vssd_scm_entry *e)
+{
+	return e->name[0] != '\0';
+}
+
+/* Entry @i of @t is sane for @pmem and overlaps no entry before it. */
+static bool vssd_scm_entry_valid(struct vssd_pmem *pmem,
+				 const struct vssd_scm_table *t, unsigned int i)
+{
+	const struct vssd_scm_entry *e = &t->entries[i];
+	u64 off = le64_to_cpu(e->offset), size = le64_to_cpu(e->size);
+	unsigned int j;
+
+	if (!vssd_scm_name_valid(e->name, sizeof(e->name)) ||
+	    le64_to_cpu(e->id) >= t->next_id ||
+	    !IS_ALIGNED(off, pmem->block_size) || off < pmem->data_start ||
+	    !size || !IS_ALIGNED(size, pmem->block_size) ||
+	    off > pmem->size || size > pmem->size - off ||
+	    le64_to_cpu(e->used) > size)
+		return false;
+	for (j = 0; j < i; j++) {
+		const struct vssd_scm_entry *o = &t->entries[j];
+		u64 o_off = le64_to_cpu(o->offset);
+
+		if (!vssd_scm_entry_used(o))
+			continue;
+		if (!strncmp(o->name, e->name, sizeof(e->name)) ||
+		    o->id == e->id ||
+		    (off < o_off + le64_to_cpu(o->size) && o_off < off + size))
+			return false;
+	}
+	return true;
+}
+
+/* Read copy @copy into @t; false if it is not a valid table. */
+static bool vssd_scm_read_copy(struct vssd_pmem *pmem, unsigned int copy,
+			       struct vssd_scm_table *t)
+{
+	const void *src = pmem->virt + copy * VSSD_SCM_TABLE_BYTES;
+	struct vssd_scm_header hdr;
+	unsigned int i;
+
+	memcpy(&hdr, src, sizeof(hdr));
+	memcpy(t->entries, src + sizeof(hdr), sizeof(t->entries));
+	if (le32_to_cpu(hdr.magic) != VSSD_SCM_MAGIC ||
+	    le32_to_cpu(hdr.version) != VSSD_SCM_VERSION ||
+	    le32_to_cpu(hdr.nr_entries) != VSSD_SCM_MAX_REGIONS ||
+	    le64_to_cpu(hdr.region_size) != pmem->size ||
+	    le32_to_cpu(hdr.crc) != vssd_scm_crc(&hdr, t->entries))
+		return false;
+	t->seq = le64_to_cpu(hdr.seq);
+	t->next_id = le64_to_cpu(hdr.next_id);
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		if (vssd_scm_entry_used(&t->entries[i]) &&
+		    !vssd_scm_entry_valid(pmem, t, i))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * vssd_scm_table_load - find the current table on the media
+ * @pmem: the region; its first blocks are plugged
+ *
+ * An empty (never written) area gives an empty table. Two unreadable
+ * copies give an empty table too, with a warning: the regions' data is
+ * still on the media but no longer indexed.
+ */
+int vssd_scm_table_load(struct vssd_pmem *pmem)
+{
+	struct vssd_scm_table *t[2];
+	bool valid[2];
+	unsigned int i, best;
+	int err = 0;
+
+	t[0] = kzalloc(sizeof(*t[0]), GFP_KERNEL);
+	t[1] = kzalloc(sizeof(*t[1]), GFP_KERNEL);
+	if (!t[0] || !t[1]) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < 2; i++)
+		valid[i] = vssd_scm_read_copy(pmem, i, t[i]);
+
+	if (!valid[0] && !valid[1]) {
+		if (memchr_inv(pmem->virt, 0, VSSD_SCM_META_BYTES))
+			dev_warn(&pmem->vssd->vdev->dev,
+				 "scm: no valid region table; starting empty\n");
+		memset(&pmem->table, 0, sizeof(pmem->table));
+		pmem->table.next_id = 1;
+		pmem->table_copy = 1;
+		goto out;
+	}
+	best = !valid[0] || (valid[1] && t[1]->seq > t[0]->seq);
+	pmem->table = *t[best];
+	pmem->table_copy = best;
+	dev_dbg(&pmem->vssd->vdev->dev,
+		"scm: region table copy %u, seq %llu (other copy %svalid)\n",
+		best, pmem->table.seq, valid[!best] ? "" : "in");
+out:
+	kfree(t[1]);
+	kfree(t[0]);
+	return err;
+}
+
+/**
+ * vssd_scm_table_commit - make @t the table, durably
+ * @pmem: the region; pmem->sem held for writing
+ * @t: the new table (entries already changed); seq is set here
+ *
+ * Return: 0 (pmem->table is now @t), or an error with the media and
+ * pmem->table unchanged in meaning: the current copy was not touched.
+ */
+static int vssd_scm_table_commit(struct vssd_pmem *pmem,
+				 struct vssd_scm_table *t)
+{
+	unsigned int copy = pmem->table_copy ^ 1;
+	void *dst = pmem->virt + copy * VSSD_SCM_TABLE_BYTES;
+	struct vssd_scm_header hdr = {
+		.magic = cpu_to_le32(VSSD_SCM_MAGIC),
+		.version = cpu_to_le32(VSSD_SCM_VERSION),
+		.seq = cpu_to_le64(pmem->table.seq + 1),
+		.region_size = cpu_to_le64(pmem->size),
+		.next_id = cpu_to_le64(t->next_id),
+		.nr_entries = cpu_to_le32(VSSD_SCM_MAX_REGIONS),
+	};
+	int err;
+
+	hdr.crc = cpu_to_le32(vssd_scm_crc(&hdr, t->entries));
+	memcpy(dst + sizeof(hdr), t->entries, sizeof(t->entries));
+	if (READ_ONCE(scm_table_tear)) {
+		WRITE_ONCE(scm_table_tear, false);
+		vssd_pmem_persist(pmem, copy * VSSD_SCM_TABLE_BYTES,
+				  VSSD_SCM_TABLE_BYTES);
+		dev_warn(&pmem->vssd->vdev->dev,
+			 "scm: region table update torn on purpose (scm_table_tear)\n");
+		return -EIO;
+	}
+	memcpy(dst, &hdr, sizeof(hdr));
+	err = vssd_pmem_persist(pmem, copy * VSSD_SCM_TABLE_BYTES,
+				VSSD_SCM_TABLE_BYTES);
+	if (err)
+		return err;
+	t->seq = pmem->table.seq + 1;
+	pmem->table = *t;
+	pmem->table_copy = copy;
+	return 0;
+}
+
+/* Save pmem->table as it is now (e.g. after `used` changed). */
+int vssd_scm_table_save(struct vssd_pmem *pmem)
+{
+	struct vssd_scm_table *t;
+	int err;
+
+	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	err = vssd_scm_table_commit(pmem, t);
+	kfree(t);
+	return err;
+}
+
+struct vssd_scm_entry *vssd_scm_find(struct vssd_pmem *pmem, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		struct vssd_scm_entry *e = &pmem->table.entries[i];
+
+		if (vssd_scm_entry_used(e) &&
+		    !strncmp(e->name, name, sizeof(e->name)))
+			return e;
+	}
+	return NULL;
+}
+
+struct vssd_scm_entry *vssd_scm_find_id(struct vssd_pmem *pmem, u64 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		struct vssd_scm_entry *e = &pmem->table.entries[i];
+
+		if (vssd_scm_entry_used(e) && le64_to_cpu(e->id) == id)
+			return e;
+	}
+	return NULL;
+}
+
+/* Block @block is metadata or belongs to a region of @t other than @skip. */
+static bool vssd_scm_block_taken(struct vssd_pmem *pmem,
+				 const struct vssd_scm_table *t, u64 block,
+				 const struct vssd_scm_entry *skip)
+{
+	u64 off = block << pmem->block_shift;
+	unsigned int i;
+
+	if (off < pmem->data_start)
+		return true;
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		const struct vssd_scm_entry *e = &t->entries[i];
+		u64 e_off = le64_to_cpu(e->offset);
+
+		if (e == skip || !vssd_scm_entry_used(e))
+			continue;
+		if (off >= e_off && off - e_off < le64_to_cpu(e->size))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a region (or the table) uses @block: it must not be unplugged. */
+bool vssd_scm_block_used(struct vssd_pmem *pmem, u64 block)
+{
+	return vssd_scm_block_taken(pmem, &pmem->table, block, NULL);
+}
+
+/* @n blocks from @first are plugged and free (except for @skip's). */
+static bool vssd_scm_run_free(struct vssd_pmem *pmem, u64 first, u64 n,
+			      const struct vssd_scm_entry *skip)
+{
+	u64 b;
+
+	if (first > pmem->nr_blocks || n > pmem->nr_blocks - first)
+		return false;
+	for (b = first; b < first + n; b++) {
+		if (!test_bit(b, pmem->plugged) ||
+		    vssd_scm_block_taken(pmem, &pmem->table, b, skip))
+			return false;
+	}
+	return true;
+}
+
+/* First fit: the first block of @n free plugged blocks, or U64_MAX. */
+static u64 vssd_scm_find_run(struct vssd_pmem *pmem, u64 n)
+{
+	u64 b;
+
+	for (b = pmem->data_start >> pmem->block_shift;
+	     b + n <= pmem->nr_blocks; b++) {
+		if (vssd_scm_run_free(pmem, b, n, NULL))
+			return b;
+	}
+	return U64_MAX;
+}
+
+/**
+ * vssd_scm_create - add a region
+ * @pmem: pmem->sem held for writing
+ * @name: a valid name that no region has
+ * @size: bytes, rounded up to whole blocks
+ * @owner: shown in /proc/scm/regions, cut to VSSD_SCM_OWNER_MAX - 1
+ * @entryp: receives the entry
+ *
+ * Return: 0, -ENOSPC without a long enough run of free plugged blocks or a
+ * free slot, or the error of the table update (nothing created).
+ */
+int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
+		    const char *owner, struct vssd_scm_entry **entryp)
+{
+	struct vssd_scm_table *t;
+	struct vssd_scm_entry *e = NULL;
+	unsigned int i, slot = VSSD_SCM_MAX_REGIONS;
+	u64 nblocks, first;
+	int err;
+
+	if (!size || size > pmem->size)
+		return -EINVAL;
+	nblocks = DIV_ROUND_UP_ULL(size, pmem->block_size);
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		if (!vssd_scm_entry_used(&pmem->table.entries[i])) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot == VSSD_SCM_MAX_REGIONS)
+		return -ENOSPC;
+	first = vssd_scm_find_run(pmem, nblocks);
+	if (first == U64_MAX)
+		return -ENOSPC;
+
+	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	e = &t->entries[slot];
+	memset(e, 0, sizeof(*e));
+	strscpy(e->name, name, sizeof(e->name));
+	strscpy(e->owner, owner, sizeof(e->owner));
+	e->id = cpu_to_le64(t->next_id++);
+	e->offset = cpu_to_le64(first << pmem->block_shift);
+	e->size = cpu_to_le64(nblocks << pmem->block_shift);
+
+	/* a new region reads as zeroes, whoever used the blocks before */
+	memset(pmem->virt + (first << pmem->block_shift), 0,
+	       nblocks << pmem->block_shift);
+	err = vssd_pmem_persist(pmem, first << pmem->block_shift,
+				nblocks << pmem->block_shift);
+	if (!err)
+		err = vssd_scm_table_commit(pmem, t);
+	kfree(t);
+	if (err)
+		return err;
+	*entryp = &pmem->table.entries[slot];
+	dev_dbg(&pmem->vssd->vdev->dev, "scm: region %s: %llu bytes at %llu\n",
+		name, nblocks << pmem->block_shift,
+		first << pmem->block_shift);
+	return 0;
+}
+
+/**
+ * vssd_scm_resize - change a region's size in place
+ * @pmem: pmem->sem held for writing; mappings revoked if it shrinks
+ * @e: the region's entry in pmem->table
+ * @size: new size in bytes, rounded up to whole blocks
+ *
+ * Growing needs the blocks right after the region to be free and plugged
+ * (-ENOSPC otherwise); the new part reads as zeroes.
+ */
+int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
+		    u64 size)
+{
+	unsigned int slot = e - pmem->table.entries;
+	u64 off = le64_to_cpu(e->offset), old = le64_to_cpu(e->size);
+	struct vssd_scm_table *t;
+	u64 nblocks;
+	int err;
+
+	if (!size || size > pmem->size)
+		return -EINVAL;
+	nblocks = DIV_ROUND_UP_ULL(size, pmem->block_size);
+	size = nblocks << pmem->block_shift;
+	if (size > old) {
+		if (!vssd_scm_run_free(pmem, (off + old) >> pmem->block_shift,
+				       (size - old) >> pmem->block_shift, e))
+			return -ENOSPC;
+		memset(pmem->virt + off + old, 0, size - old);
+		err = vssd_pmem_persist(pmem, off + old, size - old);
+		if (err)
+			return err;
+	}
+
+	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t->entries[slot].size = cpu_to_le64(size);
+	if (le64_to_cpu(t->entries[slot].used) > size)
+		t->entries[slot].used = cpu_to_le64(size);
+	err = vssd_scm_table_commit(pmem, t);
+	kfree(t);
+	return err;
+}
+
+/* Remove a region (pmem->sem held for writing, mappings revoked). */
+int vssd_scm_delete(struct vssd_pmem *pmem, struct vssd_scm_entry *e)
+{
+	unsigned int slot = e - pmem->table.entries;
+	struct vssd_scm_table *t;
+	int err;
+
+	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	memset(&t->entries[slot], 0, sizeof(t->entries[slot]));
+	err = vssd_scm_table_commit(pmem, t);
+	kfree(t);
+	return err;
+}

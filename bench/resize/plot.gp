@@ -20,12 +20,19 @@ set format y "%g"
 set xlabel "size change (MiB)"
 set ylabel "ms from the QMP command to the state showing the target"
 set grid xtics ytics
-set key top left
+# One key, in the shrink panel (its top left stays free: small changes are fast).
+set key top left font ",9" spacing 0.9
+# The same time axis in both panels: from the smallest min to the largest max.
+stats datafile using 3 nooutput
+ymin = STATS_min
+stats datafile using 4 nooutput
+set yrange [ymin / 1.5 : STATS_max * 1.5]
 set bars 2
 set offsets graph 0.05, graph 0.05, 0, 0
 
 do for [d=0:1] {
 	set title (d == 0 ? "shrink" : "grow")
+	if (d == 1) { unset key }
 	plot for [m=0:3] datafile index (d * 4 + m) using 1:2:3:4 \
 		with yerrorlines lw 2 pt 7 ps 0.8 lc rgb word(colors, m + 1) \
 		title name(m)

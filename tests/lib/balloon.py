@@ -15,6 +15,11 @@
     balloon.py holes FILE BLOCK-SIZE
         The blocks of FILE that hold no host storage at all (holes), as
         ranges "3 7-9" on one line: the blocks a guest gave back.
+    balloon.py statemap STATE-FILE
+        The unplugged blocks of the block region as the device's
+        state-file records them (format: qemu/hw/block/vssd/vssd-state.h).
+    balloon.py union RANGES...
+        The union of block ranges, sorted and merged.
     balloon.py field JSON-FILE KEY
         Print one top-level member of a JSON object ("events" as a count).
 
@@ -119,6 +124,40 @@ def cmd_holes(argv):
     print(ranges_text(b for b in range(nr) if not has_data[b]))
 
 
+def cmd_statemap(argv):
+    with open(argv[0], "rb") as f:
+        data = f.read()
+    if data[:8] != b"VSSDMAP\0":
+        raise ValueError(f"{argv[0]}: not a vssd state file")
+    nr_regions = int.from_bytes(data[12:16], "little")
+    off = 24
+    for _ in range(nr_regions):
+        region = int.from_bytes(data[off:off + 2], "little")
+        nb = int.from_bytes(data[off + 16:off + 24], "little")
+        bitmap = data[off + 32:off + 32 + 8 * ((nb + 63) // 64)]
+        if region == 0:
+            print(ranges_text(b for b in range(nb)
+                              if not bitmap[b // 8] >> (b % 8) & 1))
+            return
+        off += 32 + len(bitmap)
+    raise ValueError(f"{argv[0]}: no block region")
+
+
+def parse_ranges(text):
+    blocks = set()
+    for r in text.split():
+        lo, _, hi = r.partition("-")
+        blocks.update(range(int(lo), int(hi or lo) + 1))
+    return blocks
+
+
+def cmd_union(argv):
+    blocks = set()
+    for text in argv:
+        blocks |= parse_ranges(text)
+    print(ranges_text(sorted(blocks)))
+
+
 def cmd_field(argv):
     with open(argv[0]) as f:
         obj = json.load(f)
@@ -128,7 +167,8 @@ def cmd_field(argv):
 
 def main(argv):
     cmds = {"resize": (cmd_resize, 3), "query": (cmd_query, 2),
-            "holes": (cmd_holes, 2), "field": (cmd_field, 2)}
+            "holes": (cmd_holes, 2), "field": (cmd_field, 2),
+            "statemap": (cmd_statemap, 1), "union": (cmd_union, 0)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 < cmds[argv[1]][1]:
         sys.stderr.write(__doc__)
         return 2

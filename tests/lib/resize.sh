@@ -12,6 +12,9 @@
 #   rz_query OUT        the block region's query-ssd-balloon entry
 #   rz_field OUT KEY    one member of OUT ("events": their number)
 #   rz_holes FILE BS    ranges of blocks of FILE without host storage
+#   rz_statemap FILE    unplugged blocks as the device's state-file says
+#   rz_union RANGES...  union of block ranges
+#   rz_same NAME GOT WANT   one result: GOT = WANT (short reason if not)
 #   rz_step NAME [S]    wait for the guest's "vssd.step NAME" marker
 #   rz_guest_line KEY   the rest of the last console line "KEY ..."
 
@@ -41,6 +44,22 @@ rz_field() {
 
 rz_holes() {
 	python3 "$RZ_PY" holes "$1" "$2"
+}
+
+rz_statemap() {
+	python3 "$RZ_PY" statemap "$1"
+}
+
+rz_union() {
+	python3 "$RZ_PY" union "$@"
+}
+
+rz_same() {
+	if [ "$2" = "$3" ]; then
+		t_ok "$1"
+	else
+		t_fail "$1" "got '$(echo "$2" | cut -c1-120)', want '$(echo "$3" | cut -c1-120)'"
+	fi
 }
 
 rz_step() {

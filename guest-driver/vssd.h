@@ -108,6 +108,11 @@ struct vssd_counters {
 	atomic64_t resize_errors;
 	/* Of those, answered BUSY and retried later. */
 	atomic64_t resize_busy;
+	/* Persistent memory: blocks given back, blocks taken back. */
+	atomic64_t pmem_evicted_blocks;
+	atomic64_t pmem_granted_blocks;
+	/* Persistent memory: blocks the last shrink could not give (in use). */
+	atomic64_t pmem_short_blocks;
 };
 
 /* The resize step being negotiated, shown in /proc/vssd/vssdN/pending. */
@@ -151,6 +156,12 @@ struct vssd_device {
 	u64 block_requested_size;
 	/* block_policy as last read (VIRTIO_VSSD_POLICY_*). */
 	u32 block_policy;
+	/* The same for the persistent-memory region (when vssd->pmem). */
+	u64 pmem_plugged_size;
+	u64 pmem_requested_size;
+	u32 pmem_policy;
+	/* log2(pmem_block_size); 0 without persistent memory. */
+	unsigned int pmem_block_shift;
 	/* What the block region is doing. */
 	enum vssd_state state;
 
@@ -170,6 +181,8 @@ struct vssd_device {
 	/* What is being negotiated, and how many blocks are left to move. */
 	enum vssd_pending_op pending_op;
 	u64 pending_blocks;
+	/* Which region (VIRTIO_VSSD_REGION_*). */
+	u16 pending_region;
 	/* Generation whose start the agent was told about (uevent). */
 	u32 agent_generation;
 	/* The agent wrote "ready" to /proc/vssd/vssdN/pending. */
@@ -255,6 +268,18 @@ void vssd_read_changing_config(struct vssd_device *vssd);
 void vssd_config_work(struct work_struct *work);
 const char *vssd_pending_name(enum vssd_pending_op op);
 void vssd_agent_ready(struct vssd_device *vssd);
+int vssd_resize_request(struct vssd_device *vssd, u16 region, u16 type,
+			u32 generation, u64 arg0, unsigned int nr_out,
+			unsigned int *nr_in);
+unsigned int vssd_bitmap_to_ranges(struct vssd_device *vssd,
+				   const unsigned long *map, u64 nbits,
+				   u64 *from);
+int vssd_check_host_ranges(struct vssd_device *vssd, unsigned int nr,
+			   u64 nr_blocks, u64 want, u64 *total);
+
+/* vssd_pmem_resize.c */
+int vssd_pmem_resize_step(struct vssd_device *vssd, bool grow, bool host,
+			  u32 generation, u64 blocks);
 
 /* vssd_evict.c */
 int vssd_evict_alloc(struct vssd_device *vssd);

@@ -39,8 +39,8 @@ const char *vssd_state_name(enum vssd_state state)
 void vssd_read_changing_config(struct vssd_device *vssd)
 {
 	struct virtio_device *vdev = vssd->vdev;
-	u64 plugged = 0, requested = 0;
-	u32 generation, policy = 0;
+	u64 plugged = 0, requested = 0, pm_plugged = 0, pm_requested = 0;
+	u32 generation, policy = 0, pm_policy = 0;
 	unsigned long flags;
 	u32 gen;
 
@@ -57,6 +57,14 @@ void vssd_read_changing_config(struct vssd_device *vssd)
 			virtio_cread_le(vdev, struct virtio_vssd_config,
 					block_policy, &policy);
 		}
+		if (virtio_has_feature(vdev, VIRTIO_VSSD_F_PMEM_REGION)) {
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					pmem_plugged_size, &pm_plugged);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					pmem_requested_size, &pm_requested);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					pmem_policy, &pm_policy);
+		}
 	} while (vdev->config->generation &&
 		 gen != vdev->config->generation(vdev));
 
@@ -65,6 +73,9 @@ void vssd_read_changing_config(struct vssd_device *vssd)
 	vssd->block_plugged_size = plugged;
 	vssd->block_requested_size = requested;
 	vssd->block_policy = policy;
+	vssd->pmem_plugged_size = pm_plugged;
+	vssd->pmem_requested_size = pm_requested;
+	vssd->pmem_policy = pm_policy;
 	vssd->state = plugged > requested ? VSSD_STATE_SHRINKING :
 		      plugged < requested ? VSSD_STATE_GROWING :
 		      VSSD_STATE_IDLE;

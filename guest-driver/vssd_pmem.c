@@ -140,6 +140,7 @@ void vssd_pmem_free(struct vssd_pmem *pmem)
 {
 	if (pmem->virt)
 		memunmap(pmem->virt);
+	kvfree(pmem->chosen);
 	kvfree(pmem->plugged);
 	kfree(pmem);
 }
@@ -179,7 +180,9 @@ int vssd_pmem_probe(struct vssd_device *vssd)
 	}
 	pmem->plugged = kvcalloc(BITS_TO_LONGS(pmem->nr_blocks),
 				 sizeof(unsigned long), GFP_KERNEL);
-	if (!pmem->plugged) {
+	pmem->chosen = kvcalloc(BITS_TO_LONGS(pmem->nr_blocks),
+				sizeof(unsigned long), GFP_KERNEL);
+	if (!pmem->plugged || !pmem->chosen) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -200,6 +203,7 @@ int vssd_pmem_probe(struct vssd_device *vssd)
 	if (err)
 		goto err_free;
 
+	vssd->pmem_block_shift = pmem->block_shift;
 	vssd->pmem = pmem;
 	dev_info(dev, "%s: persistent memory: %llu MiB in %u KiB blocks, %u regions\n",
 		 vssd->name, pmem->size >> 20, pmem->block_size >> 10,

@@ -112,6 +112,8 @@ struct vssd_pmem {
 	struct rw_semaphore sem;
 	/* Plugged blocks of the region, set = plugged. */
 	unsigned long *plugged;
+	/* Scratch bitmap of a resize step (vssd_pmem_resize.c). */
+	unsigned long *chosen;
 	/* The region table. */
 	struct vssd_scm_table table;
 	/* Which copy holds table.seq (0 or 1). */

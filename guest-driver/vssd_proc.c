@@ -14,8 +14,9 @@
  *            write(2) must hold whole tokens. Read: the list as ranges.
  *   map      the plugged blocks as ranges ("0-767 1024-2047")
  *   pending  "none", "shrink N" or "grow N": blocks still to move in the
- *            resize being negotiated; an agent writes "ready" to let it go
- *            on (see agent_timeout_ms in vssd_resize.c)
+ *            resize being negotiated, followed by " pmem" when it is the
+ *            persistent-memory region's; an agent writes "ready" to let
+ *            it go on (see agent_timeout_ms in vssd_resize.c)
  */
 
 #include <linux/mm.h>
@@ -25,6 +26,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "vssd.h"
+#include "vssd_pmem.h"
 
 /* Longest write accepted by hints: about a million single blocks. */
 #define VSSD_HINTS_MAX_WRITE	(16 << 20)
@@ -43,6 +45,7 @@ static int vssd_proc_status_show(struct seq_file *m, void *v)
 	enum vssd_state state;
 	unsigned long flags;
 	long last_resize_ms;
+	u64 pm_plugged, pm_requested;
 	u32 generation, hinted;
 
 	spin_lock_irqsave(&vssd->lock, flags);
@@ -90,6 +93,22 @@ static int vssd_proc_status_show(struct seq_file *m, void *v)
 		   atomic64_read(&c->resize_errors));
 	seq_printf(m, "hinted_blocks: %u\n", hinted);
 	seq_printf(m, "last_resize_ms: %ld\n", last_resize_ms);
+	if (vssd->pmem) {
+		spin_lock_irqsave(&vssd->lock, flags);
+		pm_plugged = vssd->pmem_plugged_size;
+		pm_requested = vssd->pmem_requested_size;
+		spin_unlock_irqrestore(&vssd->lock, flags);
+		seq_printf(m, "pmem_block_size: %u\n", vssd->pmem->block_size);
+		seq_printf(m, "pmem_max_size: %llu\n", vssd->pmem->size);
+		seq_printf(m, "pmem_plugged_size: %llu\n", pm_plugged);
+		seq_printf(m, "pmem_requested_size: %llu\n", pm_requested);
+		seq_printf(m, "pmem_evicted_blocks: %lld\n",
+			   atomic64_read(&c->pmem_evicted_blocks));
+		seq_printf(m, "pmem_granted_blocks: %lld\n",
+			   atomic64_read(&c->pmem_granted_blocks));
+		seq_printf(m, "pmem_short_blocks: %lld\n",
+			   atomic64_read(&c->pmem_short_blocks));
+	}
 	return 0;
 }
 
@@ -202,15 +221,19 @@ static int vssd_proc_pending_show(struct seq_file *m, void *v)
 	struct vssd_device *vssd = m->private;
 	enum vssd_pending_op op;
 	unsigned long flags;
+	u16 region;
 	u64 blocks;
 
 	spin_lock_irqsave(&vssd->lock, flags);
 	op = vssd->pending_op;
 	blocks = vssd->pending_blocks;
+	region = vssd->pending_region;
 	spin_unlock_irqrestore(&vssd->lock, flags);
 
 	if (op == VSSD_PENDING_NONE)
 		seq_puts(m, "none\n");
+	else if (region == VIRTIO_VSSD_REGION_PMEM)
+		seq_printf(m, "%s %llu pmem\n", vssd_pending_name(op), blocks);
 	else
 		seq_printf(m, "%s %llu\n", vssd_pending_name(op), blocks);
 	return 0;

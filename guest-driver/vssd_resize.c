@@ -67,6 +67,8 @@ const char *vssd_pending_name(enum vssd_pending_op op)
 
 /* The config as one step sees it. */
 struct vssd_resize_target {
+	/* VIRTIO_VSSD_REGION_* */
+	u16 region;
 	u32 generation;
 	u32 policy;
 	enum vssd_pending_op op;
@@ -85,19 +87,26 @@ static bool vssd_removing(struct vssd_device *vssd)
 	return removing;
 }
 
-/* Reread the config space into @t. */
-static void vssd_resize_target(struct vssd_device *vssd,
+/* @t for @region from the config space as last read. */
+static void vssd_resize_target(struct vssd_device *vssd, u16 region,
 			       struct vssd_resize_target *t)
 {
 	unsigned long flags;
-	u64 plugged, requested;
+	u64 plugged = 0, requested = 0;
 
-	vssd_read_changing_config(vssd);
 	spin_lock_irqsave(&vssd->lock, flags);
-	plugged = vssd->block_plugged_size >> vssd->block_shift;
-	requested = vssd->block_requested_size >> vssd->block_shift;
+	if (region == VIRTIO_VSSD_REGION_BLOCK && vssd->has_block_region) {
+		plugged = vssd->block_plugged_size >> vssd->block_shift;
+		requested = vssd->block_requested_size >> vssd->block_shift;
+		t->policy = vssd->block_policy;
+	} else if (region == VIRTIO_VSSD_REGION_PMEM && vssd->pmem) {
+		plugged = vssd->pmem_plugged_size >> vssd->pmem_block_shift;
+		requested = vssd->pmem_requested_size >>
+			    vssd->pmem_block_shift;
+		t->policy = vssd->pmem_policy;
+	}
+	t->region = region;
 	t->generation = vssd->resize_generation;
-	t->policy = vssd->block_policy;
 	spin_unlock_irqrestore(&vssd->lock, flags);
 
 	if (plugged > requested) {
@@ -143,8 +152,10 @@ static void vssd_announce(struct vssd_device *vssd,
 			  const struct vssd_resize_target *t)
 {
 	unsigned int timeout = READ_ONCE(agent_timeout_ms);
-	char op_env[32], blocks_env[40], gen_env[40];
-	char *envp[] = { op_env, blocks_env, gen_env, NULL };
+	char op_env[32], blocks_env[40], gen_env[40], region_env[32];
+	char *envp[] = { op_env, blocks_env, gen_env, region_env, NULL };
+	struct kobject *kobj = vssd->disk ? &disk_to_dev(vssd->disk)->kobj :
+					    &vssd->vdev->dev.kobj;
 	unsigned long flags;
 	bool is_new;
 
@@ -153,6 +164,7 @@ static void vssd_announce(struct vssd_device *vssd,
 		vssd->resize_start = jiffies;
 	vssd->pending_op = t->op;
 	vssd->pending_blocks = t->blocks;
+	vssd->pending_region = t->region;
 	is_new = vssd->agent_generation != t->generation;
 	if (is_new) {
 		vssd->agent_generation = t->generation;
@@ -168,7 +180,9 @@ static void vssd_announce(struct vssd_device *vssd,
 		 t->blocks);
 	snprintf(gen_env, sizeof(gen_env), "VSSD_GENERATION=%u",
 		 t->generation);
-	kobject_uevent_env(&disk_to_dev(vssd->disk)->kobj, KOBJ_CHANGE, envp);
+	snprintf(region_env, sizeof(region_env), "VSSD_REGION=%s",
+		 t->region == VIRTIO_VSSD_REGION_PMEM ? "pmem" : "block");
+	kobject_uevent_env(kobj, KOBJ_CHANGE, envp);
 	dev_dbg(&vssd->vdev->dev, "resize: generation %u: %s %llu blocks\n",
 		t->generation, vssd_pending_name(t->op), t->blocks);
 
@@ -199,9 +213,9 @@ static void vssd_resize_finished(struct vssd_device *vssd)
  * other NACK), -EREMOTEIO (host error) or the transport's error (-EIO,
  * -ETIMEDOUT: the control queue is broken).
  */
-static int vssd_resize_request(struct vssd_device *vssd, u16 type,
-			       u32 generation, u64 arg0, unsigned int nr_out,
-			       unsigned int *nr_in)
+int vssd_resize_request(struct vssd_device *vssd, u16 region, u16 type,
+			u32 generation, u64 arg0, unsigned int nr_out,
+			unsigned int *nr_in)
 {
 	struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
 	struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
@@ -211,7 +225,7 @@ static int vssd_resize_request(struct vssd_device *vssd, u16 type,
 
 	memset(req, 0, sizeof(*req));
 	req->type = cpu_to_le16(type);
-	req->region = cpu_to_le16(VIRTIO_VSSD_REGION_BLOCK);
+	req->region = cpu_to_le16(region);
 	req->generation = cpu_to_le32(generation);
 	req->arg0 = cpu_to_le64(arg0);
 
@@ -248,20 +262,22 @@ static int vssd_resize_request(struct vssd_device *vssd, u16 type,
 }
 
 /*
- * Encode the chosen blocks from *@from on as ranges in ctrl_ranges, as
- * many as fit. Returns the number of ranges and moves *@from past them.
+ * Encode the set bits of @map (@nbits) from *@from on as ranges in
+ * ctrl_ranges, as many as fit. Returns the number of ranges and moves
+ * *@from past them.
  */
-static unsigned int vssd_chosen_to_ranges(struct vssd_device *vssd,
-					  u64 *from)
+unsigned int vssd_bitmap_to_ranges(struct vssd_device *vssd,
+				   const unsigned long *map, u64 nbits,
+				   u64 *from)
 {
 	unsigned int nr = 0;
 	u64 start, end = *from;
 
 	while (nr < VSSD_CTRL_RANGES) {
-		start = find_next_bit(vssd->chosen, vssd->nr_blocks, end);
-		if (start >= vssd->nr_blocks)
+		start = find_next_bit(map, nbits, end);
+		if (start >= nbits)
 			break;
-		end = find_next_zero_bit(vssd->chosen, vssd->nr_blocks, start);
+		end = find_next_zero_bit(map, nbits, start);
 		vssd->ctrl_ranges[nr].first = cpu_to_le64(start);
 		vssd->ctrl_ranges[nr].count = cpu_to_le64(end - start);
 		nr++;
@@ -312,8 +328,10 @@ static int vssd_send_chosen(struct vssd_device *vssd, u16 type, u32 generation,
 	int err;
 
 	*done = 0;
-	while ((nr = vssd_chosen_to_ranges(vssd, &from)) != 0) {
-		err = vssd_resize_request(vssd, type, generation, nr, nr, NULL);
+	while ((nr = vssd_bitmap_to_ranges(vssd, vssd->chosen, vssd->nr_blocks,
+					   &from)) != 0) {
+		err = vssd_resize_request(vssd, VIRTIO_VSSD_REGION_BLOCK, type,
+					  generation, nr, nr, NULL);
 		if (err)
 			return err;
 		*done += vssd_ranges_acked(vssd, nr, plug);
@@ -362,43 +380,63 @@ static int vssd_shrink_guest(struct vssd_device *vssd,
 	return err;
 }
 
-/*
- * Policy HOST: UNPLUG_HOST; the device names the blocks it took. A reply
- * that names blocks outside the region, or none, is a broken device: we
- * keep our map and report -EIO rather than trust it.
+/**
+ * vssd_check_host_ranges - check the list of an UNPLUG_HOST reply
+ * @vssd: the device; the @nr ranges are in ctrl_ranges
+ * @nr: ranges in the reply
+ * @nr_blocks: blocks in the region
+ * @want: blocks asked for
+ * @total: receives the blocks listed
+ *
+ * A reply that names blocks outside the region, none, or more than asked
+ * is a broken device: the caller keeps its map rather than trust it.
+ * Return: 0 or -EIO.
  */
-static int vssd_shrink_host(struct vssd_device *vssd,
-			    const struct vssd_resize_target *t)
+int vssd_check_host_ranges(struct vssd_device *vssd, unsigned int nr,
+			   u64 nr_blocks, u64 want, u64 *total)
 {
 	struct device *dev = &vssd->vdev->dev;
-	unsigned int nr, i;
-	u64 total = 0;
-	int err;
+	unsigned int i;
 
-	err = vssd_resize_request(vssd, VIRTIO_VSSD_CTRL_UNPLUG_HOST,
-				  t->generation, t->blocks, 0, &nr);
-	if (err)
-		return err;
-
+	*total = 0;
 	for (i = 0; i < nr; i++) {
 		u64 first = le64_to_cpu(vssd->ctrl_ranges[i].first);
 		u64 count = le64_to_cpu(vssd->ctrl_ranges[i].count);
 
-		if (!count || first >= vssd->nr_blocks ||
-		    count > vssd->nr_blocks - first) {
+		if (!count || first >= nr_blocks || count > nr_blocks - first) {
 			dev_err(dev, "UNPLUG_HOST: bad range %llu+%llu\n",
 				first, count);
 			atomic64_inc(&vssd->stats.resize_errors);
 			return -EIO;
 		}
-		total += count;
+		*total += count;
 	}
-	if (!total || total > t->blocks) {
+	if (!*total || *total > want) {
 		dev_err(dev, "UNPLUG_HOST: %llu blocks for %llu asked\n",
-			total, t->blocks);
+			*total, want);
 		atomic64_inc(&vssd->stats.resize_errors);
 		return -EIO;
 	}
+	return 0;
+}
+
+/* Policy HOST: UNPLUG_HOST; the device names the blocks it took. */
+static int vssd_shrink_host(struct vssd_device *vssd,
+			    const struct vssd_resize_target *t)
+{
+	unsigned int nr, i;
+	u64 total = 0;
+	int err;
+
+	err = vssd_resize_request(vssd, VIRTIO_VSSD_REGION_BLOCK,
+				  VIRTIO_VSSD_CTRL_UNPLUG_HOST, t->generation,
+				  t->blocks, 0, &nr);
+	if (err)
+		return err;
+	err = vssd_check_host_ranges(vssd, nr, vssd->nr_blocks, t->blocks,
+				     &total);
+	if (err)
+		return err;
 
 	mutex_lock(&vssd->map_mutex);
 	for (i = 0; i < nr; i++)
@@ -407,8 +445,8 @@ static int vssd_shrink_host(struct vssd_device *vssd,
 			     le64_to_cpu(vssd->ctrl_ranges[i].count));
 	mutex_unlock(&vssd->map_mutex);
 	atomic64_add(total, &vssd->stats.evicted_blocks);
-	dev_dbg(dev, "UNPLUG_HOST: host took %llu blocks in %u ranges\n",
-		total, nr);
+	dev_dbg(&vssd->vdev->dev,
+		"UNPLUG_HOST: host took %llu blocks in %u ranges\n", total, nr);
 	return 0;
 }
 
@@ -431,6 +469,11 @@ static int vssd_resize_step(struct vssd_device *vssd,
 			    const struct vssd_resize_target *t)
 {
 	int err;
+
+	if (t->region == VIRTIO_VSSD_REGION_PMEM)
+		return vssd_pmem_resize_step(vssd, t->op == VSSD_PENDING_GROW,
+					     t->policy == VIRTIO_VSSD_POLICY_HOST,
+					     t->generation, t->blocks);
 
 	mutex_lock(&vssd->ctrl_mutex);
 	if (t->op == VSSD_PENDING_GROW)
@@ -479,8 +522,11 @@ void vssd_config_work(struct work_struct *work)
 		vssd->config_pending = false;
 		spin_unlock_irqrestore(&vssd->lock, flags);
 
-		vssd_resize_target(vssd, &t);
-		if (t.op == VSSD_PENDING_NONE || !vssd->has_block_region ||
+		vssd_read_changing_config(vssd);
+		vssd_resize_target(vssd, VIRTIO_VSSD_REGION_BLOCK, &t);
+		if (t.op == VSSD_PENDING_NONE)
+			vssd_resize_target(vssd, VIRTIO_VSSD_REGION_PMEM, &t);
+		if (t.op == VSSD_PENDING_NONE ||
 		    !virtio_has_feature(vssd->vdev, VIRTIO_VSSD_F_RESIZE)) {
 			vssd_resize_finished(vssd);
 			return;

@@ -8,7 +8,8 @@ PKGS="build-essential ninja-build meson python3-venv python3 libglib2.0-dev
 libpixman-1-dev libfdt-dev zlib1g-dev pkg-config flex bison dpkg-dev
 seabios qemu-system-data ipxe-qemu ccache busybox-static cpio kmod e2fsprogs
 gnuplot-nox xz-utils file util-linux libaio-dev socat rsync dmsetup
-libjansson-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
+libjansson-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+runc"
 
 missing=""
 for p in $PKGS; do

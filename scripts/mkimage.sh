@@ -62,6 +62,7 @@ TOOLS="
 /usr/bin/unshare     unshare
 /usr/bin/nsenter     nsenter
 /sbin/blkdiscard     blkdiscard
+/usr/sbin/runc       runc
 "
 
 stage=$out/image

@@ -191,6 +191,27 @@ static bool vssd_scm_caller_is_admin(void)
 
 /* --- revocation and faults --- */
 
+/*
+ * The entry of @f's region, if [@off, @off + @len) lies inside it. Called
+ * with pmem->sem held. Returns ERR_PTR(-ENODEV) when the device or the
+ * region is gone, ERR_PTR(-EINVAL) for a range outside the region.
+ */
+static struct vssd_scm_entry *vssd_scm_file_entry(struct vssd_scm_file *f,
+						  u64 off, u64 len)
+{
+	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm_entry *e;
+	u64 size;
+
+	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
+	if (!e)
+		return ERR_PTR(-ENODEV);
+	size = le64_to_cpu(e->size);
+	if (off > size || len > size - off)
+		return ERR_PTR(-EINVAL);
+	return e;
+}
+
 /* Zap every /dev/scm mapping; faults map again what is still allowed. */
 void vssd_scm_revoke(struct vssd_pmem *pmem)
 {
@@ -207,8 +228,8 @@ static vm_fault_t vssd_scm_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	down_read(&pmem->sem);
-	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
-	if (e && off < le64_to_cpu(e->size) &&
+	e = vssd_scm_file_entry(f, off, PAGE_SIZE);
+	if (!IS_ERR(e) &&
 	    vssd_pmem_range_plugged(pmem, le64_to_cpu(e->offset) + off,
 				    PAGE_SIZE))
 		ret = vmf_insert_pfn(vma, vmf->address,
@@ -286,7 +307,6 @@ static int vssd_scm_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 len = vma->vm_end - vma->vm_start;
 	struct vssd_scm_entry *e;
-	int err = 0;
 
 	if (!vssd_scm_caller_owns(f))
 		return -EPERM;
@@ -295,15 +315,10 @@ static int vssd_scm_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	down_read(&pmem->sem);
-	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
-	if (!e)
-		err = -ENODEV;
-	else if (off > le64_to_cpu(e->size) ||
-		 len > le64_to_cpu(e->size) - off)
-		err = -EINVAL;
+	e = vssd_scm_file_entry(f, off, len);
 	up_read(&pmem->sem);
-	if (err)
-		return err;
+	if (IS_ERR(e))
+		return PTR_ERR(e);
 
 	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_ops = &vssd_scm_vm_ops;
@@ -318,15 +333,9 @@ static int vssd_scm_sync(struct vssd_scm_file *f, u64 off, u64 len)
 	int err;
 
 	down_read(&pmem->sem);
-	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
-	if (!e)
-		err = -ENODEV;
-	else if (off > le64_to_cpu(e->size) ||
-		 len > le64_to_cpu(e->size) - off)
-		err = -EINVAL;
-	else
-		err = vssd_pmem_persist(pmem, le64_to_cpu(e->offset) + off,
-					len);
+	e = vssd_scm_file_entry(f, off, len);
+	err = IS_ERR(e) ? PTR_ERR(e) :
+	      vssd_pmem_persist(pmem, le64_to_cpu(e->offset) + off, len);
 	up_read(&pmem->sem);
 	return err;
 }
@@ -342,11 +351,11 @@ static int vssd_scm_fsync(struct file *file, loff_t start, loff_t end,
 	if (!vssd_scm_caller_owns(f))
 		return -EPERM;
 	down_read(&f->pmem->sem);
-	e = f->pmem->virt ? vssd_scm_find_id(f->pmem, f->id) : NULL;
-	size = e ? le64_to_cpu(e->size) : 0;
+	e = vssd_scm_file_entry(f, 0, 0);
+	size = IS_ERR(e) ? 0 : le64_to_cpu(e->size);
 	up_read(&f->pmem->sem);
-	if (!e)
-		return -ENODEV;
+	if (IS_ERR(e))
+		return PTR_ERR(e);
 	if (start < 0 || start >= size || end < start)
 		return 0;
 	return vssd_scm_sync(f, start, min_t(u64, end, size - 1) - start + 1);
@@ -359,8 +368,8 @@ static long vssd_scm_info(struct vssd_scm_file *f, void __user *arg)
 	struct vssd_scm_entry *e;
 
 	down_read(&pmem->sem);
-	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
-	if (e) {
+	e = vssd_scm_file_entry(f, 0, 0);
+	if (!IS_ERR(e)) {
 		strscpy(info.name, e->name, sizeof(info.name));
 		info.size = le64_to_cpu(e->size);
 		info.used = le64_to_cpu(READ_ONCE(e->used));
@@ -368,8 +377,8 @@ static long vssd_scm_info(struct vssd_scm_file *f, void __user *arg)
 		info.block_size = pmem->block_size;
 	}
 	up_read(&pmem->sem);
-	if (!e)
-		return -ENODEV;
+	if (IS_ERR(e))
+		return PTR_ERR(e);
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -383,11 +392,9 @@ static long vssd_scm_set_used(struct vssd_scm_file *f, void __user *arg)
 	if (copy_from_user(&used, arg, sizeof(used)))
 		return -EFAULT;
 	down_read(&f->pmem->sem);
-	e = f->pmem->virt ? vssd_scm_find_id(f->pmem, f->id) : NULL;
-	if (!e)
-		err = -ENODEV;
-	else if (used > le64_to_cpu(e->size))
-		err = -EINVAL;
+	e = vssd_scm_file_entry(f, 0, used);
+	if (IS_ERR(e))
+		err = PTR_ERR(e);
 	else
 		WRITE_ONCE(e->used, cpu_to_le64(used));
 	up_read(&f->pmem->sem);

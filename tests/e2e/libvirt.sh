@@ -4,10 +4,9 @@
 # The device through a real libvirt daemon: a transient domain runs our QEMU
 # with the vSSD (added with <qemu:commandline>) and our guest with its
 # driver bound; `virsh qemu-monitor-command` (QMP and --hmp) and `vssdctl
-# --domain` report the same state and get the same errors. The guest
-# driver does not negotiate resizing yet, so ssd-balloon must be refused
-# on every path with the contract's "guest driver not ready" error; once it
-# does, this test asserts the resize itself.
+# --domain` report the same state and get the same errors, and each of
+# them resizes the device: the guest driver follows (its console reports
+# every change of its plugged size, tests/guest/resize-follow.sh).
 . "$(dirname "$0")/../lib/vm.sh"
 
 vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built"
@@ -63,7 +62,7 @@ t_check "libvirtd answers" virsh list
 img=$VM_TMP/vssd.img
 truncate -s 64M "$img"
 mkdir -p "$VM_TMP/extra/test"
-install -m 0755 "$VSSD_ROOT/tests/guest/idle.sh" "$VM_TMP/extra/test/run.sh"
+install -m 0755 "$VSSD_ROOT/tests/guest/resize-follow.sh" "$VM_TMP/extra/test/run.sh"
 vm_append_cpio "$VSSD_INITRD" "$VM_TMP/extra" "$VM_TMP/initrd" || t_bail "initrd"
 printf '#!/bin/sh\nexec "%s" -L /usr/share/seabios -L /usr/share/qemu "$@"\n' \
 	"$VSSD_QEMU" > "$VM_TMP/qemu"
@@ -140,16 +139,66 @@ t_check "--return-value form exits non-zero on a QMP error" \
 t_check "vssdctl --domain: bad size is one error line, non-zero exit" \
 	sh -c "! '$VSSDCTL' --domain '$DOM' resize vssd0 12Q 2>&1 | grep -qv '^vssdctl: '"
 
-# The guest driver does not negotiate VIRTIO_VSSD_F_RESIZE yet: every path
-# must say so (the contract's "guest driver not ready") and change nothing.
-t_check "QMP through virsh: guest driver cannot resize" \
-	grep -q 'does not support resizing' <(qmp "$(balloon vssd0 50331648)")
-t_check "HMP through virsh: same message" \
-	grep -q 'does not support resizing' <(hmp 'ssd_balloon vssd0 40M')
-"$VSSDCTL" --domain "$DOM" resize vssd0 32M > "$VM_TMP/vs.out" 2> "$VM_TMP/vs.err"
-rc=$?
-t_check "vssdctl --domain resize: non-zero exit" test $rc -ne 0
-t_check "... one line with the same message" \
-	sh -c "test \$(wc -l < '$VM_TMP/vs.err') = 1 && grep -q 'does not support resizing' '$VM_TMP/vs.err'"
 t_check "refused requests changed nothing" test "$(field requested-size)" = 67108864
+
+# size_is BYTES: libvirt's QMP path reports BYTES plugged and requested,
+# idle, within a minute.
+size_is() {
+	local i
+	for i in $(seq 300); do
+		[ "$(field size) $(field requested-size) $(field status)" = "$1 $1 idle" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# guest_has BYTES: the guest console reported BYTES plugged.
+guest_has() { vm_wait_log "vssd\.plugged $1 " 60; }
+
+# The three ways to resize through libvirt; the guest driver gives back
+# (or takes) the blocks each time.
+t_check "QMP ssd-balloon through virsh (no id): accepted" \
+	grep -q '"return":{}' <(qmp "$(balloon vssd0 50331648)")
+t_check "... the device reaches 48 MiB" size_is 50331648
+t_check "... the guest driver has 48 MiB plugged" guest_has 50331648
+t_check "HMP ssd_balloon vssd0 40M through virsh: no error" \
+	test -z "$(hmp 'ssd_balloon vssd0 40M' | tr -d '[:space:]')"
+t_check "... the device reaches 40 MiB" size_is 41943040
+t_check "... the guest driver has 40 MiB plugged" guest_has 41943040
+"$VSSDCTL" --domain "$DOM" resize vssd0 32M --wait > "$VM_TMP/vs.out" 2> "$VM_TMP/vs.err"
+rc=$?
+t_check "vssdctl --domain resize vssd0 32M --wait: exit 0" test $rc = 0
+t_check "... prints one line '40M -> 32M'" \
+	sh -c "test \$(wc -l < '$VM_TMP/vs.out') = 1 && grep -q '^vssd0 block: 40M -> 32M in ' '$VM_TMP/vs.out'"
+t_check "... the device is at 32 MiB when it returns" \
+	test "$(field size) $(field requested-size) $(field status)" = "33554432 33554432 idle"
+t_check "... the guest driver has 32 MiB plugged" guest_has 33554432
+
+# The same state on every path.
+mon '{"execute":"query-ssd-balloon"}' > "$VM_TMP/virsh.json"
+hmp 'info ssd_balloon' > "$VM_TMP/hmp.txt"
+"$VSSDCTL" --domain "$DOM" status --json > "$VM_TMP/status.json"
+sed "s/^/# /" "$VM_TMP/hmp.txt"
+t_check "virsh QMP: size 32 MiB, 32 blocks evicted, none granted, no refusal" python3 -c '
+import json, sys
+e = [e for e in json.load(open(sys.argv[1])) if e["region"] == "block"][0]
+sys.exit(0 if (e["size"], e["requested-size"], e["blocks-evicted"],
+               e["blocks-granted"], e["replies-refused"]) == (33554432, 33554432, 32, 0, 0) else 1)' \
+	"$VM_TMP/virsh.json"
+t_check "HMP info ssd_balloon reports the same" grep -qE \
+	'vssd0 .*size 33554432 requested-size 33554432 max-size 67108864 .*status idle' "$VM_TMP/hmp.txt"
+t_check "... and the same counters" grep -qE 'blocks-evicted 32 blocks-granted 0 ' "$VM_TMP/hmp.txt"
+t_check "vssdctl --domain status --json is query-ssd-balloon's reply" python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+strip = lambda l: [{k: v for k, v in e.items() if k != "last-resize-ms"} for e in l]
+sys.exit(0 if strip(a) == strip(b) else 1)' "$VM_TMP/virsh.json" "$VM_TMP/status.json"
+t_check "vssdctl --domain status: one row with 32M of 64M, idle" \
+	grep -qE '^vssd0 +block +1M +64M +32M +32M +idle' <("$VSSDCTL" --domain "$DOM" status)
+
+# Grow back through vssdctl: the guest takes every block again.
+"$VSSDCTL" --domain "$DOM" resize vssd0 64M --wait > "$VM_TMP/vs.out" 2>&1
+t_check "vssdctl --domain resize vssd0 64M --wait: exit 0" test $? = 0
+sed "s/^/# /" "$VM_TMP/vs.out"
+t_check "... the guest driver has all 64 MiB, map 0-63" vm_wait_log 'vssd\.plugged 67108864 0-63$' 60
+t_check "... 32 blocks granted" test "$(field blocks-granted)" = 32
 t_done

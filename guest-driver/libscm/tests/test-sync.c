@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libscm unit tests: scmsync/scm_flush ranges, the write-back
+ * instructions, the shared library.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "scm.h"
+#include "scm_internal.h"
+
+#define KIB 1024
+
+static void test_sync_ranges(void)
+{
+	char *base, *end, *p;
+	size_t size = 0;
+
+	CHECK_ERRNO(scmsync(&size, 1) == -1, EINVAL);	/* nothing open */
+	CHECK_ERRNO(scm_flush(&size, 1) == -1, EINVAL);
+	t_open(t_region(256 * KIB));
+	base = scm_base();
+	size = scm_size();
+	end = base + size;
+	p = scmalloc(1000);
+	CHECK(p != NULL);
+
+	CHECK_ERRNO(scmsync(NULL, 1) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(NULL, 0) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(base - 1, 2) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(base - 4096, 4096) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(end, 1) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(end + 1, 0) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(end - 10, 11) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(base, size + 1) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(p, SIZE_MAX) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(p, SIZE_MAX - (uintptr_t)p + 1) == -1, EINVAL);
+	CHECK_ERRNO(scmsync(&size, sizeof(size)) == -1, EINVAL);
+	CHECK_ERRNO(scm_flush(end - 10, 11) == -1, EINVAL);
+	CHECK_ERRNO(scm_flush(NULL, 8) == -1, EINVAL);
+
+	CHECK(scmsync(p, 1000) == 0);
+	CHECK(scmsync(base, size) == 0);
+	CHECK(scmsync(end, 0) == 0);
+	CHECK(scmsync(end - 1, 1) == 0);
+	CHECK(scmsync(p + 3, 5) == 0);
+	CHECK(scm_flush(base, size) == 0);
+	CHECK(scm_flush(p + 1, 63) == 0);
+	scm_close();
+	CHECK_ERRNO(scmsync(p, 1000) == -1, EINVAL);	/* closed */
+}
+
+/* Data written and synced is in the file, under every instruction. */
+static void test_flush_methods(void)
+{
+	static const struct {
+		enum scm_flush_method m;
+		const char *name;
+	} methods[] = {
+		{ SCM_FLUSH_CLWB, "clwb" },
+		{ SCM_FLUSH_CLFLUSHOPT, "clflushopt" },
+		{ SCM_FLUSH_CLFLUSH, "clflush" },
+		{ SCM_FLUSH_FENCE_ONLY, "fence only" },
+	};
+	const char *path = t_region(256 * KIB);
+	unsigned char *p, buf[5000];
+	unsigned int i, tried = 0;
+	int fd;
+
+	t_open(path);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK(scm_flush_method() != SCM_FLUSH_AUTO);
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (scm_test_flush_method(methods[i].m)) {
+			t_note("the CPU has no %s", methods[i].name);
+			continue;
+		}
+		tried++;
+		p = scmalloc(sizeof(buf));
+		CHECK(p != NULL);
+		t_fill(p, sizeof(buf), i + 1);
+		CHECK(scmsync(p + 1, sizeof(buf) - 1) == 0);
+		CHECK(scm_flush(p, 1) == 0);
+		CHECK(pread(fd, buf, sizeof(buf), scm_offset(p)) ==
+		      (ssize_t)sizeof(buf));
+		CHECK(t_verify(buf, sizeof(buf), i + 1));
+	}
+	CHECK(tried >= 2);	/* at least CLFLUSH and the fence */
+	CHECK(scm_test_flush_method(SCM_FLUSH_AUTO) == 0);
+	close(fd);
+	scm_close();
+}
+
+/* The public API, and nothing else, is exported from libscm.so. */
+static void test_shared_library(void)
+{
+	static const char *const api[] = {
+		"scm_open", "scm_close", "scmalloc", "scmfree",
+		"scm_usable_size", "scmsync", "scm_flush", "scm_root",
+		"scm_set_root", "scm_offset", "scm_pointer", "scm_base",
+		"scm_size", "scm_used", "scm_name", "scm_check",
+	};
+	static const char *const internal[] = {
+		"scm_heap_alloc", "scm_heap_open", "scm_region", "scm_lock",
+		"scm_test_hook", "scm_flush_range", "scm_host_sync",
+	};
+	const char *so = getenv("LIBSCM_SO");
+	int (*so_open)(const char *);
+	void *(*so_alloc)(size_t);
+	int (*so_sync)(const void *, size_t);
+	int (*so_close)(void);
+	unsigned int i;
+	void *lib, *p;
+
+	CHECK(so != NULL && *so);
+	lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		t_note("dlopen: %s", dlerror());
+	CHECK(lib != NULL);
+	for (i = 0; i < sizeof(api) / sizeof(api[0]); i++) {
+		if (!dlsym(lib, api[i]))
+			t_note("%s is not exported", api[i]);
+		CHECK(dlsym(lib, api[i]) != NULL);
+	}
+	for (i = 0; i < sizeof(internal) / sizeof(internal[0]); i++) {
+		if (dlsym(lib, internal[i]))
+			t_note("%s is exported", internal[i]);
+		CHECK(dlsym(lib, internal[i]) == NULL);
+	}
+	*(void **)&so_open = dlsym(lib, "scm_open");
+	*(void **)&so_alloc = dlsym(lib, "scmalloc");
+	*(void **)&so_sync = dlsym(lib, "scmsync");
+	*(void **)&so_close = dlsym(lib, "scm_close");
+	CHECK(so_open(t_region(64 * KIB)) == 0);
+	p = so_alloc(100);
+	CHECK(p != NULL && (uintptr_t)p % 64 == 0);
+	CHECK(so_sync(p, 100) == 0);
+	CHECK(so_close() == 0);
+	dlclose(lib);
+}
+
+const struct scm_test sync_tests[] = {
+	{ "scmsync and scm_flush refuse bad ranges with EINVAL",
+	  test_sync_ranges },
+	{ "scmsync with each write-back instruction the CPU has",
+	  test_flush_methods },
+	{ "libscm.so exports the API and nothing else", test_shared_library },
+	{ NULL, NULL },
+};

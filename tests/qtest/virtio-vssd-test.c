@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QTest testcases for the virtio-vssd device (block region).
+ * QTest testcases for the virtio-vssd device: block region, resize
+ * protocol, persistent-memory region.
  *
  * Every test runs in its own QEMU: the test's "before" hook creates a fresh
  * image file and puts its (unique) path on the command line, so qos-test
@@ -15,6 +16,11 @@
  * (VIRTIO_CONFIG_S_NEEDS_RESET). Either way QEMU must keep answering QMP;
  * a broken device is reset and set up again and must then serve requests.
  *
+ * The persistent-memory tests give the device a memory-backend-file on a
+ * fresh file of their own, with a model of it like the image's: guest
+ * stores go through the shared memory region's BAR, and the host file,
+ * the BAR and the model must agree after every step.
+ *
  * Copyright (c) 2026 The vssd authors.
  */
 
@@ -26,12 +32,14 @@
 #include "qapi/qmp/qdict.h"
 #include "qapi/qmp/qlist.h"
 #include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "standard-headers/linux/virtio_vssd.h"
 #include "libqos/qgraph.h"
 #include "libqos/virtio-vssd.h"
 #include "libqos/malloc-pc.h"
 #include "libqos/pci-pc.h"
+#include "hw/pci/pci_regs.h"
 
 #define VSSD_IMAGE_SIZE     (8 * MiB)
 #define VSSD_BLOCK_SIZE     (1 * MiB)   /* the device's default block-size */
@@ -40,6 +48,13 @@
 #define NR_SECTORS          (VSSD_IMAGE_SIZE / SECTOR)
 #define SECTORS_PER_BLOCK   (VSSD_BLOCK_SIZE / SECTOR)
 #define VSSD_TIMEOUT_US     (30 * 1000 * 1000)
+
+/* The persistent-memory region of the pmem tests (memdev "vssd-pm"). */
+#define VSSD_PMEM_ID        "vssd-pm"
+#define VSSD_PMEM_SIZE      (16 * MiB)
+#define VSSD_PMEM_BS        (2 * MiB)   /* the default pmem-block-size */
+#define VSSD_PMEM_NR_BLOCKS (VSSD_PMEM_SIZE / VSSD_PMEM_BS)
+#define VSSD_PMEM_BAR       2           /* virtio-vssd-pci's pmem BAR */
 
 /* Request queues the tests can drive (the device allows 16). */
 #define VSSD_MAX_REQ_QUEUES 16
@@ -57,6 +72,8 @@ typedef struct VssdImage {
     char *path;         /* the raw image behind -blockdev */
     char *state_path;   /* the device's state-file, or NULL */
     uint8_t *model;     /* expected content, VSSD_IMAGE_SIZE bytes */
+    char *pmem_path;    /* the file behind memdev VSSD_PMEM_ID, or NULL */
+    uint8_t *pmem_model; /* its expected content, VSSD_PMEM_SIZE bytes */
 } VssdImage;
 
 /* One test's view of the device. */
@@ -66,6 +83,8 @@ typedef struct VssdTest {
     QTestState *qts;        /* the QEMU under test */
     QGuestAllocator *alloc; /* guest memory for rings and requests */
     VssdImage *img;         /* the backing image and its model */
+    QPCIDevice *pdev;       /* the device's PCI function */
+    QPCIBar pmem_bar;       /* the pmem BAR, once vssd_pmem_map() ran */
     bool want_mq;           /* accept VIRTIO_VSSD_F_MQ if offered */
     uint64_t features;      /* features accepted by the test driver */
     /* request queues: 1, or config num_queues with VIRTIO_VSSD_F_MQ */
@@ -97,6 +116,11 @@ static void vssd_image_destroy(void *opaque)
 
     unlink(img->path);
     g_free(img->path);
+    if (img->pmem_path) {
+        unlink(img->pmem_path);
+        g_free(img->pmem_path);
+        g_free(img->pmem_model);
+    }
     if (img->state_path) {
         g_autofree char *tmp = g_strdup_printf("%s.tmp", img->state_path);
 
@@ -109,31 +133,72 @@ static void vssd_image_destroy(void *opaque)
     qos_invalidate_command_line();
 }
 
-/* Creates a fully allocated image holding vssd_pattern(). */
-static VssdImage *vssd_image_create(void)
+/* A byte of the initial pmem file: differs from vssd_pattern(). */
+static uint8_t vssd_pmem_pattern(uint64_t offset)
 {
-    VssdImage *img = g_new0(VssdImage, 1);
+    return (offset >> 12) * 11 + (offset & 4095) * 5 + 3;
+}
+
+/*
+ * Creates a fully allocated temporary file of @size bytes holding
+ * @pattern; returns its path and its content in *@model.
+ */
+static char *vssd_file_create(const char *template, uint64_t size,
+                              uint8_t (*pattern)(uint64_t), uint8_t **model)
+{
+    char *path = NULL;
     uint64_t i;
     int fd;
 
-    fd = g_file_open_tmp("vssd-qtest.XXXXXX", &img->path, NULL);
+    fd = g_file_open_tmp(template, &path, NULL);
     g_assert_cmpint(fd, >=, 0);
 
-    img->model = g_malloc(VSSD_IMAGE_SIZE);
-    for (i = 0; i < VSSD_IMAGE_SIZE; i++) {
-        img->model[i] = vssd_pattern(i);
+    *model = g_malloc(size);
+    for (i = 0; i < size; i++) {
+        (*model)[i] = pattern(i);
     }
-    for (i = 0; i < VSSD_IMAGE_SIZE; ) {
-        ssize_t n = write(fd, img->model + i, VSSD_IMAGE_SIZE - i);
+    for (i = 0; i < size; ) {
+        ssize_t n = write(fd, *model + i, size - i);
 
         g_assert_cmpint(n, >, 0);
         i += n;
     }
     g_assert_cmpint(fsync(fd), ==, 0);
     close(fd);
+    return path;
+}
 
+/* Creates a fully allocated image holding vssd_pattern(). */
+static VssdImage *vssd_image_create(void)
+{
+    VssdImage *img = g_new0(VssdImage, 1);
+
+    img->path = vssd_file_create("vssd-qtest.XXXXXX", VSSD_IMAGE_SIZE,
+                                 vssd_pattern, &img->model);
     g_test_queue_destroy(vssd_image_destroy, img);
     return img;
+}
+
+/* Adds the pmem file (vssd_pmem_pattern(), fully allocated) to @img. */
+static void vssd_image_add_pmem(VssdImage *img)
+{
+    img->pmem_path = vssd_file_create("vssd-qtest-pmem.XXXXXX",
+                                      VSSD_PMEM_SIZE, vssd_pmem_pattern,
+                                      &img->pmem_model);
+}
+
+/* -object option of a memdev of @size bytes on @img's pmem file. */
+static char *vssd_pmem_object_with(VssdImage *img, uint64_t size, bool share)
+{
+    return g_strdup_printf("-object memory-backend-file,id=%s,mem-path=%s,"
+                           "size=%" PRIu64 ",share=%s", VSSD_PMEM_ID,
+                           img->pmem_path, size, share ? "on" : "off");
+}
+
+/* -object option of the tests' memdev on @img's pmem file. */
+static char *vssd_pmem_object(VssdImage *img)
+{
+    return vssd_pmem_object_with(img, VSSD_PMEM_SIZE, true);
 }
 
 /* The host file has its original size and exactly the model's content. */
@@ -200,12 +265,15 @@ static void vssd_driver_init(VssdTest *t)
     uint64_t offered = qvirtio_get_features(t->dev);
     uint64_t wanted = (1ull << VIRTIO_F_VERSION_1) |
                       (1ull << VIRTIO_VSSD_F_BLOCK_REGION) |
+                      (1ull << VIRTIO_VSSD_F_PMEM_REGION) |
                       (1ull << VIRTIO_VSSD_F_RESIZE) |
                       (1ull << VIRTIO_RING_F_INDIRECT_DESC);
     uint16_t i;
 
     g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
-    g_assert_true(offered & (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
+    /* at least one region; the tests check which */
+    g_assert_true(offered & ((1ull << VIRTIO_VSSD_F_BLOCK_REGION) |
+                             (1ull << VIRTIO_VSSD_F_PMEM_REGION)));
     if (t->want_mq) {
         wanted |= 1ull << VIRTIO_VSSD_F_MQ;
     }
@@ -258,6 +326,7 @@ static void vssd_test_start(VssdTest *t, void *obj, void *data,
     t->vssd = obj;
     t->dev = t->vssd->vdev;
     t->qts = t->vssd->qts;
+    t->pdev = t->vssd->pdev;
     t->alloc = alloc;
     t->img = data;
     vssd_driver_init(t);
@@ -1309,6 +1378,37 @@ static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
 
 #define VSSD_MiB(n)         ((uint64_t)(n) * VSSD_BLOCK_SIZE)
 
+/* A region as the tests see it: config fields, QMP name, geometry. */
+typedef struct VssdRegion {
+    const char *name;       /* "region" in QMP */
+    uint16_t id;            /* VIRTIO_VSSD_REGION_* */
+    size_t plugged;         /* config offset of the plugged size */
+    size_t requested;       /* config offset of the requested size */
+    size_t policy;          /* config offset of the policy */
+    uint64_t block_size;
+    uint64_t max_size;
+} VssdRegion;
+
+static const VssdRegion vssd_block_region = {
+    .name = "block",
+    .id = VIRTIO_VSSD_REGION_BLOCK,
+    .plugged = offsetof(struct virtio_vssd_config, block_plugged_size),
+    .requested = offsetof(struct virtio_vssd_config, block_requested_size),
+    .policy = offsetof(struct virtio_vssd_config, block_policy),
+    .block_size = VSSD_BLOCK_SIZE,
+    .max_size = VSSD_IMAGE_SIZE,
+};
+
+static const VssdRegion vssd_pmem_region = {
+    .name = "pmem",
+    .id = VIRTIO_VSSD_REGION_PMEM,
+    .plugged = offsetof(struct virtio_vssd_config, pmem_plugged_size),
+    .requested = offsetof(struct virtio_vssd_config, pmem_requested_size),
+    .policy = offsetof(struct virtio_vssd_config, pmem_policy),
+    .block_size = VSSD_PMEM_BS,
+    .max_size = VSSD_PMEM_SIZE,
+};
+
 static uint64_t vssd_config_q(VssdTest *t, size_t offset)
 {
     return qvirtio_config_readq(t->dev, offset);
@@ -1379,28 +1479,35 @@ static void vssd_qmp_error(VssdTest *t, const char *cmd, const char *what)
 }
 
 /*
- * ssd-balloon for the block region; the device raises a config interrupt
- * and bumps the generation. Returns the new generation.
+ * ssd-balloon for region @r; the device raises a config interrupt and
+ * bumps the generation. Returns the new generation.
  */
-static uint32_t vssd_balloon(VssdTest *t, uint64_t size, const char *policy)
+static uint32_t vssd_balloon_in(VssdTest *t, const VssdRegion *r,
+                                uint64_t size, const char *policy)
 {
     const uint32_t old = vssd_config_generation(t);
     g_autofree char *cmd =
         g_strdup_printf("{ 'execute': 'ssd-balloon', 'arguments': {"
                         " 'device': '%s', 'size': %" PRIu64 ","
-                        " 'policy': '%s' } }",
-                        QVIRTIO_VSSD_ID, size, policy);
+                        " 'region': '%s', 'policy': '%s' } }",
+                        QVIRTIO_VSSD_ID, size, r->name, policy);
     uint32_t gen;
 
     vssd_qmp_ok(t, cmd);
     qvirtio_wait_config_isr(t->dev, VSSD_TIMEOUT_US);
     gen = vssd_config_generation(t);
     g_assert_cmpuint(gen, ==, old + 1);
-    g_assert_cmpuint(vssd_config_requested(t), ==, size);
-    g_assert_cmpuint(vssd_config_policy(t), ==,
+    g_assert_cmpuint(vssd_config_q(t, r->requested), ==, size);
+    g_assert_cmpuint(qvirtio_config_readl(t->dev, r->policy), ==,
                      strcmp(policy, "host") ? VIRTIO_VSSD_POLICY_GUEST
                                             : VIRTIO_VSSD_POLICY_HOST);
     return gen;
+}
+
+/* ssd-balloon for the block region. */
+static uint32_t vssd_balloon(VssdTest *t, uint64_t size, const char *policy)
+{
+    return vssd_balloon_in(t, &vssd_block_region, size, policy);
 }
 
 /*
@@ -1426,50 +1533,56 @@ static uint16_t vssd_resize_request(VssdTest *t, uint16_t type,
     return reply.status;
 }
 
-/* UNPLUG of @ranges; returns the reason (VIRTIO_VSSD_R_NONE for ACK). */
-static uint16_t vssd_unplug(VssdTest *t, uint32_t generation,
-                            const struct virtio_vssd_range *ranges,
-                            uint32_t nr)
+/*
+ * UNPLUG (@plug false) or PLUG of @ranges of region @r; returns the reason
+ * (VIRTIO_VSSD_R_NONE for ACK).
+ */
+static uint16_t vssd_plug_list(VssdTest *t, const VssdRegion *r, bool plug,
+                               uint32_t generation,
+                               const struct virtio_vssd_range *ranges,
+                               uint32_t nr)
 {
     uint16_t reason;
-    uint16_t status = vssd_resize_request(t, VIRTIO_VSSD_CTRL_UNPLUG,
-                                          VIRTIO_VSSD_REGION_BLOCK,
-                                          generation, ranges, nr, nr,
+    uint16_t status = vssd_resize_request(t, plug ? VIRTIO_VSSD_CTRL_PLUG
+                                                  : VIRTIO_VSSD_CTRL_UNPLUG,
+                                          r->id, generation, ranges, nr, nr,
                                           &reason);
 
     g_assert_cmpuint(status, ==, reason ? VIRTIO_VSSD_RESP_NACK
                                         : VIRTIO_VSSD_RESP_ACK);
     return reason;
+}
+
+/* UNPLUG of @ranges; returns the reason (VIRTIO_VSSD_R_NONE for ACK). */
+static uint16_t vssd_unplug(VssdTest *t, uint32_t generation,
+                            const struct virtio_vssd_range *ranges,
+                            uint32_t nr)
+{
+    return vssd_plug_list(t, &vssd_block_region, false, generation, ranges,
+                          nr);
 }
 
 /* PLUG of @ranges; returns the reason (VIRTIO_VSSD_R_NONE for ACK). */
 static uint16_t vssd_plug(VssdTest *t, uint32_t generation,
                           const struct virtio_vssd_range *ranges, uint32_t nr)
 {
-    uint16_t reason;
-    uint16_t status = vssd_resize_request(t, VIRTIO_VSSD_CTRL_PLUG,
-                                          VIRTIO_VSSD_REGION_BLOCK,
-                                          generation, ranges, nr, nr,
-                                          &reason);
-
-    g_assert_cmpuint(status, ==, reason ? VIRTIO_VSSD_RESP_NACK
-                                        : VIRTIO_VSSD_RESP_ACK);
-    return reason;
+    return vssd_plug_list(t, &vssd_block_region, true, generation, ranges,
+                          nr);
 }
 
 /*
- * UNPLUG_HOST of @want blocks with room for @max ranges. Returns the
- * reason; on ACK the ranges are in @out (*@nr_out of them).
+ * UNPLUG_HOST of @want blocks of region @r with room for @max ranges.
+ * Returns the reason; on ACK the ranges are in @out (*@nr_out of them).
  */
-static uint16_t vssd_unplug_host(VssdTest *t, uint32_t generation,
-                                 uint64_t want, struct virtio_vssd_range *out,
-                                 uint32_t max, uint32_t *nr_out)
+static uint16_t vssd_unplug_host_in(VssdTest *t, const VssdRegion *r,
+                                    uint32_t generation, uint64_t want,
+                                    struct virtio_vssd_range *out,
+                                    uint32_t max, uint32_t *nr_out)
 {
     VssdCtrlReply reply;
 
-    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_UNPLUG_HOST,
-                            VIRTIO_VSSD_REGION_BLOCK, generation, want, 0,
-                            NULL, 0, &reply, out, max));
+    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_UNPLUG_HOST, r->id,
+                            generation, want, 0, NULL, 0, &reply, out, max));
     g_assert_false(vssd_device_broken(t));
     if (reply.status == VIRTIO_VSSD_RESP_ACK) {
         g_assert_cmpuint(reply.nr_ranges, <=, max);
@@ -1481,26 +1594,44 @@ static uint16_t vssd_unplug_host(VssdTest *t, uint32_t generation,
     return reply.reason;
 }
 
-/* The plugged map through GET_MAP, one bool per block. */
-static void vssd_get_plugged(VssdTest *t, bool plugged[VSSD_NR_BLOCKS])
+static uint16_t vssd_unplug_host(VssdTest *t, uint32_t generation,
+                                 uint64_t want, struct virtio_vssd_range *out,
+                                 uint32_t max, uint32_t *nr_out)
 {
-    struct virtio_vssd_range ranges[VSSD_NR_BLOCKS];
+    return vssd_unplug_host_in(t, &vssd_block_region, generation, want, out,
+                               max, nr_out);
+}
+
+/* Both regions of the tests have this many blocks. */
+#define VSSD_TEST_BLOCKS    8
+G_STATIC_ASSERT(VSSD_NR_BLOCKS == VSSD_TEST_BLOCKS);
+G_STATIC_ASSERT(VSSD_PMEM_NR_BLOCKS == VSSD_TEST_BLOCKS);
+
+/* The plugged map of region @r through GET_MAP, one bool per block. */
+static void vssd_get_plugged_in(VssdTest *t, const VssdRegion *r,
+                                bool plugged[VSSD_TEST_BLOCKS])
+{
+    struct virtio_vssd_range ranges[VSSD_TEST_BLOCKS];
     VssdCtrlReply reply;
     uint32_t i;
     uint64_t b;
 
-    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_GET_MAP,
-                            VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0, NULL, 0,
-                            &reply, ranges, G_N_ELEMENTS(ranges)));
+    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_GET_MAP, r->id, 0, 0, 0,
+                            NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges)));
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
-    g_assert_cmpuint(reply.next, ==, VSSD_NR_BLOCKS);
-    memset(plugged, 0, VSSD_NR_BLOCKS * sizeof(bool));
+    g_assert_cmpuint(reply.next, ==, VSSD_TEST_BLOCKS);
+    memset(plugged, 0, VSSD_TEST_BLOCKS * sizeof(bool));
     for (i = 0; i < reply.nr_ranges; i++) {
         for (b = ranges[i].first; b < ranges[i].first + ranges[i].count; b++) {
-            g_assert_cmpuint(b, <, VSSD_NR_BLOCKS);
+            g_assert_cmpuint(b, <, VSSD_TEST_BLOCKS);
             plugged[b] = true;
         }
     }
+}
+
+static void vssd_get_plugged(VssdTest *t, bool plugged[VSSD_NR_BLOCKS])
+{
+    vssd_get_plugged_in(t, &vssd_block_region, plugged);
 }
 
 /*
@@ -1546,32 +1677,70 @@ static void vssd_model_unplugged(VssdTest *t,
     }
 }
 
-/* The block region's entry of query-ssd-balloon for the test device. */
-static QDict *vssd_query(VssdTest *t)
+/* query-ssd-balloon for the test device: its regions' entries. */
+static QList *vssd_query_all(VssdTest *t)
 {
     QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'query-ssd-balloon',"
                             " 'arguments': { 'device': %s } }",
                             QVIRTIO_VSSD_ID);
     QList *list;
-    QDict *info;
 
     g_assert_nonnull(resp);
     g_assert_false(qdict_haskey(resp, "error"));
     list = qdict_get_qlist(resp, "return");
     g_assert_nonnull(list);
-    g_assert_cmpuint(qlist_size(list), ==, 1);
-    info = qobject_to(QDict, qlist_peek(list));
+    qobject_ref(list);
+    qobject_unref(resp);
+    return list;
+}
+
+/* The entry of region @r in query-ssd-balloon (which must have it). */
+static QDict *vssd_query_in(VssdTest *t, const VssdRegion *r)
+{
+    QList *list = vssd_query_all(t);
+    QListEntry *e;
+    QDict *info = NULL;
+
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+        g_assert_nonnull(d);
+        if (!strcmp(qdict_get_str(d, "region"), r->name)) {
+            g_assert_null(info);
+            info = d;
+        }
+    }
     g_assert_nonnull(info);
     qobject_ref(info);
-    qobject_unref(resp);
+    qobject_unref(list);
 
     g_assert_cmpstr(qdict_get_str(info, "device"), ==, QVIRTIO_VSSD_ID);
     g_assert_cmpstr(qdict_get_str(info, "qom-path"), ==,
                     "/machine/peripheral/" QVIRTIO_VSSD_ID);
-    g_assert_cmpstr(qdict_get_str(info, "region"), ==, "block");
-    g_assert_cmpuint(qdict_get_int(info, "block-size"), ==, VSSD_BLOCK_SIZE);
-    g_assert_cmpuint(qdict_get_int(info, "max-size"), ==, VSSD_IMAGE_SIZE);
+    g_assert_cmpuint(qdict_get_int(info, "block-size"), ==, r->block_size);
+    g_assert_cmpuint(qdict_get_int(info, "max-size"), ==, r->max_size);
     return info;
+}
+
+/* The block region's entry of query-ssd-balloon for the test device. */
+static QDict *vssd_query(VssdTest *t)
+{
+    return vssd_query_in(t, &vssd_block_region);
+}
+
+/* query-ssd-balloon says @size of @requested, @status for region @r. */
+static void vssd_check_query_in(VssdTest *t, const VssdRegion *r,
+                                uint64_t size, uint64_t requested,
+                                const char *status)
+{
+    QDict *info = vssd_query_in(t, r);
+
+    g_assert_cmpuint(qdict_get_int(info, "size"), ==, size);
+    g_assert_cmpuint(qdict_get_int(info, "requested-size"), ==, requested);
+    g_assert_cmpstr(qdict_get_str(info, "status"), ==, status);
+    g_assert_cmpuint(qdict_get_int(info, "generation"), ==,
+                     vssd_config_generation(t));
+    qobject_unref(info);
 }
 
 /* query-ssd-balloon says @size of @requested, @status. */
@@ -1588,10 +1757,28 @@ static void vssd_check_query(VssdTest *t, uint64_t size, uint64_t requested,
     qobject_unref(info);
 }
 
+/* Counter @name of region @r in query-ssd-balloon. */
+static uint64_t vssd_query_counter_in(VssdTest *t, const VssdRegion *r,
+                                      const char *name)
+{
+    QDict *info = vssd_query_in(t, r);
+    uint64_t n = qdict_get_int(info, name);
+
+    qobject_unref(info);
+    return n;
+}
+
 static uint64_t vssd_query_counter(VssdTest *t, const char *name)
 {
-    QDict *info = vssd_query(t);
-    uint64_t n = qdict_get_int(info, name);
+    return vssd_query_counter_in(t, &vssd_block_region, name);
+}
+
+/* Refusals of region @r for @reason in query-ssd-balloon. */
+static uint64_t vssd_query_refused_in(VssdTest *t, const VssdRegion *r,
+                                      const char *reason)
+{
+    QDict *info = vssd_query_in(t, r);
+    uint64_t n = qdict_get_int(qdict_get_qdict(info, "refused"), reason);
 
     qobject_unref(info);
     return n;
@@ -1599,18 +1786,15 @@ static uint64_t vssd_query_counter(VssdTest *t, const char *name)
 
 static uint64_t vssd_query_refused(VssdTest *t, const char *reason)
 {
-    QDict *info = vssd_query(t);
-    uint64_t n = qdict_get_int(qdict_get_qdict(info, "refused"), reason);
-
-    qobject_unref(info);
-    return n;
+    return vssd_query_refused_in(t, &vssd_block_region, reason);
 }
 
 /*
- * Checks that the last SSD_BALLOON_CHANGE sent so far says @size of
- * @requested.
+ * Checks that the last SSD_BALLOON_CHANGE sent so far is for region @r
+ * and says @size of @requested.
  */
-static void vssd_take_event(VssdTest *t, uint64_t size, uint64_t requested)
+static void vssd_take_event_in(VssdTest *t, const VssdRegion *r,
+                               uint64_t size, uint64_t requested)
 {
     QDict *ev, *last = NULL, *data;
 
@@ -1624,17 +1808,28 @@ static void vssd_take_event(VssdTest *t, uint64_t size, uint64_t requested)
     g_assert_cmpstr(qdict_get_str(data, "device"), ==, QVIRTIO_VSSD_ID);
     g_assert_cmpstr(qdict_get_str(data, "qom-path"), ==,
                     "/machine/peripheral/" QVIRTIO_VSSD_ID);
-    g_assert_cmpstr(qdict_get_str(data, "region"), ==, "block");
+    g_assert_cmpstr(qdict_get_str(data, "region"), ==, r->name);
     g_assert_cmpuint(qdict_get_int(data, "size"), ==, size);
     g_assert_cmpuint(qdict_get_int(data, "requested-size"), ==, requested);
     qobject_unref(last);
 }
 
-/* Lets rate-limited events out (1 s), then vssd_take_event(). */
-static void vssd_check_event(VssdTest *t, uint64_t size, uint64_t requested)
+static void vssd_take_event(VssdTest *t, uint64_t size, uint64_t requested)
+{
+    vssd_take_event_in(t, &vssd_block_region, size, requested);
+}
+
+/* Lets rate-limited events out (1 s), then vssd_take_event_in(). */
+static void vssd_check_event_in(VssdTest *t, const VssdRegion *r,
+                                uint64_t size, uint64_t requested)
 {
     qtest_clock_step(t->qts, 1100 * 1000 * 1000LL);
-    vssd_take_event(t, size, requested);
+    vssd_take_event_in(t, r, size, requested);
+}
+
+static void vssd_check_event(VssdTest *t, uint64_t size, uint64_t requested)
+{
+    vssd_check_event_in(t, &vssd_block_region, size, requested);
 }
 
 /* No SSD_BALLOON_CHANGE is pending. */
@@ -2100,15 +2295,82 @@ static void test_resize_qmp_errors(void *obj, void *data,
     vssd_check_qemu_alive(&t);
 }
 
+/* --- QEMUs of a test's own ---------------------------------------------- */
+
+/* A QEMU started by a test, with its virtio-vssd-pci at 04.0. */
+typedef struct VssdQemu {
+    QGuestAllocator alloc;
+    QPCIBus *bus;
+    QVirtioPCIDevice *pdev;
+} VssdQemu;
+
+/* Waits until the VM runs (an incoming migration has been loaded). */
+static void vssd_wait_running(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-status' }");
+        QDict *ret = qdict_get_qdict(resp, "return");
+        bool running;
+
+        g_assert_nonnull(ret);
+        running = qdict_get_try_bool(ret, "running", false);
+        qobject_unref(resp);
+        if (running) {
+            return;
+        }
+        g_assert_cmpint(g_get_monotonic_time() - start, <=, VSSD_TIMEOUT_US);
+        g_usleep(10 * 1000);
+    }
+}
+
+/*
+ * Starts QEMU with @args (a virtio-vssd-pci at addr=04.0) and sets @t up
+ * as the driver of its device, on the files of @img.
+ */
+static void vssd_qemu_start(VssdTest *t, VssdQemu *q, VssdImage *img,
+                            const char *args)
+{
+    t->qts = qtest_init(args);
+    vssd_wait_running(t->qts);
+    pc_alloc_init(&q->alloc, t->qts, ALLOC_NO_FLAGS);
+    q->bus = qpci_new_pc(t->qts, &q->alloc);
+    q->pdev = virtio_pci_new(q->bus, &(QPCIAddress) {
+                                 .devfn = QPCI_DEVFN(4, 0) });
+    g_assert_nonnull(q->pdev);
+    qvirtio_pci_device_enable(q->pdev);
+    qvirtio_start_device(&q->pdev->vdev);
+    t->dev = &q->pdev->vdev;
+    t->pdev = q->pdev->pdev;
+    t->alloc = &q->alloc;
+    t->img = img;
+    vssd_driver_init(t);
+}
+
+static void vssd_qemu_stop(VssdTest *t, VssdQemu *q)
+{
+    vssd_driver_cleanup(t);
+    qvirtio_pci_device_disable(q->pdev);
+    g_free(q->pdev->pdev);
+    g_free(q->pdev);
+    qpci_free_pc(q->bus);
+    alloc_destroy(&q->alloc);
+    qtest_quit(t->qts);
+}
+
 /* --- QEMU restart: the plugged map in the state file ---------------------- */
 
-/* Runs QEMU with @args (must fail at start-up); returns its stderr. */
-static char *vssd_run_failing_qemu(const char *args)
+/*
+ * Runs QEMU with @machine (e.g. "-M pc -nodefaults") and @args; it must
+ * fail at start-up. Returns its stderr.
+ */
+static char *vssd_run_failing_qemu_as(const char *machine, const char *args)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *cmd = g_strdup_printf("timeout 30 %s -M pc -nodefaults "
-                                           "-display none -accel qtest %s",
-                                           qemu, args);
+    g_autofree char *cmd = g_strdup_printf("timeout 30 %s %s -display none "
+                                           "-accel qtest %s", qemu, machine,
+                                           args);
     g_auto(GStrv) argv = NULL;
     char *err = NULL;
     int status;
@@ -2123,14 +2385,18 @@ static char *vssd_run_failing_qemu(const char *args)
     return err;
 }
 
+/* The same, on a PC without default devices. */
+static char *vssd_run_failing_qemu(const char *args)
+{
+    return vssd_run_failing_qemu_as("-M pc -nodefaults", args);
+}
+
 static void test_resize_restart(void *obj, void *data, QGuestAllocator *alloc)
 {
     const struct virtio_vssd_range give[] = { R(2, 2), R(5, 1), R(7, 1) };
     VssdImage *img = data;
     VssdTest t = { }, t2 = { };
-    QGuestAllocator alloc2;
-    QPCIBus *bus2;
-    QVirtioPCIDevice *pdev2;
+    VssdQemu q2;
     g_autofree char *args = NULL;
     g_autofree char *corrupt = NULL;
     g_autofree gchar *contents = NULL;
@@ -2166,28 +2432,11 @@ static void test_resize_restart(void *obj, void *data, QGuestAllocator *alloc)
                            img->path, QVIRTIO_VSSD_NODE_NAME,
                            QVIRTIO_VSSD_ID, QVIRTIO_VSSD_NODE_NAME,
                            img->state_path);
-    t2.qts = qtest_init(args);
-    pc_alloc_init(&alloc2, t2.qts, ALLOC_NO_FLAGS);
-    bus2 = qpci_new_pc(t2.qts, &alloc2);
-    pdev2 = virtio_pci_new(bus2, &(QPCIAddress) {
-                               .devfn = QPCI_DEVFN(4, 0) });
-    g_assert_nonnull(pdev2);
-    qvirtio_pci_device_enable(pdev2);
-    qvirtio_start_device(&pdev2->vdev);
-    t2.dev = &pdev2->vdev;
-    t2.alloc = &alloc2;
-    t2.img = img;
-    vssd_driver_init(&t2);
+    vssd_qemu_start(&t2, &q2, img, args);
     vssd_check_map(&t2, "11001010");
     vssd_check_query(&t2, VSSD_MiB(4), VSSD_MiB(4), "idle");
     vssd_check_image(&t2);
-    vssd_driver_cleanup(&t2);
-    qvirtio_pci_device_disable(pdev2);
-    g_free(pdev2->pdev);
-    g_free(pdev2);
-    qpci_free_pc(bus2);
-    alloc_destroy(&alloc2);
-    qtest_quit(t2.qts);
+    vssd_qemu_stop(&t2, &q2);
 
     /* a state file for another geometry or a corrupt one is refused */
     g_free(args);
@@ -2211,6 +2460,854 @@ static void test_resize_restart(void *obj, void *data, QGuestAllocator *alloc)
     err = vssd_run_failing_qemu(args);
     g_assert_nonnull(strstr(err, "corrupt"));
     unlink(corrupt);
+}
+
+/* --- persistent-memory region: BAR, file, model ------------------------- */
+
+/*
+ * The VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability of shm region @id, as
+ * Linux's virtio_get_shm_region() looks for it: its offset in config
+ * space, 0 if there is none. Two of them is an error.
+ */
+static uint8_t vssd_find_shm_cap(VssdTest *t, uint8_t id)
+{
+    uint8_t pos, found = 0;
+    unsigned n = 0;
+
+    g_assert_true(qpci_config_readw(t->pdev, PCI_STATUS) & PCI_STATUS_CAP_LIST);
+    for (pos = qpci_config_readb(t->pdev, PCI_CAPABILITY_LIST); pos;
+         pos = qpci_config_readb(t->pdev, pos + PCI_CAP_LIST_NEXT)) {
+        g_assert_cmpuint(++n, <, 48);   /* no loop in the list */
+        g_assert_cmpuint(pos, >=, 0x40);
+        if (qpci_config_readb(t->pdev, pos) != PCI_CAP_ID_VNDR ||
+            qpci_config_readb(t->pdev, pos + offsetof(struct virtio_pci_cap,
+                                                       cfg_type)) !=
+            VIRTIO_PCI_CAP_SHARED_MEMORY_CFG ||
+            qpci_config_readb(t->pdev, pos + offsetof(struct virtio_pci_cap,
+                                                       id)) != id) {
+            continue;
+        }
+        g_assert_cmpuint(found, ==, 0);
+        found = pos;
+    }
+    return found;
+}
+
+/*
+ * The pmem region is shm region VIRTIO_VSSD_SHM_PMEM: VSSD_PMEM_SIZE bytes
+ * at offset 0 of BAR 2, a 64-bit prefetchable memory BAR.
+ */
+static void vssd_check_shm_cap(VssdTest *t)
+{
+    const uint8_t pos = vssd_find_shm_cap(t, VIRTIO_VSSD_SHM_PMEM);
+    const uint32_t bar = qpci_config_readl(t->pdev, PCI_BASE_ADDRESS_0 +
+                                           4 * VSSD_PMEM_BAR);
+    uint64_t offset, length;
+
+    g_assert_cmpuint(pos, !=, 0);
+    g_assert_cmpuint(qpci_config_readb(t->pdev, pos +
+                         offsetof(struct virtio_pci_cap, cap_len)),
+                     ==, sizeof(struct virtio_pci_cap64));
+    g_assert_cmpuint(qpci_config_readb(t->pdev, pos +
+                         offsetof(struct virtio_pci_cap, bar)),
+                     ==, VSSD_PMEM_BAR);
+    offset = qpci_config_readl(t->pdev, pos +
+                               offsetof(struct virtio_pci_cap, offset)) |
+             (uint64_t)qpci_config_readl(t->pdev, pos +
+                 offsetof(struct virtio_pci_cap64, offset_hi)) << 32;
+    length = qpci_config_readl(t->pdev, pos +
+                               offsetof(struct virtio_pci_cap, length)) |
+             (uint64_t)qpci_config_readl(t->pdev, pos +
+                 offsetof(struct virtio_pci_cap64, length_hi)) << 32;
+    g_test_message("shm cap at 0x%x: bar %d offset 0x%" PRIx64 " length 0x%"
+                   PRIx64, pos, VSSD_PMEM_BAR, offset, length);
+    g_assert_cmpuint(offset, ==, 0);
+    g_assert_cmpuint(length, ==, VSSD_PMEM_SIZE);
+
+    g_assert_cmphex(bar & PCI_BASE_ADDRESS_SPACE, ==,
+                    PCI_BASE_ADDRESS_SPACE_MEMORY);
+    g_assert_cmphex(bar & PCI_BASE_ADDRESS_MEM_TYPE_MASK, ==,
+                    PCI_BASE_ADDRESS_MEM_TYPE_64);
+    g_assert_true(bar & PCI_BASE_ADDRESS_MEM_PREFETCH);
+}
+
+/* Maps the pmem BAR (once per QEMU); it holds the whole region. */
+static void vssd_pmem_map(VssdTest *t)
+{
+    uint64_t size;
+
+    t->pmem_bar = qpci_iomap(t->pdev, VSSD_PMEM_BAR, &size);
+    g_assert_cmpuint(size, >=, VSSD_PMEM_SIZE);
+}
+
+/* Guest stores of @len bytes of @buf at @offset of the region. */
+static void vssd_pmem_write(VssdTest *t, uint64_t offset, const void *buf,
+                            uint64_t len)
+{
+    g_assert_cmpuint(offset + len, <=, VSSD_PMEM_SIZE);
+    qpci_memwrite(t->pdev, t->pmem_bar, offset, buf, len);
+    memcpy(t->img->pmem_model + offset, buf, len);
+}
+
+/* [offset, offset + len) of the region, read by the guest, is the model. */
+static void vssd_check_pmem_bar(VssdTest *t, uint64_t offset, uint64_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+
+    qpci_memread(t->pdev, t->pmem_bar, offset, buf, len);
+    g_assert_cmpmem(buf, len, t->img->pmem_model + offset, len);
+}
+
+/* The pmem file has its size and exactly the model's content. */
+static void vssd_check_pmem_file(VssdTest *t)
+{
+    g_autofree gchar *contents = NULL;
+    gsize len = 0, i;
+
+    g_assert_true(g_file_get_contents(t->img->pmem_path, &contents, &len,
+                                      NULL));
+    g_assert_cmpuint(len, ==, VSSD_PMEM_SIZE);
+    for (i = 0; i < len; i++) {
+        if ((uint8_t)contents[i] != t->img->pmem_model[i]) {
+            g_test_message("pmem file differs at byte %zu (block %zu): "
+                           "0x%02x, expected 0x%02x", (size_t)i,
+                           (size_t)(i / VSSD_PMEM_BS), (uint8_t)contents[i],
+                           t->img->pmem_model[i]);
+            g_assert_not_reached();
+        }
+    }
+}
+
+/* Allocated size of the pmem file on the host, in 512-byte units. */
+static uint64_t vssd_pmem_file_blocks(VssdTest *t)
+{
+    struct stat st;
+
+    g_assert_cmpint(stat(t->img->pmem_path, &st), ==, 0);
+    return st.st_blocks;
+}
+
+/* Given-back pmem blocks read as zeroes: update the model. */
+static void vssd_pmem_model_unplugged(VssdTest *t,
+                                      const struct virtio_vssd_range *ranges,
+                                      uint32_t nr)
+{
+    uint32_t i;
+
+    for (i = 0; i < nr; i++) {
+        memset(t->img->pmem_model + ranges[i].first * VSSD_PMEM_BS, 0,
+               ranges[i].count * VSSD_PMEM_BS);
+    }
+}
+
+/*
+ * The pmem map is @expected ('1' plugged, '0' unplugged per block) in
+ * GET_MAP and the config space; the guest sees the model in the first and
+ * last page of every plugged block, and the file is the model.
+ */
+static void vssd_check_pmem_map(VssdTest *t, const char *expected)
+{
+    bool plugged[VSSD_TEST_BLOCKS];
+    uint64_t b, n = 0;
+
+    g_assert_cmpuint(strlen(expected), ==, VSSD_PMEM_NR_BLOCKS);
+    vssd_get_plugged_in(t, &vssd_pmem_region, plugged);
+    for (b = 0; b < VSSD_PMEM_NR_BLOCKS; b++) {
+        g_assert_cmpint(plugged[b], ==, expected[b] == '1');
+        if (plugged[b]) {
+            n++;
+            vssd_check_pmem_bar(t, b * VSSD_PMEM_BS, 4096);
+            vssd_check_pmem_bar(t, (b + 1) * VSSD_PMEM_BS - 4096, 4096);
+        }
+    }
+    g_assert_cmpuint(vssd_config_q(t, vssd_pmem_region.plugged), ==,
+                     n * VSSD_PMEM_BS);
+    vssd_check_pmem_file(t);
+}
+
+/*
+ * PMEM_FLUSH of @length bytes at @offset in region @region. Returns the
+ * NACK reason, VIRTIO_VSSD_R_NONE for ACK.
+ */
+static uint16_t vssd_pmem_flush(VssdTest *t, uint16_t region, uint64_t offset,
+                                uint64_t length)
+{
+    VssdCtrlReply reply;
+
+    g_assert_true(vssd_ctrl(t, VIRTIO_VSSD_CTRL_PMEM_FLUSH, region, 0,
+                            offset, length, NULL, 0, &reply, NULL, 0));
+    g_assert_false(vssd_device_broken(t));
+    g_assert_cmpuint(reply.nr_ranges, ==, 0);
+    if (reply.status == VIRTIO_VSSD_RESP_ACK) {
+        g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_NONE);
+        return VIRTIO_VSSD_R_NONE;
+    }
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    return reply.reason;
+}
+
+/* Flush counters of query-ssd-balloon: @done, @refused, no errors. */
+static void vssd_check_flush_counters(VssdTest *t, uint64_t done,
+                                      uint64_t refused)
+{
+    QDict *info = vssd_query_in(t, &vssd_pmem_region);
+
+    g_assert_cmpuint(qdict_get_int(info, "flushes"), ==, done);
+    g_assert_cmpuint(qdict_get_int(info, "flushes-refused"), ==, refused);
+    g_assert_cmpuint(qdict_get_int(info, "flush-errors"), ==, 0);
+    qobject_unref(info);
+}
+
+/* The config space describes a pmem region of VSSD_PMEM_SIZE, all wanted. */
+static void vssd_check_pmem_config(VssdTest *t)
+{
+    g_assert_cmpuint(qvirtio_config_readl(t->dev,
+                         offsetof(struct virtio_vssd_config,
+                                  pmem_block_size)), ==, VSSD_PMEM_BS);
+    g_assert_cmpuint(vssd_config_q(t, offsetof(struct virtio_vssd_config,
+                                               pmem_region_size)),
+                     ==, VSSD_PMEM_SIZE);
+    g_assert_cmpuint(vssd_config_q(t, vssd_pmem_region.plugged), ==,
+                     VSSD_PMEM_SIZE);
+    g_assert_cmpuint(vssd_config_q(t, vssd_pmem_region.requested), ==,
+                     VSSD_PMEM_SIZE);
+    g_assert_cmpuint(qvirtio_config_readl(t->dev, vssd_pmem_region.policy),
+                     ==, VIRTIO_VSSD_POLICY_GUEST);
+}
+
+/* The qom property @name of the test device. */
+static uint64_t vssd_qom_size(VssdTest *t, const char *name)
+{
+    QDict *resp = qtest_qmp(t->qts, "{ 'execute': 'qom-get', 'arguments': {"
+                            " 'path': '/machine/peripheral/" QVIRTIO_VSSD_ID
+                            "', 'property': %s } }", name);
+    uint64_t value;
+
+    g_assert_false(qdict_haskey(resp, "error"));
+    value = qdict_get_int(resp, "return");
+    qobject_unref(resp);
+    return value;
+}
+
+/* --- persistent-memory region: tests ------------------------------------- */
+
+/* Bad pmem configurations fail at start-up, naming the property. */
+static void test_pmem_realize_errors(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    VssdImage *img = data;
+    const struct {
+        uint64_t memdev_size;   /* of memdev vssd-pm, 0: no memdev */
+        bool share;             /* its share= */
+        const char *device;     /* -device options */
+        const char *what;       /* in the error message */
+    } bad[] = {
+        { 0, true, "virtio-vssd-pci",
+          "neither 'drive' nor 'memdev' property is set" },
+        { VSSD_PMEM_SIZE, true,
+          "virtio-vssd-pci,memdev=vssd-pm,pmem-block-size=3M",
+          "'pmem-block-size' property (3145728) must be a power of two" },
+        { VSSD_PMEM_SIZE, true,
+          "virtio-vssd-pci,memdev=vssd-pm,pmem-block-size=2K",
+          "'pmem-block-size' property (2048) must be a power of two "
+          "between 4096" },
+        { VSSD_PMEM_SIZE, true,
+          "virtio-vssd-pci,memdev=vssd-pm,pmem-block-size=2G",
+          "'pmem-block-size' property (2147483648) must be a power of two" },
+        { VSSD_PMEM_SIZE, true,
+          "virtio-vssd-pci,memdev=vssd-pm,pmem-block-size=32M",
+          "must be a non-zero multiple of 'pmem-block-size' (33554432)" },
+        { 15 * MiB, true, "virtio-vssd-pci,memdev=vssd-pm",
+          "'memdev' property: the size of memory backend 'vssd-pm' "
+          "(15728640 bytes) must be a non-zero multiple of "
+          "'pmem-block-size'" },
+        { VSSD_PMEM_SIZE, false, "virtio-vssd-pci,memdev=vssd-pm",
+          "'memdev' property: memory backend 'vssd-pm' must be shared" },
+        { VSSD_PMEM_SIZE, true, "virtio-vssd-pci,memdev=vssd-pm -device "
+          "virtio-vssd-pci,memdev=vssd-pm",
+          "'memdev' property: memory backend 'vssd-pm' is already in use" },
+        { VSSD_PMEM_SIZE, true,
+          "virtio-vssd-pci,memdev=vssd-pm,modern-pio-notify=on",
+          "'modern-pio-notify' property: BAR 2 holds the persistent-memory "
+          "region" },
+        { VSSD_PMEM_SIZE, true, "virtio-vssd-pci,memdev=vssd-pm,iothread=io "
+          "-object iothread,id=io", "'iothread' property" },
+        { VSSD_PMEM_SIZE, true, "virtio-vssd-pci,memdev=nosuch", "nosuch" },
+    };
+    VssdTest t = { };
+    unsigned i;
+
+    vssd_test_start(&t, obj, data, alloc);
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *pm = bad[i].memdev_size ?
+            vssd_pmem_object_with(img, bad[i].memdev_size, bad[i].share) :
+            g_strdup("");
+        g_autofree char *args = g_strdup_printf("%s -device %s", pm,
+                                                bad[i].device);
+        g_autofree char *err = vssd_run_failing_qemu(args);
+
+        g_assert_nonnull(strstr(err, bad[i].what));
+    }
+    /* nobody wrote to the file */
+    vssd_check_pmem_file(&t);
+    vssd_check_qemu_alive(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/*
+ * A device with only a pmem region: features, config, shm capability,
+ * guest stores reaching the host file, flush, and a block region that is
+ * absent everywhere.
+ */
+static void test_pmem_only(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VssdImage *img = data;
+    g_autofree char *pm = vssd_pmem_object(img);
+    g_autofree char *args = g_strdup_printf("-M pc %s -device virtio-vssd-pci,"
+                                            "id=%s,memdev=%s,addr=04.0", pm,
+                                            QVIRTIO_VSSD_ID, VSSD_PMEM_ID);
+    g_autofree uint8_t *buf = g_malloc(3 * 4096);
+    struct virtio_vssd_range ranges[2];
+    VssdCtrlReply reply;
+    VssdTest t = { };
+    VssdQemu q;
+    QList *list;
+    QDict *info;
+    char *out;
+
+    vssd_qemu_start(&t, &q, img, args);
+    g_assert_false(t.features & (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
+    g_assert_true(t.features & (1ull << VIRTIO_VSSD_F_PMEM_REGION));
+    vssd_check_pmem_config(&t);
+    g_assert_cmpuint(qvirtio_config_readl(t.dev,
+                         offsetof(struct virtio_vssd_config, block_size)),
+                     ==, 0);
+    g_assert_cmpuint(vssd_config_q(&t, offsetof(struct virtio_vssd_config,
+                                                block_region_size)), ==, 0);
+    g_assert_cmpuint(vssd_qom_size(&t, "pmem-region-size"), ==,
+                     VSSD_PMEM_SIZE);
+    g_assert_cmpuint(vssd_qom_size(&t, "pmem-plugged-size"), ==,
+                     VSSD_PMEM_SIZE);
+    g_assert_cmpuint(vssd_qom_size(&t, "block-region-size"), ==, 0);
+
+    vssd_check_shm_cap(&t);
+    vssd_pmem_map(&t);
+    /* the host file's content, seen by the guest */
+    vssd_check_pmem_map(&t, "11111111");
+
+    /* guest stores across a block boundary and at both ends reach the file */
+    vssd_fill(buf, 3 * 4096, 0x5a);
+    vssd_pmem_write(&t, VSSD_PMEM_BS - 4096 - 100, buf, 3 * 4096);
+    vssd_pmem_write(&t, 0, buf, 7);
+    vssd_pmem_write(&t, VSSD_PMEM_SIZE - 9, buf + 100, 9);
+    vssd_check_pmem_file(&t);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM,
+                                     VSSD_PMEM_BS - 4096 - 100, 3 * 4096),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM, 0,
+                                     VSSD_PMEM_SIZE), ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_flush_counters(&t, 2, 0);
+
+    /* the request queue exists and refuses everything */
+    g_assert_cmpint(vssd_read(&t, 0, buf, SECTOR), ==, VIRTIO_VSSD_S_UNSUPP);
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_UNSUPP);
+    g_assert_false(vssd_device_broken(&t));
+
+    /* GET_MAP of the absent block region is refused */
+    g_assert_true(vssd_ctrl(&t, VIRTIO_VSSD_CTRL_GET_MAP,
+                            VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0, NULL, 0,
+                            &reply, ranges, G_N_ELEMENTS(ranges)));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
+
+    /* one region in query-ssd-balloon; no block region to resize */
+    list = vssd_query_all(&t);
+    g_assert_cmpuint(qlist_size(list), ==, 1);
+    qobject_unref(list);
+    vssd_check_query_in(&t, &vssd_pmem_region, VSSD_PMEM_SIZE,
+                        VSSD_PMEM_SIZE, "idle");
+    info = vssd_query_in(&t, &vssd_pmem_region);
+    g_assert_cmpstr(qdict_get_str(info, "policy"), ==, "guest");
+    qobject_unref(info);
+    vssd_qmp_error(&t, "{ 'execute': 'ssd-balloon', 'arguments': {"
+                   " 'device': 'vssd0', 'size': 0 } }",
+                   "has no block region");
+    out = qtest_hmp(t.qts, "info ssd_balloon");
+    g_test_message("info ssd_balloon -> %s", out);
+    g_assert_nonnull(strstr(out, "region pmem"));
+    g_assert_nonnull(strstr(out, "flushes 2 flushes-refused 0"));
+    g_assert_null(strstr(out, "region block"));
+    g_free(out);
+
+    /* a device reset keeps the memory */
+    vssd_driver_reinit(&t);
+    vssd_check_pmem_map(&t, "11111111");
+    vssd_qemu_stop(&t, &q);
+}
+
+/* PMEM_FLUSH: good ranges are acknowledged, bad ones refused and counted. */
+static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const struct {
+        const char *what;
+        uint16_t region;
+        uint64_t offset, length;
+        uint16_t reason;
+    } bad[] = {
+        { "zero length", VIRTIO_VSSD_REGION_PMEM, 0, 0,
+          VIRTIO_VSSD_R_BAD_REQUEST },
+        { "the block region", VIRTIO_VSSD_REGION_BLOCK, 0, 4096,
+          VIRTIO_VSSD_R_BAD_REQUEST },
+        { "an unknown region", 0x55, 0, 4096, VIRTIO_VSSD_R_BAD_REQUEST },
+        { "at the end", VIRTIO_VSSD_REGION_PMEM, VSSD_PMEM_SIZE, 1,
+          VIRTIO_VSSD_R_RANGE },
+        { "crossing the end", VIRTIO_VSSD_REGION_PMEM, VSSD_PMEM_SIZE - 4096,
+          4097, VIRTIO_VSSD_R_RANGE },
+        { "longer than the region", VIRTIO_VSSD_REGION_PMEM, 0,
+          VSSD_PMEM_SIZE + 1, VIRTIO_VSSD_R_RANGE },
+        { "offset + length overflows", VIRTIO_VSSD_REGION_PMEM, 4096,
+          UINT64_MAX - 100, VIRTIO_VSSD_R_RANGE },
+        { "offset UINT64_MAX", VIRTIO_VSSD_REGION_PMEM, UINT64_MAX, 2,
+          VIRTIO_VSSD_R_RANGE },
+    };
+    const struct virtio_vssd_range extra = { 0, 1 };
+    g_autofree uint8_t *buf = g_malloc(8192);
+    VssdCtrlReply reply;
+    VssdTest t = { };
+    uint64_t addr;
+    uint32_t head;
+    unsigned i, refused = 0;
+
+    vssd_test_start(&t, obj, data, alloc);
+    g_assert_true(t.features & (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
+    g_assert_true(t.features & (1ull << VIRTIO_VSSD_F_PMEM_REGION));
+    vssd_check_pmem_config(&t);
+    vssd_check_shm_cap(&t);
+    vssd_pmem_map(&t);
+
+    vssd_fill(buf, 8192, 0x3c);
+    vssd_pmem_write(&t, 3 * VSSD_PMEM_BS + 17, buf, 8192);
+    /* unaligned, one byte, the last byte, everything */
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM,
+                                     3 * VSSD_PMEM_BS + 17, 8192),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM, 5, 1), ==,
+                     VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM,
+                                     VSSD_PMEM_SIZE - 1, 1),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM, 0,
+                                     VSSD_PMEM_SIZE), ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_flush_counters(&t, 4, 0);
+
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        uint16_t reason = vssd_pmem_flush(&t, bad[i].region, bad[i].offset,
+                                          bad[i].length);
+
+        g_test_message("flush %s: reason %u (expected %u)", bad[i].what,
+                       reason, bad[i].reason);
+        g_assert_cmpuint(reason, ==, bad[i].reason);
+        vssd_check_flush_counters(&t, 4, ++refused);
+    }
+    /* a range list after the header */
+    g_assert_true(vssd_ctrl(&t, VIRTIO_VSSD_CTRL_PMEM_FLUSH,
+                            VIRTIO_VSSD_REGION_PMEM, 0, 0, 4096, &extra, 1,
+                            &reply, NULL, 0));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
+    vssd_check_flush_counters(&t, 4, ++refused);
+    /* flushes are no resize replies */
+    g_assert_cmpuint(vssd_query_counter_in(&t, &vssd_pmem_region,
+                                           "replies-refused"), ==, 0);
+    vssd_check_qemu_alive(&t);
+    g_assert_false(vssd_device_broken(&t));
+
+    /*
+     * A reset with a flush in the worker thread: the device waits for it
+     * before the rings go; afterwards the device serves flushes again.
+     */
+    addr = guest_alloc(t.alloc, sizeof(struct virtio_vssd_ctrl_req) +
+                       sizeof(struct virtio_vssd_ctrl_resp));
+    qtest_memwrite(t.qts, addr, &(struct virtio_vssd_ctrl_req) {
+                       .type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH),
+                       .region = cpu_to_le16(VIRTIO_VSSD_REGION_PMEM),
+                       .arg1 = cpu_to_le64(VSSD_PMEM_SIZE),
+                   }, sizeof(struct virtio_vssd_ctrl_req));
+    vssd_vq_make_room(t.ctrlq, 2);
+    head = qvirtqueue_add(t.qts, t.ctrlq, addr,
+                          sizeof(struct virtio_vssd_ctrl_req), false, true);
+    qvirtqueue_add(t.qts, t.ctrlq, addr + sizeof(struct virtio_vssd_ctrl_req),
+                   sizeof(struct virtio_vssd_ctrl_resp), true, false);
+    qvirtqueue_kick(t.qts, t.dev, t.ctrlq, head);
+    vssd_driver_reinit(&t);
+    guest_free(t.alloc, addr);
+    vssd_check_qemu_alive(&t);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM, 0, 4096),
+                     ==, VIRTIO_VSSD_R_NONE);
+
+    vssd_check_pmem_file(&t);
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* One refused pmem resize reply: @reason, counted for pmem, nothing changed. */
+static void vssd_check_pmem_refused(VssdTest *t, const char *what,
+                                    uint16_t got, uint16_t reason,
+                                    const char *counter, const char *map)
+{
+    g_test_message("pmem %s: reason %u (expected %u)", what, got, reason);
+    g_assert_cmpuint(got, ==, reason);
+    t->nr_refused++;
+    g_assert_cmpuint(vssd_query_counter_in(t, &vssd_pmem_region,
+                                           "replies-refused"),
+                     ==, t->nr_refused);
+    g_assert_cmpuint(vssd_query_refused_in(t, &vssd_pmem_region, counter),
+                     >=, 1);
+    /* not the block region's */
+    g_assert_cmpuint(vssd_query_counter(t, "replies-refused"), ==, 0);
+    vssd_check_pmem_map(t, map);
+}
+
+/*
+ * Resizing the pmem region: ssd-balloon region pmem, config interrupt,
+ * UNPLUG/PLUG/UNPLUG_HOST with region PMEM; given-back blocks leave the
+ * host file (its allocation drops) and come back as zeroes.
+ */
+static void test_pmem_resize(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const VssdRegion *pr = &vssd_pmem_region;
+    const struct virtio_vssd_range give[] = { R(5, 1), R(1, 1) };
+    struct virtio_vssd_range out[VSSD_TEST_BLOCKS];
+    g_autofree uint8_t *buf = g_malloc(VSSD_PMEM_BS);
+    char map[VSSD_TEST_BLOCKS + 1] = "11111111";
+    VssdTest t = { };
+    uint64_t before, after, b;
+    uint32_t gen, nr;
+    QList *list;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_pmem_map(&t);
+    list = vssd_query_all(&t);
+    g_assert_cmpuint(qlist_size(list), ==, 2);
+    qobject_unref(list);
+    vssd_check_query_in(&t, pr, VSSD_PMEM_SIZE, VSSD_PMEM_SIZE, "idle");
+    vssd_check_query(&t, VSSD_MiB(8), VSSD_MiB(8), "idle");
+
+    /* 16 MiB -> 12 MiB: the guest gives back blocks 1 and 5 */
+    gen = vssd_balloon_in(&t, pr, 12 * MiB, "guest");
+    vssd_check_query_in(&t, pr, VSSD_PMEM_SIZE, 12 * MiB, "shrinking");
+    /* the block region is not asked for anything */
+    vssd_check_query(&t, VSSD_MiB(8), VSSD_MiB(8), "idle");
+    before = vssd_pmem_file_blocks(&t);
+    g_assert_cmpuint(vssd_plug_list(&t, pr, false, gen, give, 2), ==,
+                     VIRTIO_VSSD_R_NONE);
+    after = vssd_pmem_file_blocks(&t);
+    g_test_message("pmem file allocation: %" PRIu64 " -> %" PRIu64
+                   " (512-byte units)", before, after);
+    g_assert_cmpuint(after + 2 * VSSD_PMEM_BS / 512, <=, before);
+    vssd_pmem_model_unplugged(&t, give, 2);
+    vssd_check_pmem_map(&t, "10111011");
+    vssd_check_query_in(&t, pr, 12 * MiB, 12 * MiB, "idle");
+    g_assert_cmpuint(vssd_query_counter_in(&t, pr, "blocks-evicted"), ==, 2);
+    g_assert_cmpuint(vssd_query_counter(&t, "blocks-evicted"), ==, 0);
+    vssd_check_event_in(&t, pr, 12 * MiB, 12 * MiB);
+    g_assert_cmpuint(vssd_qom_size(&t, "pmem-plugged-size"), ==, 12 * MiB);
+
+    /* a flush touching an unplugged block is refused */
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM,
+                                     VSSD_PMEM_BS - 1, 2),
+                     ==, VIRTIO_VSSD_R_NOT_PLUGGED);
+    g_assert_cmpuint(vssd_pmem_flush(&t, VIRTIO_VSSD_REGION_PMEM,
+                                     2 * VSSD_PMEM_BS, 3 * VSSD_PMEM_BS),
+                     ==, VIRTIO_VSSD_R_NONE);
+
+    /* a misbehaving guest writes to an unplugged block... */
+    vssd_fill(buf, VSSD_PMEM_BS, 0x99);
+    qpci_memwrite(t.pdev, t.pmem_bar, 1 * VSSD_PMEM_BS, buf, VSSD_PMEM_BS);
+    /* ...and gets it back as zeroes all the same */
+    gen = vssd_balloon_in(&t, pr, VSSD_PMEM_SIZE, "guest");
+    vssd_check_query_in(&t, pr, 12 * MiB, VSSD_PMEM_SIZE, "growing");
+    g_assert_cmpuint(vssd_plug_list(&t, pr, true, gen, give, 2), ==,
+                     VIRTIO_VSSD_R_NONE);
+    vssd_check_pmem_map(&t, "11111111");
+    vssd_check_pmem_bar(&t, 1 * VSSD_PMEM_BS, VSSD_PMEM_BS);
+    vssd_check_pmem_bar(&t, 5 * VSSD_PMEM_BS, VSSD_PMEM_BS);
+    g_assert_cmpuint(vssd_query_counter_in(&t, pr, "blocks-granted"), ==, 2);
+    /* and they are usable again (and allocated again on the host) */
+    vssd_fill(buf, VSSD_PMEM_BS, 0x77);
+    vssd_pmem_write(&t, 1 * VSSD_PMEM_BS, buf, VSSD_PMEM_BS);
+    vssd_pmem_write(&t, 5 * VSSD_PMEM_BS, buf, VSSD_PMEM_BS);
+    vssd_check_pmem_map(&t, "11111111");
+    g_assert_cmpuint(vssd_pmem_file_blocks(&t), >=, VSSD_PMEM_SIZE / 512);
+
+    /* malformed replies: refused, counted for pmem, nothing changed */
+    gen = vssd_balloon_in(&t, pr, 10 * MiB, "guest");
+    vssd_check_pmem_refused(&t, "block out of range",
+                            vssd_plug_list(&t, pr, false, gen,
+                                (struct virtio_vssd_range[]) { R(8, 1) }, 1),
+                            VIRTIO_VSSD_R_RANGE, "range", "11111111");
+    vssd_check_pmem_refused(&t, "a block listed twice",
+                            vssd_plug_list(&t, pr, false, gen,
+                                (struct virtio_vssd_range[]) {
+                                    R(2, 2), R(3, 1) }, 2),
+                            VIRTIO_VSSD_R_DUPLICATE, "duplicate", "11111111");
+    vssd_check_pmem_refused(&t, "more blocks than asked",
+                            vssd_plug_list(&t, pr, false, gen,
+                                (struct virtio_vssd_range[]) { R(0, 4) }, 1),
+                            VIRTIO_VSSD_R_TOO_MANY, "too-many", "11111111");
+    vssd_check_pmem_refused(&t, "old generation",
+                            vssd_plug_list(&t, pr, false, gen - 1, give, 2),
+                            VIRTIO_VSSD_R_STALE, "stale", "11111111");
+    vssd_check_pmem_refused(&t, "PLUG while shrinking",
+                            vssd_plug_list(&t, pr, true, gen, give, 2),
+                            VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                            "11111111");
+    vssd_check_pmem_refused(&t, "UNPLUG_HOST under policy guest",
+                            vssd_unplug_host_in(&t, pr, gen, 1, out,
+                                                VSSD_TEST_BLOCKS, &nr),
+                            VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                            "11111111");
+
+    /* policy host: the device picks 3 blocks and says which */
+    gen = vssd_balloon_in(&t, pr, 10 * MiB, "host");
+    vssd_check_pmem_refused(&t, "UNPLUG under policy host",
+                            vssd_plug_list(&t, pr, false, gen, give, 2),
+                            VIRTIO_VSSD_R_NOT_REQUESTED, "not-requested",
+                            "11111111");
+    before = vssd_pmem_file_blocks(&t);
+    g_assert_cmpuint(vssd_unplug_host_in(&t, pr, gen, 3, out,
+                                         VSSD_TEST_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(nr, >=, 1);
+    for (b = 0; b < nr; b++) {
+        uint64_t i;
+
+        g_test_message("host picked pmem blocks %" PRIu64 "+%" PRIu64,
+                       (uint64_t)out[b].first, (uint64_t)out[b].count);
+        for (i = out[b].first; i < out[b].first + out[b].count; i++) {
+            g_assert_cmpuint(i, <, VSSD_TEST_BLOCKS);
+            g_assert_cmpint(map[i], ==, '1');
+            map[i] = '0';
+        }
+    }
+    g_assert_cmpuint(vssd_pmem_file_blocks(&t) + 3 * VSSD_PMEM_BS / 512, <=,
+                     before);
+    vssd_pmem_model_unplugged(&t, out, nr);
+    vssd_check_pmem_map(&t, map);
+    vssd_check_query_in(&t, pr, 10 * MiB, 10 * MiB, "idle");
+
+    /* the block region saw none of it */
+    vssd_check_map_full(&t);
+    vssd_check_image(&t);
+    vssd_driver_cleanup(&t);
+}
+
+/* The pmem map is kept in the state file next to the block map. */
+static void test_pmem_restart(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range give[] = { R(3, 1), R(6, 2) };
+    VssdImage *img = data;
+    g_autofree char *pm = vssd_pmem_object(img);
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree gchar *contents = NULL;
+    VssdTest t = { }, t2 = { };
+    VssdQemu q2;
+    gsize len;
+    uint32_t gen;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_pmem_map(&t);
+    gen = vssd_balloon_in(&t, &vssd_pmem_region, 10 * MiB, "guest");
+    g_assert_cmpuint(vssd_plug_list(&t, &vssd_pmem_region, false, gen, give,
+                                    2), ==, VIRTIO_VSSD_R_NONE);
+    vssd_pmem_model_unplugged(&t, give, 2);
+    vssd_check_pmem_map(&t, "11101100");
+
+    /* two records: block (8 blocks), pmem (8 blocks, 0x37 = 11101100) */
+    g_assert_true(g_file_get_contents(img->state_path, &contents, &len,
+                                      NULL));
+    g_assert_cmpuint(len, ==, 24 + 2 * (32 + 8));
+    g_assert_cmpuint(ldl_le_p(contents + 12), ==, 2);
+    g_assert_cmpuint(lduw_le_p(contents + 24 + 40), ==,
+                     VIRTIO_VSSD_REGION_PMEM);
+    g_assert_cmpuint(ldq_le_p(contents + 24 + 40 + 8), ==, VSSD_PMEM_BS);
+    g_assert_cmpuint(ldq_le_p(contents + 24 + 40 + 24), ==, 5);
+    g_assert_cmpuint((uint8_t)contents[24 + 40 + 32], ==, 0x37);
+    vssd_driver_cleanup(&t);
+
+    /* a second QEMU on the same files: the same maps */
+    args = g_strdup_printf("-M pc -blockdev driver=file,filename=%s,"
+                           "node-name=%s,discard=unmap,locking=off %s "
+                           "-device virtio-vssd-pci,id=%s,drive=%s,"
+                           "memdev=%s,addr=04.0,state-file=%s",
+                           img->path, QVIRTIO_VSSD_NODE_NAME, pm,
+                           QVIRTIO_VSSD_ID, QVIRTIO_VSSD_NODE_NAME,
+                           VSSD_PMEM_ID, img->state_path);
+    vssd_qemu_start(&t2, &q2, img, args);
+    vssd_pmem_map(&t2);
+    vssd_check_pmem_map(&t2, "11101100");
+    vssd_check_query_in(&t2, &vssd_pmem_region, 10 * MiB, 10 * MiB, "idle");
+    vssd_check_map_full(&t2);
+    vssd_qemu_stop(&t2, &q2);
+
+    /* another pmem geometry does not fit the state file */
+    g_free(args);
+    args = g_strdup_printf("-blockdev driver=file,filename=%s,node-name=d,"
+                           "locking=off %s -device virtio-vssd-pci,drive=d,"
+                           "memdev=%s,pmem-block-size=4M,state-file=%s",
+                           img->path, pm, VSSD_PMEM_ID, img->state_path);
+    err = vssd_run_failing_qemu(args);
+    g_assert_nonnull(strstr(err, "'state-file' property"));
+    g_assert_nonnull(strstr(err, "another geometry"));
+}
+
+/* query-ssd-balloon of @qts has @n entries. */
+static void vssd_check_nr_regions(QTestState *qts, size_t n)
+{
+    QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-ssd-balloon' }");
+
+    g_assert_false(qdict_haskey(resp, "error"));
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(resp, "return")), ==, n);
+    qobject_unref(resp);
+}
+
+/*
+ * Hot plug and unplug: the memdev is in use while the device exists and
+ * free again (for a new device, or object-del) once it is gone.
+ */
+static void test_pmem_hotplug(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VssdImage *img = data;
+    g_autofree char *pm = vssd_pmem_object(img);
+    g_autofree char *args = g_strdup_printf("-M pc %s", pm);
+    QTestState *qts = qtest_init(args);
+    QDict *resp;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        qtest_qmp_device_add(qts, "virtio-vssd-pci", "vssd1",
+                             "{ 'memdev': %s, 'addr': '06.0' }",
+                             VSSD_PMEM_ID);
+        vssd_check_nr_regions(qts, 1);
+        resp = qtest_qmp(qts, "{ 'execute': 'object-del', 'arguments': {"
+                         " 'id': %s } }", VSSD_PMEM_ID);
+        g_assert_true(qdict_haskey(resp, "error"));
+        g_test_message("object-del while plugged -> %s",
+                       qdict_get_str(qdict_get_qdict(resp, "error"), "desc"));
+        qobject_unref(resp);
+        qpci_unplug_acpi_device_test(qts, "vssd1", 6);
+        vssd_check_nr_regions(qts, 0);
+    }
+    resp = qtest_qmp(qts, "{ 'execute': 'object-del', 'arguments': {"
+                     " 'id': %s } }", VSSD_PMEM_ID);
+    g_assert_false(qdict_haskey(resp, "error"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
+/* Runs @cmd (QMP) on @qts, which must succeed. */
+static void vssd_qmp_ok_on(QTestState *qts, const char *cmd)
+{
+    QDict *resp;
+
+    qtest_qmp_send_raw(qts, "%s", cmd);
+    resp = qtest_qmp_receive(qts);
+    g_assert_nonnull(resp);
+    g_assert_false(qdict_haskey(resp, "error"));
+    qobject_unref(resp);
+}
+
+/* Waits until the outgoing migration of @qts has completed. */
+static void vssd_wait_migrated(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-migrate' }");
+        QDict *ret = qdict_get_qdict(resp, "return");
+        const char *status = qdict_get_try_str(ret, "status");
+
+        g_assert_nonnull(status);
+        g_assert_cmpstr(status, !=, "failed");
+        if (!strcmp(status, "completed")) {
+            qobject_unref(resp);
+            return;
+        }
+        qobject_unref(resp);
+        g_assert_cmpint(g_get_monotonic_time() - start, <=, VSSD_TIMEOUT_US);
+        g_usleep(10 * 1000);
+    }
+}
+
+/*
+ * Migration: the destination gets the pmem map, target and contents; one
+ * with another pmem geometry refuses the stream.
+ */
+static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range give[] = { R(6, 1) };
+    VssdImage *img = data;
+    g_autofree char *pm = vssd_pmem_object(img);
+    g_autofree char *stream = g_strdup_printf("%s.migration", img->path);
+    g_autofree char *cmd = NULL;
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree uint8_t *buf = g_malloc(8192);
+    VssdTest t = { }, t2 = { };
+    VssdQemu q2;
+    uint32_t gen;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_pmem_map(&t);
+    vssd_fill(buf, 8192, 0x42);
+    vssd_pmem_write(&t, 2 * VSSD_PMEM_BS - 4096, buf, 8192);
+    gen = vssd_balloon_in(&t, &vssd_pmem_region, 14 * MiB, "guest");
+    g_assert_cmpuint(vssd_plug_list(&t, &vssd_pmem_region, false, gen, give,
+                                    1), ==, VIRTIO_VSSD_R_NONE);
+    vssd_pmem_model_unplugged(&t, give, 1);
+    /* a target in progress travels too */
+    gen = vssd_balloon_in(&t, &vssd_pmem_region, 12 * MiB, "host");
+    vssd_check_pmem_map(&t, "11111101");
+
+    cmd = g_strdup_printf("{ 'execute': 'migrate', 'arguments': {"
+                          " 'uri': 'exec:cat > %s' } }", stream);
+    vssd_qmp_ok_on(t.qts, cmd);
+    vssd_wait_migrated(t.qts);
+
+    args = g_strdup_printf("-M pc -blockdev driver=file,filename=%s,"
+                           "node-name=%s,discard=unmap,locking=off %s "
+                           "-device virtio-vssd-pci,id=%s,drive=%s,"
+                           "memdev=%s,addr=04.0 -incoming 'exec:cat %s'",
+                           img->path, QVIRTIO_VSSD_NODE_NAME, pm,
+                           QVIRTIO_VSSD_ID, QVIRTIO_VSSD_NODE_NAME,
+                           VSSD_PMEM_ID, stream);
+    vssd_qemu_start(&t2, &q2, img, args);
+    g_assert_cmpuint(vssd_config_generation(&t2), ==, gen);
+    vssd_check_query_in(&t2, &vssd_pmem_region, 14 * MiB, 12 * MiB,
+                        "shrinking");
+    g_assert_cmpuint(qvirtio_config_readl(t2.dev, vssd_pmem_region.policy),
+                     ==, VIRTIO_VSSD_POLICY_HOST);
+    vssd_pmem_map(&t2);
+    vssd_check_pmem_map(&t2, "11111101");
+    vssd_check_pmem_bar(&t2, 2 * VSSD_PMEM_BS - 4096, 8192);
+    vssd_check_map_full(&t2);
+    vssd_qemu_stop(&t2, &q2);
+    vssd_driver_cleanup(&t);
+
+    /* a destination with other pmem blocks refuses the stream */
+    g_free(args);
+    args = g_strdup_printf("-blockdev driver=file,filename=%s,node-name=%s,"
+                           "locking=off %s -device virtio-vssd-pci,id=%s,"
+                           "drive=%s,memdev=%s,addr=04.0,pmem-block-size=4M "
+                           "-incoming 'exec:cat %s'", img->path,
+                           QVIRTIO_VSSD_NODE_NAME, pm, QVIRTIO_VSSD_ID,
+                           QVIRTIO_VSSD_NODE_NAME, VSSD_PMEM_ID, stream);
+    /* the machine of the source: its default devices are in the stream */
+    err = vssd_run_failing_qemu_as("-M pc", args);
+    g_assert_nonnull(strstr(err, "property 'pmem-block-size' differs: "
+                            "2097152 on the source, 4194304 here"));
+    unlink(stream);
 }
 
 /* --- registration --------------------------------------------------------- */
@@ -2249,6 +3346,39 @@ static void *vssd_test_setup_state(GString *cmd_line, void *arg)
     return img;
 }
 
+/* With the pmem file, not given to the device (tests start their own). */
+static void *vssd_test_setup_pmem_file(GString *cmd_line, void *arg)
+{
+    VssdImage *img = vssd_test_setup_with(cmd_line, "");
+
+    vssd_image_add_pmem(img);
+    return img;
+}
+
+/* With a pmem region: memdev VSSD_PMEM_ID on a fresh pmem file. */
+static void *vssd_test_setup_pmem(GString *cmd_line, void *arg)
+{
+    VssdImage *img = vssd_test_setup_pmem_file(cmd_line, arg);
+    g_autofree char *pm = vssd_pmem_object(img);
+
+    g_string_append_printf(cmd_line, " %s -global virtio-vssd.memdev=%s ",
+                           pm, VSSD_PMEM_ID);
+    return img;
+}
+
+/* With a pmem region and a state file. */
+static void *vssd_test_setup_pmem_state(GString *cmd_line, void *arg)
+{
+    VssdImage *img = vssd_test_setup_state(cmd_line, arg);
+    g_autofree char *pm = NULL;
+
+    vssd_image_add_pmem(img);
+    pm = vssd_pmem_object(img);
+    g_string_append_printf(cmd_line, " %s -global virtio-vssd.memdev=%s ",
+                           pm, VSSD_PMEM_ID);
+    return img;
+}
+
 static void *vssd_test_setup_mq(GString *cmd_line, void *arg)
 {
     return vssd_test_setup_with(cmd_line,
@@ -2275,6 +3405,15 @@ static void register_virtio_vssd_test(void)
     };
     QOSGraphTestOptions state_opts = {
         .before = vssd_test_setup_state,
+    };
+    QOSGraphTestOptions pmem_file_opts = {
+        .before = vssd_test_setup_pmem_file,
+    };
+    QOSGraphTestOptions pmem_opts = {
+        .before = vssd_test_setup_pmem,
+    };
+    QOSGraphTestOptions pmem_state_opts = {
+        .before = vssd_test_setup_pmem_state,
     };
 
     qos_add_test("probe", "virtio-vssd", test_probe, &opts);
@@ -2321,6 +3460,17 @@ static void register_virtio_vssd_test(void)
                  &opts);
     qos_add_test("resize-restart", "virtio-vssd", test_resize_restart,
                  &state_opts);
+    qos_add_test("pmem-realize-errors", "virtio-vssd",
+                 test_pmem_realize_errors, &pmem_file_opts);
+    qos_add_test("pmem-only", "virtio-vssd", test_pmem_only, &pmem_file_opts);
+    qos_add_test("pmem-flush", "virtio-vssd", test_pmem_flush, &pmem_opts);
+    qos_add_test("pmem-resize", "virtio-vssd", test_pmem_resize, &pmem_opts);
+    qos_add_test("pmem-restart", "virtio-vssd", test_pmem_restart,
+                 &pmem_state_opts);
+    qos_add_test("pmem-migrate", "virtio-vssd", test_pmem_migrate,
+                 &pmem_opts);
+    qos_add_test("pmem-hotplug", "virtio-vssd", test_pmem_hotplug,
+                 &pmem_file_opts);
 }
 
 libqos_init(register_virtio_vssd_test);

@@ -23,7 +23,10 @@
  *     VIRTIO_VSSD_SHM_PMEM; writes become durable on the host with a
  *     VIRTIO_VSSD_CTRL_PMEM_FLUSH request.
  *
- * A device offers at least one of the two.
+ * A device offers at least one of the two. The config fields of a region
+ * the device does not offer read as 0. Without the block region the
+ * request queues still exist (the control queue keeps its index) and every
+ * block request completes with VIRTIO_VSSD_S_UNSUPP.
  *
  * Virtqueues
  * ==========
@@ -128,13 +131,60 @@
  *   struct virtio_vssd_ctrl_resp      (device-writable)
  *   struct virtio_vssd_range[max]     (device-writable, GET_MAP, UNPLUG_HOST)
  *
- * Persistent memory
- * =================
+ * Control requests are answered in any order: PMEM_FLUSH completes when
+ * the host is done, other requests may be answered before it.
  *
- * The region is shared memory region VIRTIO_VSSD_SHM_PMEM, backed by a host
- * file. Guest stores reach the host page cache as soon as they leave the
- * guest CPU caches; they are durable (survive a host crash) only after a
- * VIRTIO_VSSD_CTRL_PMEM_FLUSH covering them has been acknowledged.
+ * Persistent memory (VIRTIO_VSSD_F_PMEM_REGION)
+ * =============================================
+ *
+ * The region is virtio shared memory region VIRTIO_VSSD_SHM_PMEM: byte i
+ * of the region is byte i of the shared memory region, which is
+ * pmem_region_size bytes long (pmem_region_size / pmem_block_size blocks;
+ * block b is bytes [b * pmem_block_size, (b + 1) * pmem_block_size)). On
+ * PCI it is described by a VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability
+ * (struct virtio_pci_cap64, cap.id = VIRTIO_VSSD_SHM_PMEM) pointing into a
+ * 64-bit prefetchable memory BAR (QEMU: BAR 2, offset 0; the BAR may be
+ * larger than the region); Linux finds it with virtio_get_shm_region().
+ * The memory behaves like RAM and may be mapped write-back cached; the
+ * driver must not rely on the region's size being a power of two.
+ *
+ * Durability. The region is backed by a host file (QEMU: a shared memory
+ * backend, memory-backend-file,share=on). A guest store reaches the host's
+ * page cache of that file once it has left the guest CPU's caches (after
+ * a cache-line write-back such as clwb/clflushopt and a fence, or when the
+ * line is evicted); from then on it survives a crash or kill of the guest
+ * or of QEMU, but not a host crash or power loss. It is durable (survives
+ * those too) once a VIRTIO_VSSD_CTRL_PMEM_FLUSH covering it, sent after the
+ * write-back, has been acknowledged. A flush does not order or write back
+ * the guest's CPU caches: the driver does that before sending it. With a
+ * backend that has no file (anonymous shared memory) nothing outlives
+ * QEMU and a flush is acknowledged at once.
+ *
+ * PMEM_FLUSH: the request is the header alone (region
+ * VIRTIO_VSSD_REGION_PMEM, arg0 = byte offset, arg1 = length in bytes, no
+ * alignment needed; generation is ignored) and the reply is one
+ * struct virtio_vssd_ctrl_resp. The device makes the pages holding
+ * [arg0, arg0 + arg1) durable (QEMU: msync(MS_SYNC) of the file mapping,
+ * in a worker thread: neither the guest's CPUs nor other devices wait)
+ * and answers ACK, or ERROR if the host failed (the data may not be
+ * durable). NACK: BAD_REQUEST for a layout other than the header alone,
+ * another region, a device without the pmem region or a length of 0;
+ * RANGE when the range does not lie inside the region (including
+ * arg0 + arg1 overflowing); NOT_PLUGGED when it touches a block that is
+ * not plugged. Any number of flushes may be outstanding; a device reset
+ * waits for them (their replies are lost with the rings).
+ *
+ * Resizing works as for the block region, with region
+ * VIRTIO_VSSD_REGION_PMEM and the pmem_* config fields. Unplugged blocks
+ * are discarded on the host (a hole punched in the file: the host storage
+ * is freed) when they are unplugged and again when they are plugged, so a
+ * block plugged again reads as zeroes whatever happened to it meanwhile.
+ * The driver must not access unplugged blocks: what it reads there is
+ * undefined and what it writes there is lost. Under policy HOST the
+ * device discards the blocks it picks before answering UNPLUG_HOST; a
+ * driver that lets processes map the region revokes those mappings when
+ * it learns the list (until then stores to them are lost, and reads see
+ * zeroes, never another block's data).
  */
 #ifndef _LINUX_VIRTIO_VSSD_H
 #define _LINUX_VIRTIO_VSSD_H
@@ -185,20 +235,26 @@ struct virtio_vssd_config {
 	__le64 block_plugged_size;
 	/* Block region: bytes the host wants plugged. */
 	__le64 block_requested_size;
-	/* Persistent memory: size of one block in bytes (a power of two). */
+	/*
+	 * Persistent memory: size of one block in bytes (a power of two, at
+	 * least the host's page size; QEMU default 2 MiB).
+	 */
 	__le32 pmem_block_size;
 	/* Which of VIRTIO_VSSD_POLICY_* applies to the pmem region. */
 	__le32 pmem_policy;
-	/* Persistent memory: size of the region (and of the shm window). */
+	/*
+	 * Persistent memory: size of the region in bytes (a multiple of
+	 * pmem_block_size), also the length of shm region VIRTIO_VSSD_SHM_PMEM.
+	 */
 	__le64 pmem_region_size;
-	/* Persistent memory: bytes currently plugged. */
+	/* Persistent memory: bytes currently plugged. Read-only for the driver. */
 	__le64 pmem_plugged_size;
 	/* Persistent memory: bytes the host wants plugged. */
 	__le64 pmem_requested_size;
 };
 
-/* Shared memory region ids. */
-#define VIRTIO_VSSD_SHM_PMEM		0
+/* Shared memory region ids (virtio_pci_cap.id on PCI). */
+#define VIRTIO_VSSD_SHM_PMEM		0 /* the persistent-memory region */
 
 /* --- Block requests --- */
 
@@ -281,8 +337,8 @@ struct virtio_vssd_ctrl_req {
 /* NACK reasons. */
 #define VIRTIO_VSSD_R_NONE		0
 #define VIRTIO_VSSD_R_BAD_REQUEST	1 /* unknown type, region or layout */
-#define VIRTIO_VSSD_R_RANGE		2 /* a block outside the region */
-#define VIRTIO_VSSD_R_NOT_PLUGGED	3 /* UNPLUG of a block not plugged */
+#define VIRTIO_VSSD_R_RANGE		2 /* a block or byte outside the region */
+#define VIRTIO_VSSD_R_NOT_PLUGGED	3 /* a block not plugged (UNPLUG, PMEM_FLUSH) */
 #define VIRTIO_VSSD_R_PLUGGED		4 /* PLUG of a block already plugged */
 #define VIRTIO_VSSD_R_DUPLICATE		5 /* a block listed twice */
 #define VIRTIO_VSSD_R_TOO_MANY		6 /* more blocks than requested */

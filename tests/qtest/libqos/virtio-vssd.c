@@ -7,7 +7,9 @@
  * block backend named QVIRTIO_VSSD_NODE_NAME, which each test provides with
  * its own -blockdev (a fresh image per test), so the node does not produce
  * the generic "virtio" or "pci-device" interfaces: tests written for those
- * would start QEMU without the backend.
+ * would start QEMU without the backend. Tests of the persistent-memory
+ * region add a memory backend and "-global virtio-vssd.memdev=..." (or
+ * start a QEMU of their own for a device without a block region).
  *
  * Copyright (c) 2026 The vssd authors.
  */
@@ -54,6 +56,7 @@ static void *virtio_vssd_pci_create(void *pci_bus, QGuestAllocator *alloc,
     virtio_pci_init(&v->pci_vdev, bus, addr);
     v->vssd.vdev = &v->pci_vdev.vdev;
     v->vssd.qts = bus->qts;
+    v->vssd.pdev = v->pci_vdev.pdev;
 
     g_assert_cmphex(v->vssd.vdev->device_type, ==, VIRTIO_ID_VSSD);
 

@@ -24,6 +24,7 @@ typedef struct QVirtioVssdPCI QVirtioVssdPCI;
 struct QVirtioVssd {
     QVirtioDevice *vdev;    /* transport-independent virtio device */
     QTestState *qts;        /* the QEMU the device lives in */
+    QPCIDevice *pdev;       /* its PCI function (pmem BAR, capabilities) */
 };
 
 /* The "virtio-vssd-pci" driver, producing "virtio-vssd". */

@@ -158,5 +158,10 @@ void hmp_info_ssd_balloon(Monitor *mon, const QDict *qdict)
                            i->last_resize_ms);
         }
         monitor_printf(mon, "\n");
+        if (i->has_flushes) {
+            monitor_printf(mon, "  flushes %" PRIu64 " flushes-refused %"
+                           PRIu64 " flush-errors %" PRIu64 "\n", i->flushes,
+                           i->flushes_refused, i->flush_errors);
+        }
     }
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * virtio-vssd device: a block region whose fixed-size blocks can be plugged
- * and unplugged, backed by a QEMU block backend.
+ * virtio-vssd device: a block region backed by a QEMU block backend and a
+ * persistent-memory region backed by a memory backend, both made of
+ * fixed-size blocks that can be plugged and unplugged.
  *
  * The wire protocol is include/standard-headers/linux/virtio_vssd.h.
  *
@@ -19,6 +20,9 @@
 #include "qapi/error.h"
 #include "qapi/qapi-events-vssd.h"
 #include "qapi/visitor.h"
+#include "block/aio-wait.h"
+#include "block/thread-pool.h"
+#include "exec/memory.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "hw/virtio/virtio-bus.h"
@@ -30,7 +34,6 @@
 #include "hw/block/vssd/vssd-state.h"
 #include "trace.h"
 
-#define VIRTIO_VSSD_MAX_BLOCK_SIZE (1 * GiB)
 /* Largest write-zeroes request when (un)plugging blocks. */
 #define VIRTIO_VSSD_MAX_ZERO_BYTES (1 * GiB)
 
@@ -70,14 +73,17 @@ static uint64_t virtio_vssd_nb_sectors(const VirtIOVSSD *s)
     return s->block.size >> VIRTIO_VSSD_SECTOR_SHIFT;
 }
 
-/* Whether every block touched by [offset, offset + bytes) is plugged. */
-static bool virtio_vssd_range_plugged(const VirtIOVSSD *s, uint64_t offset,
-                                      uint64_t bytes)
+/*
+ * Whether every block of @r touched by [offset, offset + bytes) is plugged
+ * (@bytes > 0, the range inside the region).
+ */
+static bool virtio_vssd_range_plugged(const VirtIOVSSDRegion *r,
+                                      uint64_t offset, uint64_t bytes)
 {
-    const uint64_t first = offset / s->block.block_size;
-    const uint64_t last = (offset + bytes - 1) / s->block.block_size;
+    const uint64_t first = offset / r->block_size;
+    const uint64_t last = (offset + bytes - 1) / r->block_size;
 
-    return find_next_zero_bit(s->block.plugged, last + 1, first) > last;
+    return find_next_zero_bit(r->plugged, last + 1, first) > last;
 }
 
 VirtIOVSSDRegion *virtio_vssd_get_region(VirtIOVSSD *s, uint16_t id)
@@ -85,10 +91,22 @@ VirtIOVSSDRegion *virtio_vssd_get_region(VirtIOVSSD *s, uint16_t id)
     switch (id) {
     case VIRTIO_VSSD_REGION_BLOCK:
         return s->block.size ? &s->block : NULL;
+    case VIRTIO_VSSD_REGION_PMEM:
+        return s->pmem.size ? &s->pmem : NULL;
     default:
-        /* no persistent-memory region yet */
         return NULL;
     }
+}
+
+/* Where refusals of requests for an absent region are counted. */
+static VirtIOVSSDRegion *virtio_vssd_default_region(VirtIOVSSD *s)
+{
+    return s->block.size ? &s->block : &s->pmem;
+}
+
+static const char *virtio_vssd_region_name(const VirtIOVSSDRegion *r)
+{
+    return r->id == VIRTIO_VSSD_REGION_PMEM ? "pmem" : "block";
 }
 
 DeviceState *virtio_vssd_get_transport(VirtIOVSSD *s)
@@ -263,6 +281,11 @@ static int virtio_vssd_req_check(VirtIOVSSD *s, VirtIOVSSDReq *req)
     const uint64_t nb_sectors = virtio_vssd_nb_sectors(s);
     uint16_t allowed_flags = 0;
 
+    if (!s->block.size) {
+        /* no block region: the request queues exist, serve nothing */
+        return -ENOTSUP;
+    }
+
     switch (req->type) {
     case VIRTIO_VSSD_T_READ:
     case VIRTIO_VSSD_T_FLUSH:
@@ -309,7 +332,7 @@ static int virtio_vssd_req_check(VirtIOVSSD *s, VirtIOVSSDReq *req)
     }
     req->offset = req->sector << VIRTIO_VSSD_SECTOR_SHIFT;
 
-    if (!virtio_vssd_range_plugged(s, req->offset, req->bytes)) {
+    if (!virtio_vssd_range_plugged(&s->block, req->offset, req->bytes)) {
         return -ENXIO;
     }
     return 0;
@@ -506,28 +529,28 @@ malformed:
  * after the response header. Returns a NACK reason or 0.
  */
 static int virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
-                                         VirtQueueElement *elem,
-                                         uint16_t region, uint64_t first,
-                                         struct virtio_vssd_ctrl_resp *resp)
+                                    VirtQueueElement *elem,
+                                    uint16_t region, uint64_t first,
+                                    struct virtio_vssd_ctrl_resp *resp)
 {
     const size_t in_len = iov_size(elem->in_sg, elem->in_num);
     const uint64_t max_ranges = MIN((in_len - sizeof(*resp)) /
                                     sizeof(struct virtio_vssd_range),
                                     VIRTIO_VSSD_MAX_RANGES);
+    VirtIOVSSDRegion *r = virtio_vssd_get_region(s, region);
     uint32_t nr_ranges = 0;
     uint64_t block;
 
-    if (region != VIRTIO_VSSD_REGION_BLOCK || !max_ranges) {
+    if (!r || !max_ranges) {
         return VIRTIO_VSSD_R_BAD_REQUEST;
     }
-    if (first > s->block.nb_blocks) {
+    if (first > r->nb_blocks) {
         return VIRTIO_VSSD_R_RANGE;
     }
 
-    block = find_next_bit(s->block.plugged, s->block.nb_blocks, first);
-    while (nr_ranges < max_ranges && block < s->block.nb_blocks) {
-        const uint64_t end = find_next_zero_bit(s->block.plugged,
-                                                s->block.nb_blocks,
+    block = find_next_bit(r->plugged, r->nb_blocks, first);
+    while (nr_ranges < max_ranges && block < r->nb_blocks) {
+        const uint64_t end = find_next_zero_bit(r->plugged, r->nb_blocks,
                                                 block);
         const struct virtio_vssd_range range = {
             .first = cpu_to_le64(block),
@@ -538,9 +561,9 @@ static int virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
                      sizeof(*resp) + nr_ranges * sizeof(range),
                      &range, sizeof(range));
         nr_ranges++;
-        block = find_next_bit(s->block.plugged, s->block.nb_blocks, end);
+        block = find_next_bit(r->plugged, r->nb_blocks, end);
     }
-    block = MIN(block, s->block.nb_blocks);
+    block = MIN(block, r->nb_blocks);
 
     trace_virtio_vssd_ctrl_get_map(VIRTIO_DEVICE(s), first, nr_ranges, block);
     resp->nr_ranges = cpu_to_le32(nr_ranges);
@@ -662,9 +685,27 @@ static int virtio_vssd_read_ranges(VirtIOVSSDRegion *r,
 }
 
 /*
- * Zeroes @count blocks from @first on the host, deallocating them where
+ * Discards @count blocks of the pmem region from @first: a hole in the
+ * memdev's file (shared file mappings), or its pages freed (shared
+ * anonymous memory). Either way the blocks read as zeroes afterwards, in
+ * the guest's mapping too.
+ */
+static int virtio_vssd_discard_pmem(VirtIOVSSD *s, uint64_t first,
+                                    uint64_t count)
+{
+    RAMBlock *rb = host_memory_backend_get_memory(s->memdev)->ram_block;
+    const int ret = ram_block_discard_range(rb, first * s->pmem.block_size,
+                                            count * s->pmem.block_size);
+
+    return ret < 0 ? ret : 0;
+}
+
+/*
+ * Zeroes @count blocks of @r from @first on the host, freeing their
+ * storage where it can: the pmem region always, the block region where
  * the backend can (a hole in a file with discard=unmap); they read as
- * zeroes even with discard=ignore. Called with the AioContext held.
+ * zeroes even with discard=ignore. Called with the backend's AioContext
+ * held.
  */
 static int virtio_vssd_zero_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
                                    uint64_t first, uint64_t count)
@@ -672,7 +713,9 @@ static int virtio_vssd_zero_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
     uint64_t offset = first * r->block_size;
     uint64_t bytes = count * r->block_size;
 
-    assert(r == &s->block);
+    if (r == &s->pmem) {
+        return virtio_vssd_discard_pmem(s, first, count);
+    }
     while (bytes) {
         const uint64_t n = MIN(bytes, VIRTIO_VSSD_MAX_ZERO_BYTES);
         const int ret = blk_pwrite_zeroes(s->conf.blk, offset, n,
@@ -705,17 +748,20 @@ static void virtio_vssd_mark(VirtIOVSSDRegion *r,
 
 /*
  * Plugs (@plug) or unplugs the checked @ranges of @r. Unplugged blocks are
- * refused to new requests at once; the requests in flight are drained
+ * refused to new requests at once; block requests in flight are drained
  * before the blocks are zeroed on the host, so no write lands after the
  * hole is punched. Plugged blocks are zeroed before the guest can use
- * them. The state file is saved last. Returns 0, or -EIO with the map as
- * it was before.
+ * them (in the pmem region they are discarded again: whatever a guest
+ * wrote to them while unplugged is gone). The state file is saved last.
+ * Returns 0, or -EIO with the map as it was before.
  */
 static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
                              const struct virtio_vssd_range *ranges,
                              uint32_t nr, uint64_t nr_blocks, bool plug)
 {
-    AioContext *ctx = blk_get_aio_context(s->conf.blk);
+    const bool block = r == &s->block;
+    AioContext *ctx = block ? blk_get_aio_context(s->conf.blk)
+                            : qemu_get_aio_context();
     Error *local_err = NULL;
     uint32_t i;
     int ret = 0;
@@ -723,7 +769,9 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
     aio_context_acquire(ctx);
     if (!plug) {
         virtio_vssd_mark(r, ranges, nr, false);
-        blk_drain(s->conf.blk);
+        if (block) {
+            blk_drain(s->conf.blk);
+        }
     }
     for (i = 0; i < nr && !ret; i++) {
         ret = virtio_vssd_zero_blocks(s, r, ranges[i].first, ranges[i].count);
@@ -734,8 +782,9 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
     aio_context_release(ctx);
 
     if (ret < 0) {
-        warn_report_once("virtio-vssd: cannot zero blocks of the block "
-                         "region on the host: %s", strerror(-ret));
+        warn_report_once("virtio-vssd: cannot zero blocks of the %s region "
+                         "on the host: %s", virtio_vssd_region_name(r),
+                         strerror(-ret));
     } else if (!virtio_vssd_save_state(s, &local_err)) {
         warn_report_once("virtio-vssd: %s", error_get_pretty(local_err));
         error_free(local_err);
@@ -905,11 +954,29 @@ static void virtio_vssd_ctrl_status(int ret,
     }
 }
 
+/* Writes @resp with the status for @ret, pushes @elem and notifies. */
+static void virtio_vssd_ctrl_complete(VirtIOVSSD *s, VirtQueue *vq,
+                                      VirtQueueElement *elem, uint16_t type,
+                                      int ret,
+                                      struct virtio_vssd_ctrl_resp *resp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+
+    virtio_vssd_ctrl_status(ret, resp);
+    trace_virtio_vssd_ctrl_resp(vdev, type, le16_to_cpu(resp->status),
+                                le16_to_cpu(resp->reason));
+    iov_from_buf(elem->in_sg, elem->in_num, 0, resp, sizeof(*resp));
+    virtqueue_push(vq, elem, sizeof(*resp) + le32_to_cpu(resp->nr_ranges) *
+                   sizeof(struct virtio_vssd_range));
+    virtio_notify(vdev, vq);
+}
+
 /* Counts a refused or failed resize request in its region's statistics. */
 static void virtio_vssd_count_failure(VirtIOVSSD *s, uint16_t type,
                                       uint16_t region, int ret)
 {
-    VirtIOVSSDRegion *r = virtio_vssd_get_region(s, region) ?: &s->block;
+    VirtIOVSSDRegion *r = virtio_vssd_get_region(s, region) ?:
+                          virtio_vssd_default_region(s);
 
     if (ret > 0) {
         trace_virtio_vssd_resize_refused(VIRTIO_DEVICE(s), type, region, ret);
@@ -922,9 +989,129 @@ static void virtio_vssd_count_failure(VirtIOVSSD *s, uint16_t type,
     }
 }
 
+/* --- persistent-memory flush --- */
+
+/* One PMEM_FLUSH request, from virtqueue_pop() until it is pushed back. */
+typedef struct VirtIOVSSDFlush {
+    /* the device and its control queue */
+    VirtIOVSSD *s;
+    VirtQueue *vq;
+    /* the popped chain */
+    VirtQueueElement *elem;
+    /* the byte range of the pmem region */
+    uint64_t offset;
+    uint64_t length;
+    /* the range in QEMU's mapping of the memdev */
+    void *host;
+    /* the memdev's file descriptor, -1 for anonymous memory */
+    int fd;
+} VirtIOVSSDFlush;
+
+/*
+ * PMEM_FLUSH of @length bytes at @offset: the header alone, for the pmem
+ * region, a non-empty range inside it whose blocks are all plugged.
+ * Returns 0 or a NACK reason.
+ */
+static int virtio_vssd_check_pmem_flush(VirtIOVSSD *s,
+                                        VirtQueueElement *elem,
+                                        uint16_t region, uint64_t offset,
+                                        uint64_t length)
+{
+    const size_t out_len = iov_size(elem->out_sg, elem->out_num);
+
+    if (out_len != sizeof(struct virtio_vssd_ctrl_req) ||
+        region != VIRTIO_VSSD_REGION_PMEM || !s->pmem.size || !length) {
+        return VIRTIO_VSSD_R_BAD_REQUEST;
+    }
+    if (offset >= s->pmem.size || length > s->pmem.size - offset) {
+        return VIRTIO_VSSD_R_RANGE;
+    }
+    if (!virtio_vssd_range_plugged(&s->pmem, offset, length)) {
+        return VIRTIO_VSSD_R_NOT_PLUGGED;
+    }
+    return 0;
+}
+
+/*
+ * In a thread-pool worker: msync(MS_SYNC) of a shared file mapping writes
+ * the dirty pages of the range back and waits until the file system has
+ * them on stable storage (a ranged fdatasync). Returns 0 or -errno.
+ */
+static int virtio_vssd_pmem_flush_worker(void *opaque)
+{
+    VirtIOVSSDFlush *f = opaque;
+
+    if (f->fd < 0) {
+        /* anonymous shared memory: nothing to write back to */
+        return 0;
+    }
+    return qemu_msync(f->host, f->length, f->fd) < 0 ? -errno : 0;
+}
+
+/* In the main loop: the worker is done, answer the guest. */
+static void virtio_vssd_pmem_flush_done(void *opaque, int ret)
+{
+    VirtIOVSSDFlush *f = opaque;
+    VirtIOVSSD *s = f->s;
+    struct virtio_vssd_ctrl_resp resp = {};
+
+    trace_virtio_vssd_pmem_flush_done(VIRTIO_DEVICE(s), f->offset, f->length,
+                                      ret);
+    if (ret < 0) {
+        warn_report_once("virtio-vssd: cannot make the pmem region durable "
+                         "on the host: %s", strerror(-ret));
+        s->flush_stats.errors++;
+        ret = -EIO;
+    } else {
+        s->flush_stats.done++;
+    }
+    virtio_vssd_ctrl_complete(s, f->vq, f->elem, VIRTIO_VSSD_CTRL_PMEM_FLUSH,
+                              ret, &resp);
+    g_free(f->elem);
+    g_free(f);
+    s->pmem_flushes--;
+    aio_wait_kick();
+}
+
+/* Hands a checked PMEM_FLUSH to the main loop's thread pool; owns @elem. */
+static void virtio_vssd_pmem_flush_submit(VirtIOVSSD *s, VirtQueue *vq,
+                                          VirtQueueElement *elem,
+                                          uint64_t offset, uint64_t length)
+{
+    MemoryRegion *mr = host_memory_backend_get_memory(s->memdev);
+    ThreadPool *pool = aio_get_thread_pool(qemu_get_aio_context());
+    VirtIOVSSDFlush *f = g_new(VirtIOVSSDFlush, 1);
+
+    *f = (VirtIOVSSDFlush) {
+        .s = s,
+        .vq = vq,
+        .elem = elem,
+        .offset = offset,
+        .length = length,
+        .host = (uint8_t *)memory_region_get_ram_ptr(mr) + offset,
+        .fd = memory_region_get_fd(mr),
+    };
+    trace_virtio_vssd_pmem_flush(VIRTIO_DEVICE(s), offset, length);
+    s->pmem_flushes++;
+    thread_pool_submit_aio(pool, virtio_vssd_pmem_flush_worker, f,
+                           virtio_vssd_pmem_flush_done, f);
+}
+
+/*
+ * Waits until every PMEM_FLUSH request has been answered (BQL held): their
+ * replies land in the rings before these are reset, re-laid out or saved,
+ * and nothing is left that uses the device or the memdev.
+ */
+static void virtio_vssd_pmem_drain(VirtIOVSSD *s)
+{
+    AIO_WAIT_WHILE(NULL, s->pmem_flushes > 0);
+}
+
 /*
  * Serve one control request. Returns -1 if the chain is malformed (the
- * device is then broken and the caller detaches and frees @elem).
+ * device is then broken and the caller detaches and frees @elem), 1 if the
+ * request completes later and owns @elem (PMEM_FLUSH), 0 if it is answered
+ * (the caller frees @elem).
  */
 static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
                                        VirtQueueElement *elem)
@@ -936,7 +1123,7 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
     const size_t in_len = iov_size(elem->in_sg, elem->in_num);
     uint16_t type, region;
     uint32_t generation;
-    uint64_t arg0;
+    uint64_t arg0, arg1;
     int ret;
 
     if (out_len < sizeof(req) || in_len < sizeof(resp)) {
@@ -955,7 +1142,8 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
     region = le16_to_cpu(req.region);
     generation = le32_to_cpu(req.generation);
     arg0 = le64_to_cpu(req.arg0);
-    trace_virtio_vssd_ctrl(vdev, type, region, arg0);
+    arg1 = le64_to_cpu(req.arg1);
+    trace_virtio_vssd_ctrl(vdev, type, region, arg0, arg1);
 
     switch (type) {
     case VIRTIO_VSSD_CTRL_GET_MAP:
@@ -978,20 +1166,20 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
                                            &resp);
         virtio_vssd_count_failure(s, type, region, ret);
         break;
+    case VIRTIO_VSSD_CTRL_PMEM_FLUSH:
+        ret = virtio_vssd_check_pmem_flush(s, elem, region, arg0, arg1);
+        if (!ret) {
+            virtio_vssd_pmem_flush_submit(s, vq, elem, arg0, arg1);
+            return 1;
+        }
+        s->flush_stats.refused++;
+        break;
     default:
-        /* no pmem region (PMEM_FLUSH) yet */
         ret = VIRTIO_VSSD_R_BAD_REQUEST;
         break;
     }
 
-    virtio_vssd_ctrl_status(ret, &resp);
-    trace_virtio_vssd_ctrl_resp(vdev, type, le16_to_cpu(resp.status),
-                                le16_to_cpu(resp.reason));
-
-    iov_from_buf(elem->in_sg, elem->in_num, 0, &resp, sizeof(resp));
-    virtqueue_push(vq, elem, sizeof(resp) + le32_to_cpu(resp.nr_ranges) *
-                   sizeof(struct virtio_vssd_range));
-    virtio_notify(vdev, vq);
+    virtio_vssd_ctrl_complete(s, vq, elem, type, ret, &resp);
     return 0;
 }
 
@@ -1001,12 +1189,15 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
 static void virtio_vssd_handle_req_vq(VirtIOVSSD *s, VirtQueue *vq)
 {
     BlockBackend *blk = s->conf.blk;
-    AioContext *ctx = blk_get_aio_context(blk);
+    /* without a block region every request is refused in the main loop */
+    AioContext *ctx = blk ? blk_get_aio_context(blk) : qemu_get_aio_context();
     const bool suppress_notifications = virtio_queue_get_notification(vq);
     VirtIOVSSDReq *req;
 
     aio_context_acquire(ctx);
-    blk_io_plug(blk);
+    if (blk) {
+        blk_io_plug(blk);
+    }
     do {
         if (suppress_notifications) {
             virtio_queue_set_notification(vq, 0);
@@ -1023,7 +1214,9 @@ static void virtio_vssd_handle_req_vq(VirtIOVSSD *s, VirtQueue *vq)
         }
         /* empty once the device is broken */
     } while (!virtio_queue_empty(vq));
-    blk_io_unplug(blk);
+    if (blk) {
+        blk_io_unplug(blk);
+    }
     aio_context_release(ctx);
 }
 
@@ -1044,14 +1237,18 @@ static void virtio_vssd_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOVSSD *s = VIRTIO_VSSD(vdev);
     VirtQueueElement *elem;
+    int ret;
 
     while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
-        if (virtio_vssd_handle_ctrl_req(s, vq, elem) < 0) {
+        ret = virtio_vssd_handle_ctrl_req(s, vq, elem);
+        if (ret < 0) {
             virtqueue_detach_element(vq, elem, 0);
             g_free(elem);
             break;
         }
-        g_free(elem);
+        if (ret == 0) {
+            g_free(elem);
+        }
     }
 }
 
@@ -1098,6 +1295,13 @@ bool virtio_vssd_request_size(VirtIOVSSD *s, SsdBalloonRegion region,
     if (!virtio_vdev_has_feature(vdev, VIRTIO_VSSD_F_RESIZE)) {
         error_setg(errp, "The guest driver of device '%s' does not support "
                    "resizing (VIRTIO_VSSD_F_RESIZE not negotiated)", name);
+        return false;
+    }
+    if (r == &s->pmem &&
+        !virtio_vdev_has_feature(vdev, VIRTIO_VSSD_F_PMEM_REGION)) {
+        error_setg(errp, "The guest driver of device '%s' does not use its "
+                   "pmem region (VIRTIO_VSSD_F_PMEM_REGION not negotiated)",
+                   name);
         return false;
     }
     if (!migration_is_idle()) {
@@ -1175,33 +1379,61 @@ void virtio_vssd_query(VirtIOVSSD *s, SsdBalloonInfoList ***tail)
         info->host_errors = r->stats.host_errors;
         info->has_last_resize_ms = r->last_resize_ms >= 0;
         info->last_resize_ms = MAX(r->last_resize_ms, 0);
+        if (r == &s->pmem) {
+            info->has_flushes = true;
+            info->flushes = s->flush_stats.done;
+            info->has_flushes_refused = true;
+            info->flushes_refused = s->flush_stats.refused;
+            info->has_flush_errors = true;
+            info->flush_errors = s->flush_stats.errors;
+        }
         QAPI_LIST_APPEND(*tail, info);
     }
 }
 
 /* --- config space and features --- */
 
+/* The fields of an absent region stay 0. */
 static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
 {
     VirtIOVSSD *s = VIRTIO_VSSD(vdev);
     struct virtio_vssd_config *config = (void *)config_data;
-    const uint64_t plugged_size = s->block.nb_plugged * s->block.block_size;
+    const VirtIOVSSDRegion *b = &s->block, *p = &s->pmem;
 
     memset(config, 0, sizeof(*config));
     config->num_queues = cpu_to_le16(s->num_queues);
     config->resize_generation = cpu_to_le32(s->resize_generation);
-    config->block_size = cpu_to_le32(s->block.block_size);
-    config->block_policy = cpu_to_le32(s->block.policy);
-    config->block_region_size = cpu_to_le64(s->block.size);
-    config->block_plugged_size = cpu_to_le64(plugged_size);
-    config->block_requested_size =
-        cpu_to_le64(s->block.requested_blocks * s->block.block_size);
+    if (b->size) {
+        config->block_size = cpu_to_le32(b->block_size);
+        config->block_policy = cpu_to_le32(b->policy);
+        config->block_region_size = cpu_to_le64(b->size);
+        config->block_plugged_size =
+            cpu_to_le64(b->nb_plugged * b->block_size);
+        config->block_requested_size =
+            cpu_to_le64(b->requested_blocks * b->block_size);
+    }
+    if (p->size) {
+        config->pmem_block_size = cpu_to_le32(p->block_size);
+        config->pmem_policy = cpu_to_le32(p->policy);
+        config->pmem_region_size = cpu_to_le64(p->size);
+        config->pmem_plugged_size =
+            cpu_to_le64(p->nb_plugged * p->block_size);
+        config->pmem_requested_size =
+            cpu_to_le64(p->requested_blocks * p->block_size);
+    }
 }
 
 static uint64_t virtio_vssd_get_features(VirtIODevice *vdev, uint64_t features,
                                          Error **errp)
 {
-    virtio_add_feature(&features, VIRTIO_VSSD_F_BLOCK_REGION);
+    VirtIOVSSD *s = VIRTIO_VSSD(vdev);
+
+    if (s->block.size) {
+        virtio_add_feature(&features, VIRTIO_VSSD_F_BLOCK_REGION);
+    }
+    if (s->pmem.size) {
+        virtio_add_feature(&features, VIRTIO_VSSD_F_PMEM_REGION);
+    }
     virtio_add_feature(&features, VIRTIO_VSSD_F_RESIZE);
     virtio_add_feature(&features, VIRTIO_VSSD_F_MQ);
     return features;
@@ -1226,6 +1458,8 @@ static void virtio_vssd_set_nr_req_vqs(VirtIOVSSD *s, unsigned int nr)
     if (nr == s->nr_req_vqs) {
         return;
     }
+    /* flushes still to be answered on the old control queue */
+    virtio_vssd_pmem_drain(s);
     /* virtio_add_queue() takes the first free index */
     virtio_delete_queue(s->ctrl_vq);
     for (i = nr; i < s->nr_req_vqs; i++) {
@@ -1357,26 +1591,50 @@ static void virtio_vssd_set_status(VirtIODevice *vdev, uint8_t status)
 
 /* --- realize, unrealize, reset --- */
 
-static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
+static bool virtio_vssd_check_block_size(const char *prop, uint64_t size,
+                                         Error **errp)
 {
-    if (!s->conf.blk) {
-        error_setg(errp, "'%s' property is not set: the device needs a "
-                   "block backend for its block region",
-                   VIRTIO_VSSD_DRIVE_PROP);
+    if (!is_power_of_2(size) || size < VIRTIO_VSSD_MIN_BLOCK_SIZE ||
+        size > VIRTIO_VSSD_MAX_BLOCK_SIZE) {
+        error_setg(errp, "'%s' property (%" PRIu64 ") must be a power of two "
+                   "between %d and %" PRIu64, prop, size,
+                   VIRTIO_VSSD_MIN_BLOCK_SIZE,
+                   (uint64_t)VIRTIO_VSSD_MAX_BLOCK_SIZE);
         return false;
     }
-    if (!blk_is_inserted(s->conf.blk)) {
+    return true;
+}
+
+static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
+{
+    if (!s->conf.blk && !s->memdev) {
+        error_setg(errp, "neither '%s' nor '%s' property is set: the device "
+                   "needs a block backend for its block region, a memory "
+                   "backend for its persistent-memory region, or both",
+                   VIRTIO_VSSD_DRIVE_PROP, VIRTIO_VSSD_MEMDEV_PROP);
+        return false;
+    }
+    if (s->conf.blk && !blk_is_inserted(s->conf.blk)) {
         error_setg(errp, "'%s' property: the drive has no medium",
                    VIRTIO_VSSD_DRIVE_PROP);
         return false;
     }
-    if (!is_power_of_2(s->block.block_size) ||
-        s->block.block_size < VIRTIO_VSSD_MIN_BLOCK_SIZE ||
-        s->block.block_size > VIRTIO_VSSD_MAX_BLOCK_SIZE) {
-        error_setg(errp, "'%s' property (%" PRIu64 ") must be a power of two "
-                   "between %d and %" PRIu64, VIRTIO_VSSD_BLOCK_SIZE_PROP,
-                   s->block.block_size, VIRTIO_VSSD_MIN_BLOCK_SIZE,
-                   (uint64_t)VIRTIO_VSSD_MAX_BLOCK_SIZE);
+    if (!virtio_vssd_check_block_size(VIRTIO_VSSD_BLOCK_SIZE_PROP,
+                                      s->block.block_size, errp) ||
+        !virtio_vssd_check_block_size(VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP,
+                                      s->pmem.block_size, errp)) {
+        return false;
+    }
+    if (s->pmem.block_size < qemu_real_host_page_size()) {
+        error_setg(errp, "'%s' property (%" PRIu64 ") must be at least the "
+                   "host page size (%zu)", VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP,
+                   s->pmem.block_size, qemu_real_host_page_size());
+        return false;
+    }
+    if (s->iothread && !s->conf.blk) {
+        error_setg(errp, "'%s' property: only the block region runs in an "
+                   "IOThread, and '%s' is not set", VIRTIO_VSSD_IOTHREAD_PROP,
+                   VIRTIO_VSSD_DRIVE_PROP);
         return false;
     }
     if (!s->num_queues || s->num_queues > VIRTIO_VSSD_MAX_NUM_QUEUES) {
@@ -1400,6 +1658,30 @@ static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
         return false;
     }
     return true;
+}
+
+/* @r (whose block_size is set) has @size bytes, all plugged and wanted. */
+static void virtio_vssd_init_region(VirtIOVSSDRegion *r, uint16_t id,
+                                    uint64_t size)
+{
+    r->id = id;
+    r->size = size;
+    r->nb_blocks = size / r->block_size;
+    r->plugged_bitmap_size = r->nb_blocks;
+    /* without a state file everything starts plugged */
+    r->plugged = bitmap_new(r->nb_blocks);
+    bitmap_set(r->plugged, 0, r->nb_blocks);
+    r->nb_plugged = r->nb_blocks;
+    r->requested_blocks = r->nb_blocks;
+    r->policy = VIRTIO_VSSD_POLICY_GUEST;
+    r->resize_start_ms = -1;
+    r->last_resize_ms = -1;
+}
+
+static void virtio_vssd_free_region(VirtIOVSSDRegion *r)
+{
+    g_free(r->plugged);
+    r->plugged = NULL;
 }
 
 /* The region's geometry from the backend's size. */
@@ -1426,20 +1708,97 @@ static bool virtio_vssd_init_block_region(VirtIOVSSD *s, Error **errp)
                    VIRTIO_VSSD_BLOCK_SIZE_PROP, s->block.block_size);
         return false;
     }
-
-    s->block.id = VIRTIO_VSSD_REGION_BLOCK;
-    s->block.size = len;
-    s->block.nb_blocks = len / s->block.block_size;
-    s->block.plugged_bitmap_size = s->block.nb_blocks;
-    /* without a state file everything starts plugged */
-    s->block.plugged = bitmap_new(s->block.nb_blocks);
-    bitmap_set(s->block.plugged, 0, s->block.nb_blocks);
-    s->block.nb_plugged = s->block.nb_blocks;
-    s->block.requested_blocks = s->block.nb_blocks;
-    s->block.policy = VIRTIO_VSSD_POLICY_GUEST;
-    s->block.resize_start_ms = -1;
-    s->block.last_resize_ms = -1;
+    virtio_vssd_init_region(&s->block, VIRTIO_VSSD_REGION_BLOCK, len);
     return true;
+}
+
+/*
+ * The memdev must be free, shared (guest stores must reach the backing
+ * file, not a private copy) and of a size and page size that fit the
+ * blocks.
+ */
+static bool virtio_vssd_check_memdev(VirtIOVSSD *s, Error **errp)
+{
+    g_autofree char *name = host_memory_backend_get_name(s->memdev);
+    MemoryRegion *mr = host_memory_backend_get_memory(s->memdev);
+    const uint64_t size = memory_region_size(mr);
+    const uint64_t bs = s->pmem.block_size;
+    const size_t page_size = qemu_ram_pagesize(mr->ram_block);
+
+    if (host_memory_backend_is_mapped(s->memdev)) {
+        error_setg(errp, "'%s' property: memory backend '%s' is already in "
+                   "use", VIRTIO_VSSD_MEMDEV_PROP, name);
+        return false;
+    }
+    if (!qemu_ram_is_shared(mr->ram_block)) {
+        error_setg(errp, "'%s' property: memory backend '%s' must be shared "
+                   "(share=on), or guest writes never reach its file",
+                   VIRTIO_VSSD_MEMDEV_PROP, name);
+        return false;
+    }
+    if (bs < page_size) {
+        error_setg(errp, "'%s' property (%" PRIu64 ") must be at least the "
+                   "page size of memory backend '%s' (%zu)",
+                   VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP, bs, name, page_size);
+        return false;
+    }
+    if (!size || size % bs) {
+        error_setg(errp, "'%s' property: the size of memory backend '%s' (%"
+                   PRIu64 " bytes) must be a non-zero multiple of '%s' (%"
+                   PRIu64 ")", VIRTIO_VSSD_MEMDEV_PROP, name, size,
+                   VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP, bs);
+        return false;
+    }
+    if (size / bs > INT32_MAX) {
+        error_setg(errp, "'%s' property: memory backend '%s' has more than "
+                   "%d blocks of '%s' (%" PRIu64 "): use larger blocks",
+                   VIRTIO_VSSD_MEMDEV_PROP, name, INT32_MAX,
+                   VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP, bs);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Takes the memdev: the region's geometry from its size, the memdev marked
+ * in use, its RAM migrated with the device, and discards (which a pinned
+ * mapping, e.g. vfio's, would silently defeat) required.
+ */
+static bool virtio_vssd_init_pmem_region(VirtIOVSSD *s, Error **errp)
+{
+    MemoryRegion *mr;
+    int ret;
+
+    if (!virtio_vssd_check_memdev(s, errp)) {
+        return false;
+    }
+    ret = ram_block_discard_require(true);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "'%s' property: the pmem region frees "
+                         "blocks it takes back, but discarding RAM is "
+                         "disabled (e.g. by vfio)", VIRTIO_VSSD_MEMDEV_PROP);
+        return false;
+    }
+    mr = host_memory_backend_get_memory(s->memdev);
+    host_memory_backend_set_mapped(s->memdev, true);
+    vmstate_register_ram(mr, DEVICE(s));
+    virtio_vssd_init_region(&s->pmem, VIRTIO_VSSD_REGION_PMEM,
+                            memory_region_size(mr));
+    return true;
+}
+
+/* Undoes virtio_vssd_init_pmem_region(). */
+static void virtio_vssd_release_pmem_region(VirtIOVSSD *s)
+{
+    if (!s->pmem.size) {
+        return;
+    }
+    vmstate_unregister_ram(host_memory_backend_get_memory(s->memdev),
+                           DEVICE(s));
+    host_memory_backend_set_mapped(s->memdev, false);
+    ram_block_discard_require(false);
+    virtio_vssd_free_region(&s->pmem);
+    s->pmem.size = 0;
 }
 
 /*
@@ -1451,7 +1810,7 @@ static bool virtio_vssd_load_state(VirtIOVSSD *s, Error **errp)
 {
     VSSDStateRegion regions[VSSD_STATE_MAX_REGIONS];
     const unsigned nr = virtio_vssd_state_regions(s, regions);
-    VirtIOVSSDRegion *r = &s->block;
+    unsigned i;
     int ret;
 
     if (!s->state_file) {
@@ -1465,9 +1824,27 @@ static bool virtio_vssd_load_state(VirtIOVSSD *s, Error **errp)
     if (ret == 0) {
         return virtio_vssd_save_state(s, errp);
     }
-    r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
-    r->requested_blocks = r->nb_plugged;
+    for (i = 0; i < nr; i++) {
+        VirtIOVSSDRegion *r = virtio_vssd_get_region(s, regions[i].id);
+
+        r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
+        r->requested_blocks = r->nb_plugged;
+    }
     return true;
+}
+
+/*
+ * VM stop (also before migration saves guest memory): the replies of
+ * pending flushes reach guest memory while it is still to be sent.
+ */
+static void virtio_vssd_vm_state_change(void *opaque, bool running,
+                                        RunState state)
+{
+    VirtIOVSSD *s = opaque;
+
+    if (!running) {
+        virtio_vssd_pmem_drain(s);
+    }
 }
 
 static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
@@ -1479,18 +1856,22 @@ static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
     if (!virtio_vssd_check_properties(s, errp)) {
         return;
     }
-    /* write permission; the region's size must not change under us */
-    if (!blkconf_apply_backend_options(&s->conf, false, false, errp)) {
+    if (s->conf.blk) {
+        /* write permission; the region's size must not change under us */
+        if (!blkconf_apply_backend_options(&s->conf, false, false, errp) ||
+            !virtio_vssd_init_block_region(s, errp)) {
+            return;
+        }
+        s->unmap_flags = blk_get_flags(s->conf.blk) & BDRV_O_UNMAP ?
+                         BDRV_REQ_MAY_UNMAP : 0;
+    }
+    if (s->memdev && !virtio_vssd_init_pmem_region(s, errp)) {
+        virtio_vssd_free_region(&s->block);
         return;
     }
-    if (!virtio_vssd_init_block_region(s, errp)) {
-        return;
-    }
-    s->unmap_flags = blk_get_flags(s->conf.blk) & BDRV_O_UNMAP ?
-                     BDRV_REQ_MAY_UNMAP : 0;
     if (!virtio_vssd_load_state(s, errp)) {
-        g_free(s->block.plugged);
-        s->block.plugged = NULL;
+        virtio_vssd_release_pmem_region(s);
+        virtio_vssd_free_region(&s->block);
         return;
     }
 
@@ -1499,6 +1880,10 @@ static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
         s->ctx = iothread_get_aio_context(s->iothread);
         s->iothread_bh = aio_bh_new_guarded(s->ctx, virtio_vssd_iothread_bh,
                                             s, &dev->mem_reentrancy_guard);
+    }
+    if (s->pmem.size) {
+        s->vmstate_change =
+            qemu_add_vm_change_state_handler(virtio_vssd_vm_state_change, s);
     }
 
     virtio_init(vdev, VIRTIO_ID_VSSD, sizeof(struct virtio_vssd_config));
@@ -1519,6 +1904,11 @@ static void virtio_vssd_device_unrealize(DeviceState *dev)
     VirtIOVSSD *s = VIRTIO_VSSD(dev);
     unsigned int i;
 
+    virtio_vssd_pmem_drain(s);
+    if (s->vmstate_change) {
+        qemu_del_vm_change_state_handler(s->vmstate_change);
+        s->vmstate_change = NULL;
+    }
     if (s->iothread_started) {
         virtio_vssd_iothread_stop(s);
     }
@@ -1526,40 +1916,54 @@ static void virtio_vssd_device_unrealize(DeviceState *dev)
         qemu_bh_delete(s->iothread_bh);
         s->iothread_bh = NULL;
     }
-    blk_drain(s->conf.blk);
+    if (s->conf.blk) {
+        blk_drain(s->conf.blk);
+    }
     virtio_delete_queue(s->ctrl_vq);
     for (i = 0; i < s->nr_req_vqs; i++) {
         virtio_delete_queue(s->req_vqs[i]);
     }
     g_free(s->req_vqs);
     s->req_vqs = NULL;
-    g_free(s->block.plugged);
-    s->block.plugged = NULL;
-    blockdev_mark_auto_del(s->conf.blk);
+    virtio_vssd_release_pmem_region(s);
+    virtio_vssd_free_region(&s->block);
+    if (s->conf.blk) {
+        blockdev_mark_auto_del(s->conf.blk);
+    }
     virtio_cleanup(vdev);
 }
 
 /*
  * Device reset (the IOThread is stopped already): wait for the requests the
- * backend still holds; their completions land in the rings before these
- * are reset. The plugged map, the target and the generation survive
- * resets: the driver finds them in the config space again.
+ * backend and the thread pool still hold; their completions land in the
+ * rings before these are reset. The plugged map, the target and the
+ * generation survive resets: the driver finds them in the config space
+ * again.
  */
 static void virtio_vssd_reset(VirtIODevice *vdev)
 {
     VirtIOVSSD *s = VIRTIO_VSSD(vdev);
-    AioContext *ctx = blk_get_aio_context(s->conf.blk);
     VirtIOVSSDReq *req;
     unsigned int inflight = 0;
 
     QLIST_FOREACH(req, &s->inflight, next) {
         inflight++;
     }
-    trace_virtio_vssd_reset(vdev, inflight);
+    trace_virtio_vssd_reset(vdev, inflight, s->pmem_flushes);
 
-    aio_context_acquire(ctx);
-    blk_drain(s->conf.blk);
-    aio_context_release(ctx);
+    virtio_vssd_pmem_drain(s);
+    if (s->conf.blk) {
+        AioContext *ctx = blk_get_aio_context(s->conf.blk);
+
+        aio_context_acquire(ctx);
+        blk_drain(s->conf.blk);
+        aio_context_release(ctx);
+    }
+}
+
+static MemoryRegion *virtio_vssd_get_pmem_region(VirtIOVSSD *s)
+{
+    return s->pmem.size ? host_memory_backend_get_memory(s->memdev) : NULL;
 }
 
 /* --- migration --- */
@@ -1569,6 +1973,8 @@ typedef struct VirtIOVSSDMigChecks {
     VirtIOVSSD *parent;
     uint64_t block_size;
     uint64_t block_region_size;
+    uint64_t pmem_block_size;
+    uint64_t pmem_region_size;
     uint16_t num_queues;
 } VirtIOVSSDMigChecks;
 
@@ -1579,8 +1985,22 @@ static int virtio_vssd_mig_checks_pre_save(void *opaque)
 
     tmp->block_size = s->block.block_size;
     tmp->block_region_size = s->block.size;
+    tmp->pmem_block_size = s->pmem.block_size;
+    tmp->pmem_region_size = s->pmem.size;
     tmp->num_queues = s->num_queues;
     return 0;
+}
+
+/* Fails (with the message naming @what) if @source differs from @here. */
+static bool virtio_vssd_mig_check(const char *what, uint64_t source,
+                                  uint64_t here)
+{
+    if (source != here) {
+        error_report("virtio-vssd: %s differs: %" PRIu64 " on the source, %"
+                     PRIu64 " here", what, source, here);
+        return false;
+    }
+    return true;
 }
 
 static int virtio_vssd_mig_checks_post_load(void *opaque, int version_id)
@@ -1588,25 +2008,17 @@ static int virtio_vssd_mig_checks_post_load(void *opaque, int version_id)
     VirtIOVSSDMigChecks *tmp = opaque;
     VirtIOVSSD *s = tmp->parent;
 
-    if (tmp->block_size != s->block.block_size) {
-        error_report("virtio-vssd: property '%s' differs: %" PRIu64
-                     " on the source, %" PRIu64 " here",
-                     VIRTIO_VSSD_BLOCK_SIZE_PROP, tmp->block_size,
-                     s->block.block_size);
-        return -EINVAL;
-    }
-    if (tmp->block_region_size != s->block.size) {
-        error_report("virtio-vssd: the size of '%s' differs: %" PRIu64
-                     " on the source, %" PRIu64 " here",
-                     VIRTIO_VSSD_DRIVE_PROP, tmp->block_region_size,
-                     s->block.size);
-        return -EINVAL;
-    }
-    if (tmp->num_queues != s->num_queues) {
-        error_report("virtio-vssd: property '%s' differs: %" PRIu16
-                     " on the source, %" PRIu16 " here",
-                     VIRTIO_VSSD_NUM_QUEUES_PROP, tmp->num_queues,
-                     s->num_queues);
+    if (!virtio_vssd_mig_check("property '" VIRTIO_VSSD_BLOCK_SIZE_PROP "'",
+                               tmp->block_size, s->block.block_size) ||
+        !virtio_vssd_mig_check("the size of '" VIRTIO_VSSD_DRIVE_PROP "'",
+                               tmp->block_region_size, s->block.size) ||
+        !virtio_vssd_mig_check("property '"
+                               VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP "'",
+                               tmp->pmem_block_size, s->pmem.block_size) ||
+        !virtio_vssd_mig_check("the size of '" VIRTIO_VSSD_MEMDEV_PROP "'",
+                               tmp->pmem_region_size, s->pmem.size) ||
+        !virtio_vssd_mig_check("property '" VIRTIO_VSSD_NUM_QUEUES_PROP "'",
+                               tmp->num_queues, s->num_queues)) {
         return -EINVAL;
     }
     return 0;
@@ -1619,6 +2031,8 @@ static const VMStateDescription vmstate_virtio_vssd_mig_checks = {
     .fields = (VMStateField[]) {
         VMSTATE_UINT64(block_size, VirtIOVSSDMigChecks),
         VMSTATE_UINT64(block_region_size, VirtIOVSSDMigChecks),
+        VMSTATE_UINT64(pmem_block_size, VirtIOVSSDMigChecks),
+        VMSTATE_UINT64(pmem_region_size, VirtIOVSSDMigChecks),
         VMSTATE_UINT16(num_queues, VirtIOVSSDMigChecks),
         VMSTATE_END_OF_LIST(),
     },
@@ -1627,13 +2041,21 @@ static const VMStateDescription vmstate_virtio_vssd_mig_checks = {
 static int virtio_vssd_post_load(void *opaque, int version_id)
 {
     VirtIOVSSD *s = opaque;
+    VirtIOVSSDRegion *regions[] = { &s->block, &s->pmem };
     Error *local_err = NULL;
+    unsigned i;
 
-    s->block.nb_plugged = bitmap_count_one(s->block.plugged,
-                                           s->block.nb_blocks);
-    if (!s->resize_generation) {
-        /* the source never set a target */
-        s->block.requested_blocks = s->block.nb_plugged;
+    for (i = 0; i < G_N_ELEMENTS(regions); i++) {
+        VirtIOVSSDRegion *r = regions[i];
+
+        if (!r->size) {
+            continue;
+        }
+        r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
+        if (!s->resize_generation) {
+            /* the source never set a target */
+            r->requested_blocks = r->nb_plugged;
+        }
     }
     /* the map is ours now: a restart of this QEMU must find it */
     if (!virtio_vssd_save_state(s, &local_err)) {
@@ -1663,21 +2085,47 @@ static const VMStateDescription vmstate_virtio_vssd_resize = {
     },
 };
 
+static bool virtio_vssd_pmem_needed(void *opaque)
+{
+    const VirtIOVSSD *s = opaque;
+
+    return s->pmem.size != 0;
+}
+
+/*
+ * The pmem region's plugged map and target (its contents are the memdev's
+ * RAM, migrated as RAM).
+ */
+static const VMStateDescription vmstate_virtio_vssd_pmem = {
+    .name = "virtio-vssd-device/pmem",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_vssd_pmem_needed,
+    .fields = (VMStateField[]) {
+        VMSTATE_BITMAP(pmem.plugged, VirtIOVSSD, 0, pmem.plugged_bitmap_size),
+        VMSTATE_UINT64(pmem.requested_blocks, VirtIOVSSD),
+        VMSTATE_UINT32(pmem.policy, VirtIOVSSD),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_virtio_vssd_device = {
     .name = "virtio-vssd-device",
     .minimum_version_id = 1,
     .version_id = 1,
     .post_load = virtio_vssd_post_load,
     .fields = (VMStateField[]) {
-        /* first: refuse a different geometry before loading the bitmap */
+        /* first: refuse a different geometry before loading the bitmaps */
         VMSTATE_WITH_TMP(VirtIOVSSD, VirtIOVSSDMigChecks,
                          vmstate_virtio_vssd_mig_checks),
+        /* empty without a block region */
         VMSTATE_BITMAP(block.plugged, VirtIOVSSD, 0,
                        block.plugged_bitmap_size),
         VMSTATE_END_OF_LIST()
     },
     .subsections = (const VMStateDescription * []) {
         &vmstate_virtio_vssd_resize,
+        &vmstate_virtio_vssd_pmem,
         NULL
     },
 };
@@ -1694,37 +2142,48 @@ static const VMStateDescription vmstate_virtio_vssd = {
 
 /* --- QOM properties --- */
 
-static void virtio_vssd_get_block_region_size(Object *obj, Visitor *v,
-                                              const char *name, void *opaque,
-                                              Error **errp)
+static void virtio_vssd_get_region_size(Object *obj, Visitor *v,
+                                        const char *name, void *opaque,
+                                        Error **errp)
 {
-    uint64_t value = VIRTIO_VSSD(obj)->block.size;
+    const VirtIOVSSDRegion *r = opaque;
+    uint64_t value = r->size;
 
     visit_type_size(v, name, &value, errp);
 }
 
-static void virtio_vssd_get_block_plugged_size(Object *obj, Visitor *v,
-                                               const char *name, void *opaque,
-                                               Error **errp)
+static void virtio_vssd_get_plugged_size(Object *obj, Visitor *v,
+                                         const char *name, void *opaque,
+                                         Error **errp)
 {
-    const VirtIOVSSD *s = VIRTIO_VSSD(obj);
-    uint64_t value = s->block.nb_plugged * s->block.block_size;
+    const VirtIOVSSDRegion *r = opaque;
+    uint64_t value = r->nb_plugged * r->block_size;
 
     visit_type_size(v, name, &value, errp);
 }
 
 static void virtio_vssd_instance_init(Object *obj)
 {
+    VirtIOVSSD *s = VIRTIO_VSSD(obj);
+
     object_property_add(obj, VIRTIO_VSSD_BLOCK_REGION_SIZE_PROP, "size",
-                        virtio_vssd_get_block_region_size, NULL, NULL, NULL);
+                        virtio_vssd_get_region_size, NULL, NULL, &s->block);
     object_property_add(obj, VIRTIO_VSSD_BLOCK_PLUGGED_SIZE_PROP, "size",
-                        virtio_vssd_get_block_plugged_size, NULL, NULL, NULL);
+                        virtio_vssd_get_plugged_size, NULL, NULL, &s->block);
+    object_property_add(obj, VIRTIO_VSSD_PMEM_REGION_SIZE_PROP, "size",
+                        virtio_vssd_get_region_size, NULL, NULL, &s->pmem);
+    object_property_add(obj, VIRTIO_VSSD_PMEM_PLUGGED_SIZE_PROP, "size",
+                        virtio_vssd_get_plugged_size, NULL, NULL, &s->pmem);
 }
 
 static Property virtio_vssd_properties[] = {
     DEFINE_PROP_DRIVE(VIRTIO_VSSD_DRIVE_PROP, VirtIOVSSD, conf.blk),
     DEFINE_PROP_SIZE(VIRTIO_VSSD_BLOCK_SIZE_PROP, VirtIOVSSD, block.block_size,
                      VIRTIO_VSSD_DEFAULT_BLOCK_SIZE),
+    DEFINE_PROP_LINK(VIRTIO_VSSD_MEMDEV_PROP, VirtIOVSSD, memdev,
+                     TYPE_MEMORY_BACKEND, HostMemoryBackend *),
+    DEFINE_PROP_SIZE(VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP, VirtIOVSSD,
+                     pmem.block_size, VIRTIO_VSSD_DEFAULT_PMEM_BLOCK_SIZE),
     DEFINE_PROP_UINT16(VIRTIO_VSSD_NUM_QUEUES_PROP, VirtIOVSSD, num_queues,
                        VIRTIO_VSSD_DEFAULT_NUM_QUEUES),
     DEFINE_PROP_UINT16(VIRTIO_VSSD_QUEUE_SIZE_PROP, VirtIOVSSD, queue_size,
@@ -1740,6 +2199,7 @@ static void virtio_vssd_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+    VirtIOVSSDClass *vc = VIRTIO_VSSD_CLASS(klass);
 
     device_class_set_props(dc, virtio_vssd_properties);
     dc->vmsd = &vmstate_virtio_vssd;
@@ -1755,6 +2215,7 @@ static void virtio_vssd_class_init(ObjectClass *klass, void *data)
     vdc->reset = virtio_vssd_reset;
     vdc->pre_load_queues = virtio_vssd_pre_load_queues;
     vdc->vmsd = &vmstate_virtio_vssd_device;
+    vc->get_pmem_region = virtio_vssd_get_pmem_region;
 }
 
 static const TypeInfo virtio_vssd_info = {

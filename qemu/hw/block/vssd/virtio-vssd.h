@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * virtio-vssd: elastic SSD capacity for virtual machines.
+ * virtio-vssd: elastic SSD and persistent-memory capacity for virtual
+ * machines.
  *
  * The wire protocol is include/standard-headers/linux/virtio_vssd.h.
  *
@@ -15,6 +16,8 @@
 #include "qemu/units.h"
 #include "hw/block/block.h"
 #include "sysemu/iothread.h"
+#include "sysemu/hostmem.h"
+#include "sysemu/runstate.h"
 #include "qom/object.h"
 #include "qapi/qapi-types-vssd.h"
 
@@ -36,10 +39,20 @@ typedef struct VirtIOVSSDResizeStats {
     uint64_t host_errors;
 } VirtIOVSSDResizeStats;
 
+/* Counters of PMEM_FLUSH requests since QEMU started. */
+typedef struct VirtIOVSSDFlushStats {
+    /* acknowledged (the range was durable) */
+    uint64_t done;
+    /* refused (NACK), all reasons */
+    uint64_t refused;
+    /* failed on the host (RESP_ERROR) */
+    uint64_t errors;
+} VirtIOVSSDFlushStats;
+
 /*
  * One region: fixed-size blocks, each plugged (usable by the guest) or not,
- * and what the host wants. The block region is the only one today; a
- * persistent-memory region is another instance of this.
+ * and what the host wants. The block region and the persistent-memory
+ * region are two instances of this.
  */
 typedef struct VirtIOVSSDRegion {
     /* VIRTIO_VSSD_REGION_* */
@@ -76,12 +89,19 @@ typedef struct VirtIOVSSDRegion {
 #define VIRTIO_VSSD_IOTHREAD_PROP "iothread"
 #define VIRTIO_VSSD_SERIAL_PROP "serial"
 #define VIRTIO_VSSD_STATE_FILE_PROP "state-file"
+#define VIRTIO_VSSD_MEMDEV_PROP "memdev"
+#define VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP "pmem-block-size"
 /* Read-only properties (bytes). */
 #define VIRTIO_VSSD_BLOCK_REGION_SIZE_PROP "block-region-size"
 #define VIRTIO_VSSD_BLOCK_PLUGGED_SIZE_PROP "block-plugged-size"
+#define VIRTIO_VSSD_PMEM_REGION_SIZE_PROP "pmem-region-size"
+#define VIRTIO_VSSD_PMEM_PLUGGED_SIZE_PROP "pmem-plugged-size"
 
 #define VIRTIO_VSSD_DEFAULT_BLOCK_SIZE (1 * MiB)
 #define VIRTIO_VSSD_MIN_BLOCK_SIZE 4096
+#define VIRTIO_VSSD_MAX_BLOCK_SIZE (1 * GiB)
+/* a huge page on x86-64; must be at least the memdev's page size */
+#define VIRTIO_VSSD_DEFAULT_PMEM_BLOCK_SIZE (2 * MiB)
 #define VIRTIO_VSSD_DEFAULT_NUM_QUEUES 1
 #define VIRTIO_VSSD_MAX_NUM_QUEUES 16
 #define VIRTIO_VSSD_DEFAULT_QUEUE_SIZE 256
@@ -101,11 +121,21 @@ typedef struct VirtIOVSSDRegion {
  * requests (UNPLUG, PLUG, UNPLUG_HOST) that are checked as a whole before
  * anything changes. Device reset keeps the plugged map and the target.
  *
+ * Regions: "drive" gives the block region, "memdev" the persistent-memory
+ * region; either may be absent, not both. An absent region has size 0 and
+ * no bitmap. The pmem region is the memdev's RAM, which the transport maps
+ * for the guest (virtio-vssd-pci: a shared memory region in BAR 2, see
+ * VirtIOVSSDClass.get_pmem_region); the device itself only discards
+ * blocks of it and makes ranges durable (PMEM_FLUSH).
+ *
  * Threads: with an IOThread (and the driver ready) request queues are served
  * in its AioContext, else in the main loop; the control queue is always
  * served in the main loop with the BQL held. Block-region state that the
  * request path reads (block.plugged, block.nb_plugged) changes only with
- * the BQL held *and* the backend's AioContext acquired.
+ * the BQL held *and* the backend's AioContext acquired. PMEM_FLUSH requests
+ * run msync() in the main loop's thread pool and complete in the main loop;
+ * device reset, a change of the queue layout, VM stop and unrealize wait
+ * for them (virtio_vssd_pmem_drain()).
  */
 struct VirtIOVSSD {
     VirtIODevice parent_obj;
@@ -121,6 +151,17 @@ struct VirtIOVSSD {
     BlockConf conf;
     /* the block region ("block-size"; geometry from the backend's size) */
     VirtIOVSSDRegion block;
+    /* persistent-memory region backend ("memdev"), may be NULL */
+    HostMemoryBackend *memdev;
+    /* the pmem region ("pmem-block-size"; geometry from the memdev's size) */
+    VirtIOVSSDRegion pmem;
+    /* PMEM_FLUSH requests submitted to the thread pool, not completed */
+    unsigned int pmem_flushes;
+    /* PMEM_FLUSH counters */
+    VirtIOVSSDFlushStats flush_stats;
+    /* drains PMEM_FLUSH requests when the VM stops, NULL without memdev */
+    VMChangeStateEntry *vmstate_change;
+
     /* bumped with every new target; answered by resize requests */
     uint32_t resize_generation;
     /* file holding the plugged maps across QEMU restarts, may be NULL */
@@ -155,6 +196,15 @@ struct VirtIOVSSD {
 struct VirtIOVSSDClass {
     /* private */
     VirtioDeviceClass parent;
+
+    /* public */
+    /*
+     * The RAM of the persistent-memory region, for the transport to map
+     * into the guest (offset 0 of shared memory region
+     * VIRTIO_VSSD_SHM_PMEM), or NULL without "memdev". Valid once the
+     * device is realized.
+     */
+    MemoryRegion *(*get_pmem_region)(VirtIOVSSD *s);
 };
 
 /* For the QMP/HMP commands (virtio-vssd-qmp.c). */

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Host-side helpers of the /dev/scm tests (standard library only).
+
+    scm.py bundle BASE-SPEC OUT NAME [--admin-caps]
+        Write OUT, the OCI config.json of container NAME, from BASE-SPEC
+        (the output of `runc spec`): no terminal, writable root "rootfs",
+        hostname NAME, linux.cgroupsPath /NAME, a cgroup namespace added,
+        /dev/scm bound into the container, the guest's /ctshare bound at
+        /ct, char major 10 (misc) allowed, and as the process
+        `/bin/sh /ct/NAME.sh` (the guest writes that script before each
+        start). --admin-caps gives the container every capability (a
+        "privileged" container, which still must not administer /dev/scm).
+    scm.py pattern FILE OFFSET SEED LENGTH
+        Check that LENGTH bytes of FILE at OFFSET hold scmtest's pattern of
+        SEED (tests/guest/scmtest.c); exit 1 with the first bad byte.
+    scm.py zero FILE OFFSET LENGTH
+        Check that the range reads as zeroes.
+    scm.py checksum FILE OFFSET LENGTH
+        The checksum `scmtest checksum LENGTH` prints for the same bytes.
+    scm.py regions CONSOLE-LOG [TAG]
+        The /proc/scm/regions lines the guest printed between
+        "scm.regions TAG begin" and "... end" markers (the last such
+        block), one region per line: name owner size used offset.
+    scm.py blocks OFFSET SIZE BLOCK-SIZE
+        The block numbers (ranges) a region covers.
+    scm.py query SOCKET DEVICE [REGION]
+        The query-ssd-balloon entry of REGION (default pmem) as JSON.
+"""
+
+import json
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+M64 = (1 << 64) - 1
+
+
+def mix(seed, i):
+    """scmtest's word i of the pattern of SEED."""
+    z = (seed + 0x9E3779B97F4A7C15 * (i + 1)) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def read_words(path, offset, length):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    if len(data) != length:
+        raise SystemExit(f"scm.py: {path}: short read at {offset}: "
+                         f"{len(data)} of {length} bytes")
+    return struct.unpack(f"<{length // 8}Q", data[: length // 8 * 8])
+
+
+def cmd_bundle(argv):
+    base, out, name = argv[0], argv[1], argv[2]
+    admin = "--admin-caps" in argv[3:]
+    with open(base) as f:
+        spec = json.load(f)
+    proc = spec["process"]
+    proc["terminal"] = False
+    proc["args"] = ["/bin/sh", f"/ct/{name}.sh"]
+    proc["env"] = [e for e in proc.get("env", []) if not e.startswith("TERM=")]
+    proc["env"] += ["TERM=dumb", f"CT_NAME={name}"]
+    proc["cwd"] = "/"
+    if admin:
+        caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL",
+                "CAP_SETGID", "CAP_SETUID", "CAP_SYS_ADMIN",
+                "CAP_SYS_RESOURCE", "CAP_SYS_PTRACE", "CAP_MKNOD",
+                "CAP_NET_ADMIN", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE",
+                "CAP_NET_BIND_SERVICE", "CAP_IPC_LOCK"]
+        proc["capabilities"] = {k: list(caps) for k in
+                                ("bounding", "effective", "permitted",
+                                 "ambient", "inheritable")}
+        proc["noNewPrivileges"] = False
+    spec["root"] = {"path": "rootfs", "readonly": False}
+    spec["hostname"] = name
+    spec["mounts"].append({"destination": "/dev/scm", "type": "bind",
+                           "source": "/dev/scm", "options": ["bind", "rw"]})
+    spec["mounts"].append({"destination": "/ct", "type": "bind",
+                           "source": "/ctshare", "options": ["rbind", "rw"]})
+    linux = spec.setdefault("linux", {})
+    linux["cgroupsPath"] = f"/{name}"
+    ns = linux.setdefault("namespaces", [])
+    if not any(n.get("type") == "cgroup" for n in ns):
+        ns.append({"type": "cgroup"})
+    devs = linux.setdefault("resources", {}).setdefault("devices", [])
+    devs.append({"allow": True, "type": "c", "major": 10, "access": "rwm"})
+    with open(out, "w") as f:
+        json.dump(spec, f, indent=1)
+        f.write("\n")
+
+
+def cmd_pattern(argv):
+    path, off, seed, length = argv[0], int(argv[1], 0), int(argv[2], 0), int(argv[3], 0)
+    words = read_words(path, off, length)
+    for i, w in enumerate(words):
+        if w != mix(seed, i):
+            print(f"scm.py: {path}: byte {off + i * 8} (region byte {i * 8}) "
+                  f"is {w:#018x}, pattern of {seed} wants {mix(seed, i):#018x}")
+            return 1
+    print(f"scm.py: {path}: {length} bytes at {off} hold the pattern of {seed}")
+    return 0
+
+
+def cmd_zero(argv):
+    path, off, length = argv[0], int(argv[1], 0), int(argv[2], 0)
+    with open(path, "rb") as f:
+        f.seek(off)
+        data = f.read(length)
+    if len(data) != length:
+        print(f"scm.py: {path}: short read")
+        return 1
+    if data.count(0) != length:
+        first = next(i for i, b in enumerate(data) if b)
+        print(f"scm.py: {path}: byte {off + first} is not zero")
+        return 1
+    return 0
+
+
+def cmd_checksum(argv):
+    path, off, length = argv[0], int(argv[1], 0), int(argv[2], 0)
+    h = 0xCBF29CE484222325
+    for w in read_words(path, off, length):
+        h = ((h ^ w) * 0x100000001B3) & M64
+    print(f"{h:016x}")
+    return 0
+
+
+def cmd_regions(argv):
+    tag = argv[1] if len(argv) > 1 else ""
+    begin, end = f"scm.regions {tag} begin".rstrip(), f"scm.regions {tag} end".rstrip()
+    if not tag:
+        begin, end = "scm.regions begin", "scm.regions end"
+    blocks, cur = [], None
+    with open(argv[0], "rb") as f:
+        for raw in f:
+            line = raw.decode("utf-8", "replace").replace("\r", "").rstrip("\n")
+            if line.endswith(begin):
+                cur = []
+            elif line.endswith(end) and cur is not None:
+                blocks.append(cur)
+                cur = None
+            elif cur is not None:
+                if line.startswith("name owner") or not line.strip():
+                    continue
+                cur.append(line)
+    if not blocks:
+        return 1
+    for line in blocks[-1]:
+        print(line)
+    return 0
+
+
+def cmd_blocks(argv):
+    off, size, bs = (int(a, 0) for a in argv[:3])
+    first, last = off // bs, (off + size - 1) // bs
+    print(f"{first}-{last}" if last > first else f"{first}")
+    return 0
+
+
+def cmd_query(argv):
+    from qmp import QMP
+    sock, device = argv[0], argv[1]
+    region = argv[2] if len(argv) > 2 else "pmem"
+    with QMP(sock, timeout=30) as q:
+        for e in q.command("query-ssd-balloon", device=device):
+            if e.get("region") == region:
+                print(json.dumps(e))
+                return 0
+    print(f"scm.py: {device} has no {region} region", file=sys.stderr)
+    return 1
+
+
+def main():
+    cmds = {"bundle": cmd_bundle, "pattern": cmd_pattern, "zero": cmd_zero,
+            "checksum": cmd_checksum, "regions": cmd_regions,
+            "blocks": cmd_blocks, "query": cmd_query}
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return cmds[sys.argv[1]](sys.argv[2:]) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -68,6 +68,13 @@ def size_name(b):
     return f"{b // (1 << 30)} GiB" if b >= 1 << 30 else f"{b // MIB} MiB"
 
 
+def num(x):
+    """Three significant digits at most, never in exponent form."""
+    if x >= 100:
+        return f"{x:.0f}"
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 class Ratio:
     """Median, min and max of per-repetition ratios; bound: '>' '<' or ''."""
 
@@ -81,7 +88,7 @@ class Ratio:
 
     def cell(self):
         b = f"{self.bound} " if self.bound else ""
-        return f"**{b}{self.median:.3g}** ({self.min:.3g} – {self.max:.3g})"
+        return f"**{b}{num(self.median)}** ({num(self.min)} – {num(self.max)})"
 
 
 def ratio(times, num_key, den_key):

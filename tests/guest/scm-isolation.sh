@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Guest half of tests/e2e/scm-isolation.sh (busybox sh): runc containers A
+# and B, a privileged runc container P and plain unshare+cgroup containers
+# each get their own /dev/scm region; nobody sees another's data; the
+# refusals hold inside containers; the cgroup -> region name rule.
+# Environment: SEED_A SEED_B SEED_H SEED_U.
+. /test/check.sh
+. /test/scm-lib.sh
+
+if [ ! -c /dev/scm ]; then
+	check "/dev/scm is a character device" false
+	check_done
+fi
+check "/proc/scm/regions is readable" cat /proc/scm/regions
+
+# --- outside every container: the host region ------------------------------
+scmtest info
+check "outside containers: the region is host" \
+	sh -c 'scmtest info | grep -q "name=host "'
+check "outside containers: write the host pattern" scmtest write "$SEED_H"
+check "outside containers: admin ioctls with bad arguments are refused" \
+	scmtest refusals --admin
+
+# --- runc containers A and B -------------------------------------------------
+check "runc A: region A, own pattern written and read back" ct_run A "
+	scmtest info | grep -q 'name=A ' || { scmtest info; exit 1; }
+	scmtest write $SEED_A && scmtest verify $SEED_A"
+check "runc A: negative control: B's pattern is not in A's region" \
+	ct_run A "scmtest verify $SEED_B; test \$? = 1"
+check "runc B: region B, own pattern written and read back" ct_run B "
+	scmtest info | grep -q 'name=B ' || { scmtest info; exit 1; }
+	scmtest write $SEED_B && scmtest verify $SEED_B"
+check "runc B: negative control: A's pattern is not in B's region" \
+	ct_run B "scmtest verify $SEED_A; test \$? = 1"
+check "runc A: own pattern intact after B wrote" ct_run A "scmtest verify $SEED_A"
+check "runc A: negative control: the host pattern is not in A's region" \
+	ct_run A "scmtest verify $SEED_H; test \$? = 1"
+check "runc A: refusals (admin EPERM, mmap past the end, bad ioctls)" \
+	ct_run A "scmtest refusals"
+check "runc B: refusals (admin EPERM, mmap past the end, bad ioctls)" \
+	ct_run B "scmtest refusals"
+check "runc A: sees its cgroup namespace root" ct_run A "
+	cat /proc/self/cgroup; grep -qx '0::/' /proc/self/cgroup"
+echo "scm: /proc/scm/regions as a container sees it:"
+ct_run A "cat /proc/scm/regions"
+
+# A and B at the same time, each holding its mapping while the other writes.
+ct_start A "scmtest hold $SEED_A 6"
+ct_start B "scmtest hold $SEED_B 6"
+ct_wait A
+check "runc A and B concurrently: A's mapping intact" test $? = 0
+ct_wait B
+check "runc A and B concurrently: B's mapping intact" test $? = 0
+
+# every capability (CAP_SYS_ADMIN too): still a container, still no admin
+check "privileged runc P: region P" ct_run P "scmtest info | grep -q 'name=P '"
+check "privileged runc P: admin ioctls refused despite CAP_SYS_ADMIN" \
+	ct_run P "grep CapEff /proc/self/status; scmtest refusals"
+check "privileged runc P: A's pattern is not in P's region" \
+	ct_run P "scmtest verify $SEED_A; test \$? = 1"
+
+# --- scmctl: refused inside a container, working outside --------------------
+if command -v scmctl >/dev/null; then
+	echo "scm.scmctl present"
+	check "scmctl list works outside containers" scmctl list
+	# refused = it ran (not 127) and failed
+	refused='rc=$?; echo "scmctl exit $rc"; [ $rc -ne 0 ] && [ $rc -ne 127 ]'
+	check "scmctl list is refused inside runc A" ct_run A "scmctl list; $refused"
+	check "scmctl create is refused inside runc A" \
+		ct_run A "scmctl create intruder 2M; $refused"
+	check "scmctl delete of B is refused inside runc A" \
+		ct_run A "scmctl delete B; $refused"
+	check "scmctl create is refused inside the privileged runc P" \
+		ct_run P "scmctl create intruder 2M; $refused"
+	check "scmctl list is refused inside unshare U" ct_unshare U "scmctl list; $refused"
+	check "scmctl: no region 'intruder' appeared" sh -c '! grep -q "^intruder " /proc/scm/regions'
+else
+	echo "scm.scmctl absent"
+fi
+
+# --- plain containers: unshare + a cgroup v2 group -----------------------------
+check "unshare U: region U, own pattern" ct_unshare U "
+	cat /proc/self/cgroup; grep -qx '0::/' /proc/self/cgroup || exit 1
+	scmtest info | grep -q 'name=U ' || { scmtest info; exit 1; }
+	scmtest write $SEED_U && scmtest verify $SEED_U"
+check "unshare U: negative control: A's pattern is not in U's region" \
+	ct_unshare U "scmtest verify $SEED_A; test \$? = 1"
+check "unshare U: refusals" ct_unshare U "scmtest refusals"
+
+# The cgroup -> region name rule (include/uapi/linux/vssd_scm.h), with
+# plain cgroup groups (cgroup namespace too, so the container sees "/").
+# name_of CGROUP: the region name a process in /CGROUP gets.
+name_of() {
+	mkdir -p "/sys/fs/cgroup/$1" || return 1
+	sh -c 'echo $$ > "$1/cgroup.procs" && exec /usr/bin/unshare --cgroup scmtest info' \
+		sh "/sys/fs/cgroup/$1" | sed -n 's/^scmtest: info name=\([^ ]*\) .*/\1/p'
+}
+rule() {
+	got=$(name_of "$1")
+	echo "scm: cgroup /$1 -> region '$got' (want '$2')"
+	[ "$got" = "$2" ]
+}
+mkdir -p /sys/fs/cgroup/system.slice /sys/fs/cgroup/machine.slice /sys/fs/cgroup/U2
+check "name rule: /U2/sub -> U2" rule U2/sub U2
+check "name rule: /system.slice/docker-<id>.scope -> <id>" \
+	rule system.slice/docker-0123abcd.scope 0123abcd
+check "name rule: /machine.slice/libpod-<id>.scope -> <id>" \
+	rule machine.slice/libpod-77ee.scope 77ee
+check "name rule: /lxc.payload.web -> web" rule lxc.payload.web web
+check "name rule: /system.slice/sshd.service -> host" \
+	rule system.slice/sshd.service host
+check "name rule: /init.scope -> host" rule init.scope host
+for cg in U2/sub U2 system.slice/docker-0123abcd.scope system.slice/sshd.service \
+	system.slice machine.slice/libpod-77ee.scope machine.slice lxc.payload.web init.scope; do
+	rmdir "/sys/fs/cgroup/$cg" 2>/dev/null
+done
+
+# --- the table ---------------------------------------------------------------
+scm_regions final
+check "regions: A owned by /A" test "$(scm_region A owner)" = /A
+check "regions: B owned by /B" test "$(scm_region B owner)" = /B
+check "regions: P owned by /P" test "$(scm_region P owner)" = /P
+check "regions: U owned by /U" test "$(scm_region U owner)" = /U
+check "regions: host owned by /" test "$(scm_region host owner)" = /
+check "regions: no two regions overlap" awk '
+	NR > 1 { off[NR] = $5; end[NR] = $5 + $3 }
+	END { for (i in off) for (j in off) if (i != j && off[i] < end[j] && off[j] < end[i]) exit 1 }' \
+	/proc/scm/regions
+
+# --- the device still serves syncs after all the refused requests --------------
+check "after the refusals: host region still writes and syncs" scmtest write "$SEED_H"
+check "after the refusals: host region verifies" scmtest verify "$SEED_H"
+check "device state idle" test "$(sst state)" = idle
+step refusals-done
+# (the host asks QEMU over QMP meanwhile)
+sleep 3
+check_done

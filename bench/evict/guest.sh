@@ -19,6 +19,7 @@
 # for bench/evict/report.py.
 
 # EVICT_POLICY, EVICT_WARMUP, EVICT_READS, EVICT_SHRINK_BLOCKS (vm_start --env).
+# shellcheck disable=SC1091 # written by tests/lib/vm.sh at boot
 . /test/env.sh
 
 EVICT=/test/evict

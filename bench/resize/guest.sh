@@ -11,6 +11,7 @@
 # I/O error or refused resize was counted.
 
 # BENCH_VSSD_DISKS, BENCH_IDLE_SECONDS (vm_start --env).
+# shellcheck disable=SC1091 # written by tests/lib/vm.sh at boot
 . /test/env.sh
 
 for m in virtio_balloon virtio_mem; do
@@ -90,7 +91,9 @@ show_state
 stty -F /dev/ttyS1 raw -echo || { echo "bench.resize: no /dev/ttyS1"; exit 1; }
 echo "bench.resize: ready"
 line=
-while [ "$line" != done ]; do
+while [ "$line" != "done" ]; do
+	# busybox ash has read -t.
+	# shellcheck disable=SC3045
 	if ! read -r -t "$BENCH_IDLE_SECONDS" line < /dev/ttyS1; then
 		echo "bench.resize: no word from the host in $BENCH_IDLE_SECONDS s"
 		exit 1

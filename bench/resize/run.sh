@@ -70,6 +70,7 @@ for f in vssd0 vssd1; do
 	truncate -s 5G "$VM_TMP/$f.img"
 done
 ctl=$VM_TMP/ctl.sock
+# shellcheck disable=SC2054 # commas separate device properties
 qemu_args=(
 	-blockdev "driver=file,filename=$VM_TMP/vssd0.img,node-name=vssd0-disk,discard=unmap"
 	-device virtio-vssd-pci,id=vssd0,drive=vssd0-disk,block-size=1M

@@ -20,8 +20,9 @@
  *                work for a whole round, so it also serialises resizes
  *   hints_mutex  the hint list (sleeps)
  *   map_mutex    the plugged bitmap's writers (sleeps); queue_rq reads the
- *                bitmap locklessly: bits are cleared only with the queue
- *                frozen, and a set bit is safe to see late
+ *                bitmap locklessly after starting the request: a cleared
+ *                bit is followed by a wait for started requests on it
+ *                (vssd_blk_wait_idle), and a set bit is safe to see late
  *   lock         removing, config_pending, the cached config and the
  *                pending resize (irqsave)
  *   req_vq.lock  one request virtqueue (irqsave)
@@ -325,6 +326,7 @@ int vssd_blk_init(struct vssd_device *vssd);
 void vssd_blk_remove(struct vssd_device *vssd);
 void vssd_blk_free(struct vssd_device *vssd);
 void vssd_req_done(struct virtqueue *vq);
+void vssd_blk_wait_idle(struct vssd_device *vssd, const unsigned long *blocks);
 
 /* vssd_ctrl.c */
 int vssd_ctrl_alloc(struct vssd_device *vssd);

@@ -17,6 +17,7 @@
 
 #include <linux/blk-mq-virtio.h>
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
@@ -124,6 +125,68 @@ static blk_status_t vssd_check_blocks(struct vssd_device *vssd,
 	for (b = DIV_ROUND_UP_ULL(blk_rq_pos(rq), 1ULL << shift); b < end; b++)
 		WRITE_ONCE(vssd->last_use[b], 0);
 	return BLK_STS_OK;
+}
+
+/* Context of vssd_rq_busy_on(). */
+struct vssd_busy_scan {
+	struct vssd_device *vssd;
+	const unsigned long *blocks;
+	bool found;
+};
+
+/* Tag iterator: stop at a started request that touches a block of the scan. */
+static bool vssd_rq_busy_on(struct request *rq, void *data)
+{
+	struct vssd_busy_scan *scan = data;
+	struct vssd_device *vssd = scan->vssd;
+	u64 first, last;
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		break;
+	default:
+		return true;
+	}
+	if (!blk_rq_sectors(rq))
+		return true;
+	vssd_sector_blocks(vssd, blk_rq_pos(rq), blk_rq_sectors(rq), &first,
+			   &last);
+	if (first >= vssd->nr_blocks)
+		return true;
+	last = min(last, vssd->nr_blocks - 1);
+	if (find_next_bit(scan->blocks, last + 1, first) <= last) {
+		scan->found = true;
+		return false;
+	}
+	return true;
+}
+
+/**
+ * vssd_blk_wait_idle - wait until no request touches any of @blocks
+ * @vssd: the device
+ * @blocks: bitmap of blocks, already cleared from the plugged map
+ *
+ * Requests started after the bits were cleared fail in queue_rq, so only
+ * those already started can touch @blocks: wait for them to complete.
+ * Unlike freezing the queue this costs no RCU grace period, and I/O to
+ * other blocks goes on meanwhile.
+ */
+void vssd_blk_wait_idle(struct vssd_device *vssd, const unsigned long *blocks)
+{
+	struct vssd_busy_scan scan = { .vssd = vssd, .blocks = blocks };
+
+	/* pairs with the barrier in vssd_queue_rq() */
+	smp_mb();
+	for (;;) {
+		scan.found = false;
+		blk_mq_tagset_busy_iter(&vssd->tag_set, vssd_rq_busy_on, &scan);
+		if (!scan.found)
+			return;
+		usleep_range(50, 200);
+	}
 }
 
 /* Fill the wire header from the request. */
@@ -236,6 +299,13 @@ static blk_status_t vssd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	bool notify = false;
 	int nents, err;
 
+	/*
+	 * Started before the plugged bitmap is read: a request that saw a
+	 * block plugged is visible to vssd_blk_wait_idle() (barrier pairs
+	 * with the one there).
+	 */
+	blk_mq_start_request(rq);
+	smp_mb();
 	status = vssd_check_blocks(vssd, rq);
 	if (unlikely(status))
 		return status;
@@ -247,8 +317,6 @@ static blk_status_t vssd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	nents = vssd_map_data(rq, pdu);
 	if (unlikely(nents < 0))
 		return BLK_STS_RESOURCE;
-
-	blk_mq_start_request(rq);
 
 	spin_lock_irqsave(&rvq->lock, flags);
 	err = vssd_add_req(rvq->vq, rq, pdu, nents);

@@ -138,6 +138,7 @@ int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
 /* The last reference is gone (or probe failed before /dev/scm existed). */
 void vssd_pmem_free(struct vssd_pmem *pmem)
 {
+	vssd_scm_inode_put(pmem);
 	if (pmem->virt)
 		memunmap(pmem->virt);
 	kvfree(pmem->chosen);

@@ -120,10 +120,11 @@ struct vssd_pmem {
 	unsigned int table_copy;
 
 	/*
-	 * The mapping of every /dev/scm file, whichever inode it was opened
-	 * through, so that one unmap_mapping_range() revokes them all.
+	 * An inode of our own pseudo file system whose i_mapping every
+	 * /dev/scm file uses, whichever device node it was opened through,
+	 * so that one unmap_mapping_range() revokes all their mappings.
 	 */
-	struct address_space mapping;
+	struct inode *inode;
 	/* /dev/scm; registered for the first device with persistent memory. */
 	struct miscdevice misc;
 	bool misc_registered;
@@ -155,6 +156,7 @@ bool vssd_scm_name_valid(const char *name, size_t max);
 int vssd_scm_init(struct vssd_pmem *pmem);
 void vssd_scm_exit(struct vssd_pmem *pmem);
 void vssd_scm_put(struct vssd_pmem *pmem);
+void vssd_scm_inode_put(struct vssd_pmem *pmem);
 void vssd_scm_revoke(struct vssd_pmem *pmem);
 void vssd_scm_name_from_path(const char *path, char *name);
 unsigned int vssd_scm_nr_regions(struct vssd_pmem *pmem);

@@ -9,10 +9,10 @@
  * size. Each step rereads the config space and answers the current
  * resize_generation with one kind of list:
  *
- *   shrink, policy GUEST  choose blocks (vssd_evict.c), quiesce them (the
- *                         queue is frozen while they leave the plugged
- *                         map, so no request to them is in flight and new
- *                         ones fail with EIO), then UNPLUG them;
+ *   shrink, policy GUEST  choose blocks (vssd_evict.c), quiesce them (they
+ *                         leave the plugged map, so new requests to them
+ *                         fail with EIO, and the requests to them in
+ *                         flight complete), then UNPLUG them;
  *   shrink, policy HOST   UNPLUG_HOST: the device names the blocks;
  *   grow                  PLUG the lowest unplugged blocks.
  *
@@ -340,19 +340,16 @@ static int vssd_send_chosen(struct vssd_device *vssd, u16 type, u32 generation,
 }
 
 /*
- * Take the chosen blocks out of the plugged map with the queue frozen:
- * requests to them in flight complete first, later ones fail in queue_rq.
+ * Take the chosen blocks out of the plugged map, then wait for the
+ * requests to them that are in flight: later ones fail in queue_rq.
  */
 static void vssd_quiesce_chosen(struct vssd_device *vssd)
 {
-	struct request_queue *q = vssd->disk->queue;
-
-	blk_mq_freeze_queue(q);
 	mutex_lock(&vssd->map_mutex);
 	bitmap_andnot(vssd->plugged, vssd->plugged, vssd->chosen,
 		      vssd->nr_blocks);
 	mutex_unlock(&vssd->map_mutex);
-	blk_mq_unfreeze_queue(q);
+	vssd_blk_wait_idle(vssd, vssd->chosen);
 }
 
 /* Policy GUEST: choose, quiesce and UNPLUG @t->blocks blocks. */

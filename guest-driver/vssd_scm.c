@@ -13,9 +13,9 @@
  * caller still belongs to the file's container, so a descriptor handed to
  * another container gives EPERM there.
  *
- * Revocation: all /dev/scm files share one address_space (pmem->mapping),
- * whichever device node they were opened through, so one
- * unmap_mapping_range() zaps every mapping; faults then check again that
+ * Revocation: all /dev/scm files share the address_space of one inode of
+ * a small pseudo file system (pmem->inode), whichever device node they
+ * were opened through, so one unmap_mapping_range() zaps every mapping; faults then check again that
  * the page still belongs to a live region on plugged blocks, under
  * pmem->sem, and deliver SIGBUS otherwise. That is how deleting or
  * shrinking a region, giving its blocks to the host and unbinding the
@@ -25,6 +25,9 @@
 #include <linux/capability.h>
 #include <linux/cgroup.h>
 #include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
 #include <linux/kref.h>
 #include <linux/libnvdimm.h>
 #include <linux/miscdevice.h>
@@ -58,6 +61,25 @@ static DEFINE_MUTEX(vssd_scm_active_lock);
 
 /* /proc/scm */
 static struct proc_dir_entry *vssd_scm_proc_dir;
+
+/* "VSCM": the pseudo file system that holds the mapping inodes. */
+#define VSSD_SCM_FS_MAGIC	0x4d435356
+
+static int vssd_scm_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, VSSD_SCM_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type vssd_scm_fs_type = {
+	.name			= "vssd_scm",
+	.owner			= THIS_MODULE,
+	.init_fs_context	= vssd_scm_fs_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+/* Pinned while any pmem->inode exists. */
+static struct vfsmount *vssd_scm_mnt;
+static int vssd_scm_mnt_count;
 
 /* One open() of /dev/scm. */
 struct vssd_scm_file {
@@ -215,7 +237,7 @@ static struct vssd_scm_entry *vssd_scm_file_entry(struct vssd_scm_file *f,
 /* Zap every /dev/scm mapping; faults map again what is still allowed. */
 void vssd_scm_revoke(struct vssd_pmem *pmem)
 {
-	unmap_mapping_range(&pmem->mapping, 0, 0, 1);
+	unmap_mapping_range(pmem->inode->i_mapping, 0, 0, 1);
 }
 
 static vm_fault_t vssd_scm_fault(struct vm_fault *vmf)
@@ -287,7 +309,7 @@ out_unlock:
 	}
 	file->private_data = f;
 	/* one address_space for all, so that revocation reaches every map */
-	file->f_mapping = &pmem->mapping;
+	file->f_mapping = pmem->inode->i_mapping;
 	return 0;
 }
 
@@ -600,13 +622,34 @@ unsigned int vssd_scm_nr_regions(struct vssd_pmem *pmem)
 
 /* --- registration --- */
 
+/* The inode whose mapping all files of @pmem share. */
+static int vssd_scm_inode_new(struct vssd_pmem *pmem)
+{
+	struct inode *inode;
+	int err;
+
+	err = simple_pin_fs(&vssd_scm_fs_type, &vssd_scm_mnt,
+			    &vssd_scm_mnt_count);
+	if (err)
+		return err;
+	inode = alloc_anon_inode(vssd_scm_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		simple_release_fs(&vssd_scm_mnt, &vssd_scm_mnt_count);
+		return PTR_ERR(inode);
+	}
+	pmem->inode = inode;
+	return 0;
+}
+
 /* Register /dev/scm for @pmem unless another device has it. */
 int vssd_scm_init(struct vssd_pmem *pmem)
 {
-	int err = 0;
+	int err;
 
 	kref_init(&pmem->ref);
-	address_space_init_once(&pmem->mapping);
+	err = vssd_scm_inode_new(pmem);
+	if (err)
+		return err;
 
 	mutex_lock(&vssd_scm_active_lock);
 	if (vssd_scm_active)
@@ -623,7 +666,19 @@ int vssd_scm_init(struct vssd_pmem *pmem)
 	vssd_scm_active = pmem;
 out_unlock:
 	mutex_unlock(&vssd_scm_active_lock);
+	if (err)
+		vssd_scm_inode_put(pmem);
 	return err;
+}
+
+/* Undo vssd_scm_inode_new(); the last file is gone. */
+void vssd_scm_inode_put(struct vssd_pmem *pmem)
+{
+	if (!pmem->inode)
+		return;
+	iput(pmem->inode);
+	pmem->inode = NULL;
+	simple_release_fs(&vssd_scm_mnt, &vssd_scm_mnt_count);
 }
 
 /*

@@ -31,6 +31,14 @@
 #   scm_has_region NAME
 #   sst KEY             a value of /proc/vssd/vssd0/status
 #   step NAME           print "vssd.step NAME" (the host waits for it)
+#
+# With $SCM_DEFAULT_SIZE set (vm_boot --env), new regions get that size
+# (the driver's scm_default_size parameter).
+
+if [ -n "${SCM_DEFAULT_SIZE:-}" ]; then
+	echo "$SCM_DEFAULT_SIZE" > /sys/module/virtio_vssd/parameters/scm_default_size ||
+		echo "scm-lib: cannot set scm_default_size"
+fi
 
 CT_ROOT=/ctroot
 CT_SHARE=/ctshare

@@ -846,15 +846,14 @@ static int virtio_vssd_ctrl_list(VirtIOVSSD *s, VirtQueueElement *elem,
 }
 
 /*
- * Picks up to @want plugged blocks of @r, uniformly at random (selection
- * sampling: each plugged block in turn with probability needed/remaining),
- * as at most @max ranges in block order. Stops early when the ranges do
- * not fit. Returns the number of ranges, and their blocks in *@nr_blocks.
+ * Samples exactly @want of the plugged blocks of @r, uniformly at random
+ * (selection sampling: each plugged block in turn with probability
+ * needed/remaining), as ranges in block order. Returns the number of
+ * ranges, or 0 when they would not fit in @max.
  */
-static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
-                                        uint32_t max,
-                                        struct virtio_vssd_range *ranges,
-                                        uint64_t *nr_blocks)
+static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t want,
+                                          uint32_t max,
+                                          struct virtio_vssd_range *ranges)
 {
     uint64_t remaining = r->nb_plugged, picked = 0, block;
     uint32_t nr = 0;
@@ -869,13 +868,39 @@ static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
             } else if (nr < max) {
                 ranges[nr++] = (struct virtio_vssd_range) { block, 1 };
             } else {
-                break;
+                return 0;
             }
             picked++;
         }
         remaining--;
     }
-    *nr_blocks = picked;
+    return nr;
+}
+
+/*
+ * Picks @want plugged blocks of @r uniformly at random as at most @max
+ * ranges; when a uniform choice of that many does not fit, picks @max of
+ * them instead (which always fit), so that every round of a host-policy
+ * shrink is a uniform choice among the blocks still plugged and the whole
+ * shrink is one too. Returns the number of ranges, the blocks in
+ * *@nr_blocks.
+ */
+static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
+                                        uint32_t max,
+                                        struct virtio_vssd_range *ranges,
+                                        uint64_t *nr_blocks)
+{
+    uint32_t nr, i;
+
+    nr = virtio_vssd_sample_blocks(r, want, max, ranges);
+    if (!nr) {
+        want = MIN(want, max);
+        nr = virtio_vssd_sample_blocks(r, want, max, ranges);
+    }
+    *nr_blocks = 0;
+    for (i = 0; i < nr; i++) {
+        *nr_blocks += ranges[i].count;
+    }
     return nr;
 }
 

@@ -30,7 +30,7 @@ truncate -s $MAX "$img"
 state=$VM_TMP/vssd.state
 vssd_args "$img" "block-size=64K,state-file=$state"
 vm_start --script "$VSSD_ROOT/tests/guest/hints-run.sh" --files "$RZ_FILES" \
-	--timeout 240 --env SEED="$SEED" -- "${VSSD_ARGS[@]}" || t_bail "QEMU did not start"
+	--timeout 400 --env SEED="$SEED" -- "${VSSD_ARGS[@]}" || t_bail "QEMU did not start"
 
 # resize NAME BLOCKS [--policy host]: at the guest's "shrink NAME ..." or
 # "grow NAME" marker, resize to BLOCKS fewer than the maximum and check

@@ -44,10 +44,11 @@ run_passes() {
 	full=$(vm_alloc_bytes "$img")
 	t_check "$name: the backing file starts without holes" test -z "$(rz_holes "$img" "$bs")"
 	vssd_args "$img" "$props"
+	rz_mailbox
 	vm_start --script "$VSSD_ROOT/tests/guest/resize-passes.sh" --files "$RZ_FILES" \
-		--timeout 240 --log "$VM_TMP/$name.log" \
+		--timeout 400 --log "$VM_TMP/$name.log" \
 		--env SEED="$SEED" --env SIZES="$sizes" --env EXPECT_BS="$bs" \
-		-- "${VSSD_ARGS[@]}" || { t_fail "$name: QEMU started"; return; }
+		-- "${VSSD_ARGS[@]}" "${RZ_MAILBOX_ARGS[@]}" || { t_fail "$name: QEMU started"; return; }
 
 	for mib in $sizes; do
 		n=$(((mib << 20) / bs))
@@ -94,6 +95,7 @@ run_passes() {
 		json_is "$out" blocks-evicted "$evicted" "$name: grow by $mib MiB: blocks-evicted unchanged"
 		t_check "$name: grow by $mib MiB: granting allocates nothing on the host" \
 			test "$(rz_holes "$img" "$bs")" = "$holes"
+		rz_tell "checked $mib"
 
 		rz_step "grown $mib" || break
 		t_check "$name: grow by $mib MiB: guest counters agree (granted=$granted)" \

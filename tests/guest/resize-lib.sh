@@ -16,6 +16,8 @@
 #                       the "eio-ranges:" line of read-blocks
 #   each_range CMD...   for every range on stdin: CMD OFFSET LENGTH
 #                       (bytes, using $BS)
+#   wait_told WORD [S]  wait until the host wrote WORD into the mailbox
+#                       disk /dev/vda (tests/lib/resize.sh rz_tell)
 
 P=/proc/vssd/vssd0
 
@@ -94,4 +96,13 @@ each_range() {
 		hi=${r#*-}
 		"$@" $((lo * BS)) $(((hi - lo + 1) * BS)) || return 1
 	done
+}
+
+told() {
+	[ "$(dd if=/dev/vda bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' |
+		head -n1 | sed 's/ *$//')" = "$1" ]
+}
+
+wait_told() {
+	wait_for "${2:-180}" told "$1"
 }

@@ -75,6 +75,8 @@ for mib in $SIZES; do
 	check "grow $mib MiB: the granted blocks read as zeros" in_ranges "$gone" zero_at
 	check_fails "grow $mib MiB: negative control: the granted blocks lost the pattern" \
 		in_ranges "$(first_range "$gone")" verify_at
+	# The host looks at its file before anything is written there again.
+	check "grow $mib MiB: the host has checked its file" wait_told "checked $mib"
 	check "grow $mib MiB: write the pattern back onto them" in_ranges "$gone" write_at
 	echo "vssd.counters-grown $mib evicted=$(st evicted_blocks) granted=$(st granted_blocks)"
 	step "grown $mib"

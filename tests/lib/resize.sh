@@ -17,6 +17,11 @@
 #   rz_same NAME GOT WANT   one result: GOT = WANT (short reason if not)
 #   rz_step NAME [S]    wait for the guest's "vssd.step NAME" marker
 #   rz_guest_line KEY   the rest of the last console line "KEY ..."
+#   rz_mailbox          a host -> guest mailbox: a small virtio-blk disk
+#                       (/dev/vda in the guest); QEMU arguments in the
+#                       array RZ_MAILBOX_ARGS. The guest waits with
+#                       "wait_told WORD" (resize-lib.sh) for
+#   rz_tell WORD        which the host writes into it.
 
 RZ_PY=$VSSD_ROOT/tests/lib/balloon.py
 RZ_FILES=
@@ -68,6 +73,18 @@ rz_step() {
 
 rz_guest_line() {
 	tr -d '\r' < "$VM_LOG" | sed -n "s/^$1 //p" | tail -n1
+}
+
+rz_mailbox() {
+	vm_tmpdir
+	RZ_MAILBOX=$VM_TMP/mailbox.img
+	rm -f "$RZ_MAILBOX"
+	truncate -s 4096 "$RZ_MAILBOX"
+	RZ_MAILBOX_ARGS=(-drive "file=$RZ_MAILBOX,if=virtio,format=raw")
+}
+
+rz_tell() {
+	printf '%-63s\n' "$1" | dd of="$RZ_MAILBOX" conv=notrunc status=none
 }
 
 # rz_count RANGES: number of blocks in "3 7-9" style ranges.

@@ -1988,6 +1988,42 @@ static void test_resize_host(void *obj, void *data, QGuestAllocator *alloc)
     vssd_driver_cleanup(&t);
 }
 
+/*
+ * Policy host, when the blocks asked for cannot fit the reply's ranges:
+ * each round must still be a uniform choice among the plugged blocks (a
+ * choice that stops when the ranges are full only ever takes the lowest).
+ * Shrink by half with room for one range, 128 times: the block given
+ * comes from the upper half about half of the time.
+ */
+static void test_resize_host_uniform(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    const uint64_t half = VSSD_NR_BLOCKS / 2;
+    struct virtio_vssd_range out[1];
+    VssdTest t = { };
+    unsigned int round, upper = 0;
+    uint32_t gen, nr;
+
+    vssd_test_start(&t, obj, data, alloc);
+    for (round = 0; round < 128; round++) {
+        gen = vssd_balloon(&t, half * VSSD_BLOCK_SIZE, "host");
+        g_assert_cmpuint(vssd_unplug_host(&t, gen, half, out, 1, &nr), ==,
+                         VIRTIO_VSSD_R_NONE);
+        g_assert_cmpuint(nr, ==, 1);
+        g_assert_cmpuint(out[0].first + out[0].count, <=, VSSD_NR_BLOCKS);
+        upper += out[0].first + out[0].count > half;
+        vssd_model_unplugged(&t, out, 1);
+
+        gen = vssd_balloon(&t, VSSD_NR_BLOCKS * VSSD_BLOCK_SIZE, "guest");
+        g_assert_cmpuint(vssd_plug(&t, gen, out, 1), ==, VIRTIO_VSSD_R_NONE);
+        vssd_check_map(&t, "11111111");
+    }
+    g_test_message("upper half given in %u of 128 rounds", upper);
+    /* uniform: about 64 (binomial, p < 1e-9 below 32); first-fit: ~2 */
+    g_assert_cmpuint(upper, >=, 32);
+    vssd_driver_cleanup(&t);
+}
+
 /* One malformed reply: refused with @reason, counted, nothing changed. */
 static void vssd_check_refused(VssdTest *t, const char *what, uint16_t got,
                                uint16_t reason, const char *counter,
@@ -3451,6 +3487,8 @@ static void register_virtio_vssd_test(void)
     qos_add_test("resize-guest-iothread", "virtio-vssd", test_resize_guest,
                  &iothread_opts);
     qos_add_test("resize-host", "virtio-vssd", test_resize_host, &opts);
+    qos_add_test("resize-host-uniform", "virtio-vssd",
+                 test_resize_host_uniform, &opts);
     qos_add_test("resize-bad-replies", "virtio-vssd", test_resize_bad_replies,
                  &opts);
     qos_add_test("resize-supersede", "virtio-vssd", test_resize_supersede,

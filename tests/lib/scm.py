@@ -24,6 +24,13 @@
         block), one region per line: name owner size used offset.
     scm.py blocks OFFSET SIZE BLOCK-SIZE
         The block numbers (ranges) a region covers.
+    scm.py table FILE
+        Decode both copies of the region table at the start of the pmem
+        file (guest-driver/vssd_pmem.h): one line per copy,
+        "copy N valid|invalid|empty seq S regions NAME@OFFSET+SIZE,..."
+        (invalid: bad magic, version, count or crc), then "current N"
+        (the valid copy with the higher seq, as the driver picks) or
+        "current none".
     scm.py query SOCKET DEVICE [REGION]
         The query-ssd-balloon entry of REGION (default pmem) as JSON.
 """
@@ -163,6 +170,43 @@ def cmd_blocks(argv):
     return 0
 
 
+SCM_MAGIC = 0x4D435356
+TABLE_BYTES = 16384
+MAX_REGIONS = 64
+HDR = struct.Struct("<IIQQQII24s")
+ENTRY = struct.Struct("<64sQQQQ32s")
+
+
+def cmd_table(argv):
+    import zlib
+    with open(argv[0], "rb") as f:
+        raw = f.read(2 * TABLE_BYTES)
+    raw = raw.ljust(2 * TABLE_BYTES, b"\0")
+    best = None
+    for copy in (0, 1):
+        buf = raw[copy * TABLE_BYTES:(copy + 1) * TABLE_BYTES]
+        magic, version, seq, rsize, next_id, nr, crc, _ = HDR.unpack_from(buf)
+        ents = buf[HDR.size:HDR.size + MAX_REGIONS * ENTRY.size]
+        if not any(buf):
+            state = "empty"
+        else:
+            hdr0 = buf[:HDR.size - 28] + b"\0\0\0\0" + buf[HDR.size - 24:HDR.size]
+            ok = (magic == SCM_MAGIC and version == 1 and nr == MAX_REGIONS
+                  and zlib.crc32(hdr0 + ents) == crc)
+            state = "valid" if ok else "invalid"
+        regions = []
+        for i in range(MAX_REGIONS):
+            name, _id, off, size, _used, _owner = ENTRY.unpack_from(ents, i * ENTRY.size)
+            name = name.split(b"\0", 1)[0].decode("ascii", "replace")
+            if name:
+                regions.append(f"{name}@{off}+{size}")
+        print(f"copy {copy} {state} seq {seq} regions {','.join(sorted(regions)) or '-'}")
+        if state == "valid" and (best is None or seq > best[1]):
+            best = (copy, seq)
+    print(f"current {best[0] if best else 'none'}")
+    return 0
+
+
 def cmd_query(argv):
     from qmp import QMP
     sock, device = argv[0], argv[1]
@@ -179,7 +223,8 @@ def cmd_query(argv):
 def main():
     cmds = {"bundle": cmd_bundle, "pattern": cmd_pattern, "zero": cmd_zero,
             "checksum": cmd_checksum, "regions": cmd_regions,
-            "blocks": cmd_blocks, "query": cmd_query}
+            "blocks": cmd_blocks, "query": cmd_query,
+            "table": cmd_table}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

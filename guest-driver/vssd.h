@@ -311,6 +311,10 @@ static inline void vssd_touch_blocks(struct vssd_device *vssd, u64 first,
 }
 
 /* vssd_hints.c */
+/* Longest token of a range list: two 20-digit numbers and a dash. */
+#define VSSD_TOKEN_MAX		42
+bool vssd_hints_has_token(const char *buf);
+char *vssd_hints_unfinished(char *buf);
 void vssd_hints_init(struct vssd_device *vssd);
 void vssd_hints_free(struct vssd_device *vssd);
 int vssd_hints_update(struct vssd_device *vssd, char *buf, bool append);

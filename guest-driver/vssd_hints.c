@@ -25,8 +25,6 @@
 #include <linux/string.h>
 #include "vssd.h"
 
-/* Longest token: two 20-digit numbers and a dash. */
-#define VSSD_TOKEN_MAX		42
 
 void vssd_hints_init(struct vssd_device *vssd)
 {
@@ -96,6 +94,32 @@ static char *vssd_next_token(char **pos)
 		*end++ = '\0';
 	*pos = end;
 	return s;
+}
+
+/* @buf holds at least one token. */
+bool vssd_hints_has_token(const char *buf)
+{
+	return *skip_spaces(buf) != '\0';
+}
+
+/*
+ * The last token of @buf if it may continue in a next write: @buf does
+ * not end in white space and the token is digits with at most one dash
+ * (a number or range cut short). NULL otherwise.
+ */
+char *vssd_hints_unfinished(char *buf)
+{
+	size_t len = strlen(buf);
+	char *tok;
+
+	if (!len || isspace(buf[len - 1]))
+		return NULL;
+	for (tok = buf + len; tok > buf && !isspace(tok[-1]); tok--)
+		;
+	if (strspn(tok, "0123456789-") != strlen(tok) ||
+	    strchr(tok, '-') != strrchr(tok, '-'))
+		return NULL;
+	return tok;
 }
 
 /*

@@ -10,8 +10,9 @@
  *   status   key: value lines (sizes in bytes, state, counters)
  *   hints    the eviction hints (vssd_hints.c). The first write of an
  *            open() replaces the list, later writes of the same open() and
- *            writes of an O_APPEND open add to it; "clear" empties it; each
- *            write(2) must hold whole tokens. Read: the list as ranges.
+ *            writes of an O_APPEND open add to it; "clear" empties it. A
+ *            write of 1024 bytes or more may end inside a number that the
+ *            next write continues. Read: the list as ranges.
  *   map      the plugged blocks as ranges ("0-767 1024-2047")
  *   pending  "none", "shrink N" or "grow N": blocks still to move in the
  *            resize being negotiated, followed by " pmem" when it is the
@@ -30,6 +31,9 @@
 
 /* Longest write accepted by hints: about a million single blocks. */
 #define VSSD_HINTS_MAX_WRITE	(16 << 20)
+
+/* Writes this long may end in a token that the next write continues. */
+#define VSSD_HINTS_CHUNK	1024
 
 /* Longest write accepted by pending. */
 #define VSSD_PENDING_MAX_WRITE	16
@@ -148,10 +152,17 @@ static char *vssd_proc_copy_write(const char __user *ubuf, size_t count,
 
 /* --- hints --- */
 
-/* Per open() of hints: whether this open has written yet. */
+/* Per open() of hints. */
 struct vssd_hints_file {
 	struct vssd_device *vssd;
+	/* An update of this open was applied: later ones append. */
 	bool written;
+	/*
+	 * The unfinished last token of the previous write ("92" of a line
+	 * that a writer such as busybox printf cut into pieces): it goes in
+	 * front of the next write, or is applied on close.
+	 */
+	char carry[VSSD_TOKEN_MAX + 1];
 };
 
 static int vssd_proc_hints_show(struct seq_file *m, void *v)
@@ -177,33 +188,79 @@ static int vssd_proc_hints_open(struct inode *inode, struct file *file)
 	return err;
 }
 
+/* Apply the rest of @buf as an update of @hf's open. */
+static int vssd_proc_hints_apply(struct file *file, struct vssd_hints_file *hf,
+				 char *buf)
+{
+	bool append = hf->written || (file->f_flags & O_APPEND);
+	int err;
+
+	err = vssd_hints_update(hf->vssd, buf, append);
+	if (!err)
+		hf->written = true;
+	return err;
+}
+
 static int vssd_proc_hints_release(struct inode *inode, struct file *file)
 {
 	struct seq_file *m = file->private_data;
+	struct vssd_hints_file *hf = m->private;
 
-	kfree(m->private);
+	/* close(2) cannot fail for this: a bad last token is only logged */
+	if (hf->carry[0] && vssd_proc_hints_apply(file, hf, hf->carry))
+		dev_warn(&hf->vssd->vdev->dev,
+			 "hints: last token \"%s\" ignored\n", hf->carry);
+	kfree(hf);
 	return single_release(inode, file);
 }
 
+/*
+ * Each write is parsed in full before anything changes, except that a
+ * number or range at the very end (no white space after it) of a write of
+ * VSSD_HINTS_CHUNK bytes or more may continue in the next write: it is
+ * kept back until then, or until close. Writers cut long lines into
+ * buffer-sized writes (busybox printf: 1024 bytes); a short write is the
+ * whole of what its writer meant, and is judged at once.
+ */
 static ssize_t vssd_proc_hints_write(struct file *file,
 				     const char __user *ubuf, size_t count,
 				     loff_t *ppos)
 {
 	struct seq_file *m = file->private_data;
 	struct vssd_hints_file *hf = m->private;
-	bool append = hf->written || (file->f_flags & O_APPEND);
-	char *buf;
-	int err;
+	char *data, *buf, *tail;
+	size_t carry_len = strlen(hf->carry);
+	int err = 0;
 
-	buf = vssd_proc_copy_write(ubuf, count, VSSD_HINTS_MAX_WRITE);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	err = vssd_hints_update(hf->vssd, buf, append);
+	data = vssd_proc_copy_write(ubuf, count, VSSD_HINTS_MAX_WRITE);
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	buf = kvmalloc(carry_len + count + 1, GFP_KERNEL);
+	if (!buf) {
+		kvfree(data);
+		return -ENOMEM;
+	}
+	memcpy(buf, hf->carry, carry_len);
+	strcpy(buf + carry_len, data);
+	kvfree(data);
+
+	tail = count >= VSSD_HINTS_CHUNK ? vssd_hints_unfinished(buf) : NULL;
+	if (tail && strlen(tail) <= VSSD_TOKEN_MAX) {
+		char held[VSSD_TOKEN_MAX + 1];
+
+		strscpy(held, tail, sizeof(held));
+		*tail = '\0';
+		if (vssd_hints_has_token(buf))
+			err = vssd_proc_hints_apply(file, hf, buf);
+		if (!err)
+			strscpy(hf->carry, held, sizeof(hf->carry));
+	} else {
+		err = vssd_proc_hints_apply(file, hf, buf);
+		if (!err)
+			hf->carry[0] = '\0';
+	}
 	kvfree(buf);
-	if (err)
-		return err;
-	hf->written = true;
-	return count;
+	return err ?: count;
 }
 
 static const struct proc_ops vssd_proc_hints_ops = {

@@ -17,6 +17,7 @@
 #   ct_delete NAME      runc delete
 #   ct_start NAME CMDS  start it in the background; $CT_PID is the runc
 #                       process; ct_wait NAME returns the status
+#   (the output of the last run of NAME is also in /tmp/ct-NAME.out)
 #   ct_unshare NAME CMDS    a plain container: a cgroup v2 group /NAME and
 #                       util-linux unshare (mount, pid, uts, ipc, cgroup)
 #   ct_unshare_start NAME CMDS / ct_wait NAME   the same in the background
@@ -31,6 +32,8 @@
 #   scm_has_region NAME
 #   sst KEY             a value of /proc/vssd/vssd0/status
 #   step NAME           print "vssd.step NAME" (the host waits for it)
+#   told WORD / wait_told WORD [S]   the host wrote WORD into the mailbox
+#                       disk /dev/vda (tests/lib/scm.sh scm_mailbox)
 #
 # With $SCM_DEFAULT_SIZE set (vm_boot --env), new regions get that size
 # (the driver's scm_default_size parameter).
@@ -105,7 +108,7 @@ ct__runc() {
 	{
 		runc run --no-pivot "$@" --bundle "$CT_ROOT/$name" "$name" </dev/null 2>&1
 		echo "$?" > "/tmp/ct-$name.rc"
-	} | sed "s/^/[$name] /"
+	} | tee "/tmp/ct-$name.out" | sed "s/^/[$name] /"
 	return "$(cat "/tmp/ct-$name.rc")"
 }
 
@@ -195,4 +198,13 @@ sst() {
 
 step() {
 	echo "vssd.step $1"
+}
+
+told() {
+	[ "$(dd if=/dev/vda bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' |
+		head -n1 | sed 's/ *$//')" = "$1" ]
+}
+
+wait_told() {
+	wait_for "${2:-120}" told "$1"
 }

@@ -33,6 +33,15 @@
         "current none".
     scm.py query SOCKET DEVICE [REGION]
         The query-ssd-balloon entry of REGION (default pmem) as JSON.
+    scm.py resize SOCKET DEVICE SIZE [--policy P] [--no-wait] [--timeout S]
+        ssd-balloon the pmem region to SIZE, then (unless --no-wait) poll
+        query-ssd-balloon until size == requested-size == SIZE and the
+        status is idle; print that entry (plus "seconds") as JSON. Exit 1
+        on a QMP error, 2 on a timeout (the last entry on stderr).
+    scm.py fill FILE OFFSET LENGTH BYTE
+        Write LENGTH bytes of value BYTE at OFFSET (allocating them).
+    scm.py holes FILE BLOCK-SIZE
+        The blocks of FILE without any host storage, as "3 7-9" ranges.
 """
 
 import json
@@ -220,11 +229,104 @@ def cmd_query(argv):
     return 1
 
 
+def pmem_entry(q, device):
+    for e in q.command("query-ssd-balloon", device=device):
+        if e.get("region") == "pmem":
+            return e
+    raise SystemExit(f"scm.py: {device} has no pmem region")
+
+
+def cmd_resize(argv):
+    import time
+    from qmp import QMP
+    sock, device, size = argv[0], argv[1], int(argv[2], 0)
+    policy, wait, timeout = None, True, 120.0
+    i = 3
+    while i < len(argv):
+        if argv[i] == "--policy":
+            policy = argv[i + 1]
+            i += 2
+        elif argv[i] == "--timeout":
+            timeout = float(argv[i + 1])
+            i += 2
+        elif argv[i] == "--no-wait":
+            wait = False
+            i += 1
+        else:
+            raise SystemExit(f"scm.py resize: bad argument {argv[i]}")
+    args = {"device": device, "size": size, "region": "pmem"}
+    if policy:
+        args["policy"] = policy
+    with QMP(sock, timeout=30) as q:
+        q.command("ssd-balloon", **args)
+        if not wait:
+            return 0
+        start = time.monotonic()
+        while True:
+            e = pmem_entry(q, device)
+            if (e["size"] == size and e["requested-size"] == size
+                    and e["status"] == "idle"):
+                e["seconds"] = round(time.monotonic() - start, 3)
+                print(json.dumps(e))
+                return 0
+            if time.monotonic() - start > timeout:
+                print(json.dumps(e), file=sys.stderr)
+                return 2
+            time.sleep(0.25)
+
+
+def cmd_fill(argv):
+    path, off, length, byte = argv[0], int(argv[1], 0), int(argv[2], 0), int(argv[3], 0)
+    chunk = bytes([byte]) * (1 << 20)
+    with open(path, "r+b") as f:
+        f.seek(off)
+        left = length
+        while left > 0:
+            n = min(left, len(chunk))
+            f.write(chunk[:n])
+            left -= n
+    return 0
+
+
+def cmd_holes(argv):
+    path, bs = argv[0], int(argv[1], 0)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        nr = size // bs
+        has_data = bytearray(nr)
+        off = 0
+        while off < size:
+            try:
+                start = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            for b in range(start // bs, min((end - 1) // bs, nr - 1) + 1):
+                has_data[b] = 1
+            off = end
+    finally:
+        os.close(fd)
+    out, first, last = [], None, None
+    for b in (b for b in range(nr) if not has_data[b]):
+        if first is not None and b == last + 1:
+            last = b
+            continue
+        if first is not None:
+            out.append(str(first) if first == last else f"{first}-{last}")
+        first = last = b
+    if first is not None:
+        out.append(str(first) if first == last else f"{first}-{last}")
+    print(" ".join(out))
+    return 0
+
+
 def main():
     cmds = {"bundle": cmd_bundle, "pattern": cmd_pattern, "zero": cmd_zero,
             "checksum": cmd_checksum, "regions": cmd_regions,
             "blocks": cmd_blocks, "query": cmd_query,
-            "table": cmd_table}
+            "table": cmd_table, "resize": cmd_resize, "fill": cmd_fill,
+            "holes": cmd_holes}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

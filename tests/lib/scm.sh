@@ -23,6 +23,13 @@
 #   scm_py ARGS...      tests/lib/scm.py
 #   scm_step NAME [S]   wait for the guest's "vssd.step NAME"
 #   scm_kill9           kill -9 the QEMU of vm_start (no clean shutdown)
+#   scm_mailbox         a host -> guest mailbox, a small virtio-blk disk
+#                       (/dev/vda in the guest); QEMU arguments in the array
+#                       SCM_MAILBOX_ARGS; scm_tell WORD writes WORD into it,
+#                       the guest waits for it with wait_told (scm-lib.sh)
+#   scm_resize OUT SIZE [--policy P] [--no-wait]
+#                       ssd-balloon the pmem region and wait until it got
+#                       there (tests/lib/scm.py resize); OUT: the entry
 
 SCM_PY=$VSSD_ROOT/tests/lib/scm.py
 SCM_FILES=
@@ -111,6 +118,24 @@ scm_kill9() {
 	kill -9 "$VM_PID" 2>/dev/null
 	wait "$VM_PID" 2>/dev/null
 	VM_PID=
+}
+
+scm_mailbox() {
+	vm_tmpdir
+	SCM_MAILBOX=$VM_TMP/mailbox.img
+	rm -f "$SCM_MAILBOX"
+	truncate -s 4096 "$SCM_MAILBOX"
+	SCM_MAILBOX_ARGS=(-drive "file=$SCM_MAILBOX,if=virtio,format=raw")
+}
+
+scm_tell() {
+	printf '%-63s\n' "$1" | dd of="$SCM_MAILBOX" conv=notrunc status=none
+}
+
+scm_resize() {
+	local out=$1
+	shift
+	scm_py resize "$VM_QMP" vssd0 "$@" > "$out"
 }
 
 # scm_same NAME GOT WANT: one result, GOT = WANT.

@@ -4,8 +4,9 @@
 # make demo: boot a VM with a vSSD, do real I/O on /dev/vssd0, power-cycle it
 # and show that the data survived, and show the host reclaiming discarded
 # blocks; then boot it with a QMP socket, let the guest mark cold blocks,
-# shrink the vSSD from the host with vssdctl and grow it again. Files live
-# under run/demo/ (created if missing).
+# shrink the vSSD from the host with vssdctl and grow it again; then run
+# two runc containers on /dev/scm whose persistent data survives a VM
+# restart. Files live under run/demo/ (created if missing).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/lib/vm.sh"
@@ -82,5 +83,31 @@ if [ "$rc" != 0 ]; then
 fi
 echo "  host| backing file allocated: $(alloc "$rimg") (granted blocks read as zeros and cost nothing until written)"
 
-step "done: the guest wrote, power-cycled, found its data, gave discarded space back, and the host took 64 MiB and returned them"
+# --- boots 4 and 5: containers on /dev/scm -------------------------------
+. "$top/tests/lib/scm.sh"
+pmem=$run/vssd.pmem
+rm -f "$pmem" "$run/scm.img"
+SCM_PMEM_SIZE=128M
+scm_args "$run/scm.img" "$pmem"
+scm_files web db || { echo "demo: cannot make the OCI bundles (runc spec)" >&2; exit 1; }
+for boot in 1 2; do
+	if [ $boot = 1 ]; then
+		step "boot 4: persistent memory for containers (memdev=, a 128 MiB host file run/demo/vssd.pmem)"
+		echo "  ${VSSD_ARGS[*]}" | sed "s#$run/#run/demo/#g"
+	else
+		step "boot 5: a new QEMU on the same files (the VM was powered off)"
+	fi
+	rc=0
+	vm_boot --script "$top/scripts/demo/guest-scm.sh" --files "$SCM_FILES" \
+		--env DEMO_BOOT=$boot --env SCM_DEFAULT_SIZE=$((8 << 20)) \
+		--log "$run/console-scm$boot.log" -- "${VSSD_ARGS[@]}" || rc=$?
+	show_guest "$run/console-scm$boot.log"
+	if [ "$rc" != 0 ]; then
+		echo "demo: the guest script failed (status $rc); console: $run/console-scm$boot.log" >&2
+		exit 1
+	fi
+	echo "  host| run/demo/vssd.pmem allocated: $(alloc "$pmem") of 128 MiB"
+done
+
+step "done: the guest wrote, power-cycled, found its data, gave discarded space back, the host took 64 MiB and returned them, and two containers kept their own persistent memory across a VM restart"
 echo "  console logs: $run/console-*.log"

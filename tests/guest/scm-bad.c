@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * scm-bad — bad input for /dev/scm (static; runs in containers too).
+ *
+ *   scm-bad calls          every /dev/scm ioctl with bad arguments, odd
+ *                          maps and calls the device has no use for; each
+ *                          must fail with its errno (or succeed where the
+ *                          call is legal), and nothing may change
+ *   scm-bad admin          (outside containers, root) the admin ioctls
+ *                          with bad arguments, and then good ones on
+ *                          scratch regions: create, copy, resize, delete
+ *   scm-bad admin --denied the same requests where they are not allowed
+ *                          (in a container): every one must give EPERM
+ *   scm-bad moved CGROUP   open /dev/scm, move into CGROUP (a folder
+ *                          under /sys/fs/cgroup), then every use of the
+ *                          file must give EPERM: a descriptor carried into
+ *                          another container is useless there
+ *   scm-bad revoked        (outside containers) map a scratch region,
+ *                          delete it from another process; touching the
+ *                          map afterwards gives SIGBUS, and so does a new
+ *                          region created on the same blocks (never its
+ *                          data)
+ *
+ * One line per case, "scm-bad: CASE: ok|WRONG (...)"; the last line is
+ * "scm-bad: CMD ok" or "scm-bad: CMD FAILED". Exit status: 0 all good,
+ * 1 a case went wrong, 2 an error, 3 usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "../../include/uapi/linux/vssd_scm.h"
+
+static int bad;
+static long page;
+/* admin --denied: every admin request must give EPERM, whatever it holds */
+static int denied;
+
+static int open_dev(void)
+{
+	int fd = open("/dev/scm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "scm-bad: open /dev/scm: %s\n", strerror(errno));
+		exit(2);
+	}
+	return fd;
+}
+
+static void info_of(int fd, struct scm_region_info *info)
+{
+	if (ioctl(fd, SCM_IOC_INFO, info) < 0) {
+		fprintf(stderr, "scm-bad: SCM_IOC_INFO: %s\n", strerror(errno));
+		exit(2);
+	}
+}
+
+/* @rc of a call must be -1 with @want_errno (0: must succeed). */
+static void expect(const char *what, long rc, int want_errno)
+{
+	int err = rc < 0 ? errno : 0;
+	int ok = want_errno ? (rc < 0 && err == want_errno) : rc >= 0;
+
+	printf("scm-bad: %s: %s (errno %d, want %d)\n", what, ok ? "ok" : "WRONG",
+	       err, want_errno);
+	bad |= !ok;
+}
+
+static long map_rc(int fd, size_t len, off_t off, int prot, int flags)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		return -1;
+	munmap(p, len);
+	return 0;
+}
+
+static void admin(int fd, unsigned long cmd, const char *name, const char *src,
+		  uint64_t size, const char *what, int want)
+{
+	struct scm_admin a;
+
+	memset(&a, 0, sizeof(a));
+	if (name)
+		strncpy(a.name, name, sizeof(a.name) - 1);
+	if (src)
+		strncpy(a.src, src, sizeof(a.src) - 1);
+	a.size = size;
+	expect(what, ioctl(fd, cmd, &a), denied ? EPERM : want);
+}
+
+static int cmd_calls(void)
+{
+	struct scm_region_info info, again;
+	struct scm_range r;
+	uint64_t used;
+	char buf[16];
+	int fd = open_dev();
+	void *p;
+
+	info_of(fd, &info);
+
+	/* ioctls: pointers */
+	expect("INFO NULL pointer", ioctl(fd, SCM_IOC_INFO, NULL), EFAULT);
+	expect("INFO pointer into the kernel",
+	       ioctl(fd, SCM_IOC_INFO, (void *)0xffffffffff600000UL), EFAULT);
+	expect("SYNC NULL pointer", ioctl(fd, SCM_IOC_SYNC, NULL), EFAULT);
+	expect("SET_USED NULL pointer", ioctl(fd, SCM_IOC_SET_USED, NULL), EFAULT);
+	/* ioctls: numbers */
+	expect("INFO with a wrong size in the number",
+	       ioctl(fd, _IOR(SCM_IOC_MAGIC, 0, uint32_t), buf), ENOTTY);
+	expect("SYNC with a wrong direction", ioctl(fd, _IOR(SCM_IOC_MAGIC, 1,
+							       struct scm_range), &r), ENOTTY);
+	expect("another magic", ioctl(fd, _IOR(0xb6, 0, struct scm_region_info),
+				      &info), ENOTTY);
+	expect("a block-device ioctl (BLKGETSIZE64)",
+	       ioctl(fd, _IOR(0x12, 114, size_t), buf), ENOTTY);
+	expect("number 15, between user and admin",
+	       ioctl(fd, _IOW(SCM_IOC_MAGIC, 15, struct scm_admin), buf), ENOTTY);
+	/* SYNC: ranges */
+	r = (struct scm_range){ .offset = info.size, .length = 1 };
+	expect("SYNC one byte past the end", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
+	r = (struct scm_range){ .offset = 0, .length = info.size + 1 };
+	expect("SYNC the region and one byte", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
+	r = (struct scm_range){ .offset = UINT64_MAX, .length = 2 };
+	expect("SYNC offset+length wrapping", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
+	r = (struct scm_range){ .offset = UINT64_MAX - 4095, .length = 4096 };
+	expect("SYNC at the top of the address space", ioctl(fd, SCM_IOC_SYNC, &r),
+	       EINVAL);
+	r = (struct scm_range){ .offset = info.size - 1, .length = UINT64_MAX };
+	expect("SYNC last byte, huge length", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
+	r = (struct scm_range){ .offset = 0, .length = info.size };
+	expect("SYNC the whole region (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
+	r = (struct scm_range){ .offset = info.size, .length = 0 };
+	expect("SYNC nothing at the end (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
+	r = (struct scm_range){ .offset = 3, .length = 5 };
+	expect("SYNC unaligned bytes (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
+	/* SET_USED */
+	used = UINT64_MAX;
+	expect("SET_USED all ones", ioctl(fd, SCM_IOC_SET_USED, &used), EINVAL);
+	used = info.size;
+	expect("SET_USED the size (legal)", ioctl(fd, SCM_IOC_SET_USED, &used), 0);
+	used = info.used;
+	expect("SET_USED back (legal)", ioctl(fd, SCM_IOC_SET_USED, &used), 0);
+	/* mmap */
+	expect("mmap length 0", map_rc(fd, 0, 0, PROT_READ, MAP_SHARED), EINVAL);
+	expect("mmap unaligned offset", map_rc(fd, page, 1, PROT_READ, MAP_SHARED), EINVAL);
+	expect("mmap at a huge offset",
+	       map_rc(fd, page, (off_t)0x7ffffffffffff000LL, PROT_READ, MAP_SHARED), EINVAL);
+	expect("mmap the whole region plus one page",
+	       map_rc(fd, info.size + page, 0, PROT_READ, MAP_SHARED), EINVAL);
+	expect("mmap the last page (legal)",
+	       map_rc(fd, page, info.size - page, PROT_READ | PROT_WRITE, MAP_SHARED), 0);
+	expect("mmap read-only (legal)", map_rc(fd, page, 0, PROT_READ, MAP_SHARED), 0);
+	expect("mmap private", map_rc(fd, page, 0, PROT_READ, MAP_PRIVATE), EINVAL);
+	p = mmap(NULL, info.size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		expect("mmap the whole region (legal)", -1, 0);
+	} else {
+		void *q = mremap(p, info.size, info.size + page, 0);
+
+		expect("mremap the map past the end in place", q == MAP_FAILED ? -1 : 0,
+		       EFAULT);
+		q = mremap(p, info.size, info.size + page, MREMAP_MAYMOVE);
+		expect("mremap the map past the end, moving",
+		       q == MAP_FAILED ? -1 : 0, EFAULT);
+		if (q != MAP_FAILED)
+			p = q;
+		munmap(p, info.size);
+	}
+	/* calls the device has no use for */
+	expect("read()", read(fd, buf, sizeof(buf)), EINVAL);
+	expect("write()", write(fd, "x", 1), EINVAL);
+	expect("fsync() (legal)", fsync(fd), 0);
+	/* and nothing changed */
+	info_of(fd, &again);
+	expect("the region is unchanged",
+	       memcmp(&info, &again, sizeof(info)) ? -1 : 0, 0);
+	printf("scm-bad: calls %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
+static int cmd_admin(void)
+{
+	int fd = open_dev();
+	struct scm_region_info info;
+	struct scm_admin a;
+	char long_name[SCM_NAME_MAX + 8];
+	uint64_t small;
+
+	info_of(fd, &info);
+	/* what a 1 MiB create gets: whole blocks */
+	small = ((1 << 20) + info.block_size - 1) / info.block_size * info.block_size;
+	expect("CREATE NULL pointer", ioctl(fd, SCM_IOC_CREATE, NULL),
+	       denied ? EPERM : EFAULT);
+	expect("DELETE NULL pointer", ioctl(fd, SCM_IOC_DELETE, NULL),
+	       denied ? EPERM : EFAULT);
+	admin(fd, SCM_IOC_CREATE, "", NULL, 0, "CREATE empty name", EINVAL);
+	admin(fd, SCM_IOC_CREATE, "../x", NULL, 0, "CREATE name with a slash", EINVAL);
+	admin(fd, SCM_IOC_CREATE, "a b", NULL, 0, "CREATE name with a space", EINVAL);
+	memset(&a, 'y', sizeof(a));
+	expect("CREATE unterminated name and source", ioctl(fd, SCM_IOC_CREATE, &a),
+	       denied ? EPERM : EINVAL);
+	memset(long_name, 'z', sizeof(long_name));
+	long_name[SCM_NAME_MAX - 1] = '\0';
+	admin(fd, SCM_IOC_CREATE, info.name, NULL, 1 << 20, "CREATE an existing region",
+	      EEXIST);
+	admin(fd, SCM_IOC_CREATE, "scm-bad-huge", NULL, UINT64_MAX,
+	      "CREATE size all ones", EINVAL);
+	admin(fd, SCM_IOC_CREATE, "scm-bad-huge", NULL, 1ULL << 40,
+	      "CREATE 1 TiB", EINVAL);
+	admin(fd, SCM_IOC_RESIZE, "scm-bad-missing", NULL, 1 << 20,
+	      "RESIZE a missing region", ENOENT);
+	admin(fd, SCM_IOC_DELETE, "scm-bad-missing", NULL, 0,
+	      "DELETE a missing region", ENOENT);
+	admin(fd, SCM_IOC_COPY, "scm-bad-x", "scm-bad-missing", 0,
+	      "COPY from a missing region", ENOENT);
+	admin(fd, SCM_IOC_COPY, info.name, info.name, 0, "COPY a region onto itself",
+	      EINVAL);
+	admin(fd, SCM_IOC_COPY, "scm-bad-x", "bad/src", 0, "COPY from a bad name", EINVAL);
+
+	/* good ones on scratch regions */
+	admin(fd, SCM_IOC_CREATE, "scm-bad-1", NULL, 1 << 20, "CREATE scm-bad-1 (legal)", 0);
+	admin(fd, SCM_IOC_CREATE, long_name, NULL, 1 << 20,
+	      "CREATE a name of SCM_NAME_MAX-1 bytes (legal)", 0);
+	admin(fd, SCM_IOC_DELETE, long_name, NULL, 0, "DELETE it (legal)", 0);
+	admin(fd, SCM_IOC_RESIZE, "scm-bad-1", NULL, 0, "RESIZE to 0", EINVAL);
+	admin(fd, SCM_IOC_RESIZE, "scm-bad-1", NULL, UINT64_MAX, "RESIZE to all ones",
+	      EINVAL);
+	admin(fd, SCM_IOC_COPY, "scm-bad-2", "scm-bad-1", 0,
+	      "COPY scm-bad-1 to a new scm-bad-2 (legal)", 0);
+	admin(fd, SCM_IOC_COPY, "scm-bad-1", info.name, 0,
+	      info.size > small ? "COPY a larger region into a smaller one" :
+	      "COPY into a region of the same size (legal)",
+	      info.size > small ? ENOSPC : 0);
+	admin(fd, SCM_IOC_DELETE, "scm-bad-1", NULL, 0, "DELETE scm-bad-1 (legal)", 0);
+	admin(fd, SCM_IOC_DELETE, "scm-bad-2", NULL, 0, "DELETE scm-bad-2 (legal)", 0);
+	admin(fd, SCM_IOC_DELETE, "scm-bad-1", NULL, 0, "DELETE it again", ENOENT);
+	printf("scm-bad: admin %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
+static int cmd_moved(const char *cgroup)
+{
+	struct scm_region_info info;
+	struct scm_range r = { 0, 4096 };
+	char path[512];
+	uint64_t used = 0;
+	FILE *f;
+	int fd = open_dev();
+
+	info_of(fd, &info);
+	printf("scm-bad: opened region %s\n", info.name);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f)) {
+		fprintf(stderr, "scm-bad: cannot move into %s: %s\n", cgroup, strerror(errno));
+		return 2;
+	}
+	expect("moved: mmap", map_rc(fd, page, 0, PROT_READ, MAP_SHARED), EPERM);
+	expect("moved: INFO", ioctl(fd, SCM_IOC_INFO, &info), EPERM);
+	expect("moved: SYNC", ioctl(fd, SCM_IOC_SYNC, &r), EPERM);
+	expect("moved: SET_USED", ioctl(fd, SCM_IOC_SET_USED, &used), EPERM);
+	expect("moved: fsync", fsync(fd), EPERM);
+	printf("scm-bad: moved %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
+static sigjmp_buf jump;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(jump, 1);
+}
+
+/* Touch byte @off of @p: 0 read fine (value in *@v), 1 SIGBUS. */
+static int touch(volatile uint8_t *p, size_t off, uint8_t *v)
+{
+	if (sigsetjmp(jump, 1))
+		return 1;
+	*v = p[off];
+	return 0;
+}
+
+static int cmd_revoked(void)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	int fd = open_dev(), nfd, status;
+	struct scm_region_info info;
+	volatile uint8_t *p;
+	uint8_t v = 0;
+	pid_t pid;
+	int rc;
+
+	sigaction(SIGBUS, &sa, NULL);
+	admin(fd, SCM_IOC_CREATE, "scm-bad-rv", NULL, 1 << 20, "CREATE scm-bad-rv", 0);
+	/* map it as its owner would: a child in a cgroup named scm-bad-rv */
+	if (mkdir("/sys/fs/cgroup/scm-bad-rv", 0755) && errno != EEXIST) {
+		fprintf(stderr, "scm-bad: mkdir: %s\n", strerror(errno));
+		return 2;
+	}
+	pid = fork();
+	if (pid == 0) {
+		FILE *f;
+
+		f = fopen("/sys/fs/cgroup/scm-bad-rv/cgroup.procs", "w");
+		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
+			_exit(2);
+		nfd = open_dev();
+		ioctl(nfd, SCM_IOC_INFO, &info);
+		if (strcmp(info.name, "scm-bad-rv"))
+			_exit(3);
+		p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, nfd, 0);
+		if (p == MAP_FAILED)
+			_exit(4);
+		memset((void *)p, 0x5a, info.size);
+		msync((void *)p, info.size, MS_SYNC);
+		/* tell the parent, wait for the delete */
+		printf("scm-bad: child mapped scm-bad-rv, %" PRIu64 " bytes\n",
+		       (uint64_t)info.size);
+		fflush(stdout);
+		kill(getpid(), SIGSTOP);
+		rc = touch(p, 0, &v);
+		printf("scm-bad: child after the delete: %s\n",
+		       rc ? "SIGBUS" : "read a byte");
+		fflush(stdout);
+		_exit(rc ? 0 : 1);
+	}
+	if (waitpid(pid, &status, WUNTRACED) < 0 || !WIFSTOPPED(status)) {
+		expect("child mapped the region", -1, 0);
+		return 1;
+	}
+	admin(fd, SCM_IOC_DELETE, "scm-bad-rv", NULL, 0, "DELETE the mapped region", 0);
+	/* someone else gets the same blocks at once */
+	admin(fd, SCM_IOC_CREATE, "scm-bad-rv2", NULL, 1 << 20,
+	      "CREATE scm-bad-rv2 on the freed blocks", 0);
+	kill(pid, SIGCONT);
+	waitpid(pid, &status, 0);
+	expect("the mapper of the deleted region gets SIGBUS (not the new region's bytes)",
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1, 0);
+	admin(fd, SCM_IOC_DELETE, "scm-bad-rv2", NULL, 0, "DELETE scm-bad-rv2", 0);
+	rmdir("/sys/fs/cgroup/scm-bad-rv");
+	printf("scm-bad: revoked %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	page = sysconf(_SC_PAGESIZE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "calls"))
+		return cmd_calls();
+	if (argc >= 2 && !strcmp(argv[1], "admin")) {
+		denied = argc >= 3 && !strcmp(argv[2], "--denied");
+		return cmd_admin();
+	}
+	if (argc >= 3 && !strcmp(argv[1], "moved"))
+		return cmd_moved(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "revoked"))
+		return cmd_revoked();
+	fprintf(stderr, "usage: scm-bad calls | admin [--denied] | moved CGROUP | revoked\n");
+	return 3;
+}

@@ -13,7 +13,7 @@
 # both raw files with discard=unmap. bench/resize/guest.sh loads the
 # drivers and idles; bench/resize/measure.py shrinks each by 64 MiB,
 # 256 MiB, 1 GiB and 4 GiB and grows it back, timing each resize from the
-# QMP command to the first poll (every 5 ms, one QMP connection, the same
+# QMP command to the first poll (every 1 ms, one QMP connection, the same
 # loop for everything) that shows the target; report.py and plot.gp make
 # OUTDIR/resize.{csv,md,png} and resize-summary.csv (default OUTDIR:
 # build/bench).
@@ -23,7 +23,7 @@
 #                               the benchmark out (about 2 min)
 #   VSSD_BENCH_RESIZE_SIZES     size changes in MiB [64,256,1024,4096]
 #   VSSD_BENCH_RESIZE_REPS      repetitions [5]
-#   VSSD_BENCH_POLL_MS          polling period [5]
+#   VSSD_BENCH_POLL_MS          polling period [1]
 #   VSSD_BENCH_RESIZE_TIMEOUT   seconds one resize may take before it is
 #                               reported as "> T" [60]
 set -euo pipefail
@@ -39,7 +39,7 @@ else
 	sizes=${VSSD_BENCH_RESIZE_SIZES:-64,256,1024,4096}
 	reps=${VSSD_BENCH_RESIZE_REPS:-5}
 fi
-poll_ms=${VSSD_BENCH_POLL_MS:-5}
+poll_ms=${VSSD_BENCH_POLL_MS:-1}
 timeout=${VSSD_BENCH_RESIZE_TIMEOUT:-60}
 # The largest change must fit in every mechanism: 5 GiB vSSDs, 5 GiB of
 # RAM for the balloon, 4 GiB of virtio-mem.

@@ -104,7 +104,12 @@ typedef struct VirtIOVSSDRegion {
 #define VIRTIO_VSSD_DEFAULT_PMEM_BLOCK_SIZE (2 * MiB)
 #define VIRTIO_VSSD_DEFAULT_NUM_QUEUES 1
 #define VIRTIO_VSSD_MAX_NUM_QUEUES 16
-#define VIRTIO_VSSD_DEFAULT_QUEUE_SIZE 256
+/*
+ * A chain may not be longer than the ring (virtio 1.x, also with indirect
+ * descriptors): 512 lets a 1 MiB request of 4 KiB pages (256 segments, a
+ * header and a status byte) travel whole instead of split in two.
+ */
+#define VIRTIO_VSSD_DEFAULT_QUEUE_SIZE 512
 #define VIRTIO_VSSD_MIN_QUEUE_SIZE 4
 #define VIRTIO_VSSD_CTRL_QUEUE_SIZE 64
 

@@ -10,7 +10,8 @@
 # into another cgroup gives EPERM; a region deleted under its mapper gives
 # SIGBUS, never the bytes of the region created on the same blocks. The
 # driver never sends the device a bad flush (flushes-refused stays 0) and
-# QEMU still answers afterwards.
+# QEMU still answers afterwards. Last, a device without memdev: no
+# /dev/scm, no regions, the block region as before.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
 
@@ -20,7 +21,7 @@ vm_tmpdir
 scm_files A --admin P || t_bail "cannot make the OCI bundles"
 scm_args "$VM_TMP/disk.img" "$VM_TMP/pmem.img"
 
-vm_start --script "$VSSD_ROOT/tests/guest/scm-badinput.sh" --files "$SCM_FILES" \
+vm_start --append "$SCM_APPEND" --script "$VSSD_ROOT/tests/guest/scm-badinput.sh" --files "$SCM_FILES" \
 	--timeout 170 --env SEED=$(( (RANDOM << 15 | RANDOM) + 1 )) -- "${VSSD_ARGS[@]}" ||
 	t_bail "QEMU did not start"
 q=$VM_TMP/q.json
@@ -42,4 +43,9 @@ rc=$?
 vm_report_checks "guest"
 scm_same "guest script succeeded" "$rc" 0
 t_check "no kernel bug reported" vm_log_clean
+
+# The same driver on a device without memdev: no /dev/scm at all.
+vssd_args "$VM_TMP/disk.img"
+vm_run "no memdev" --append "$SCM_APPEND" --script "$VSSD_ROOT/tests/guest/scm-nopmem.sh" --timeout 90 \
+	-- "${VSSD_ARGS[@]}"
 t_done

@@ -47,7 +47,7 @@ check_table() {
 }
 
 # --- 1: tear, then kill -9 -----------------------------------------------------------
-vm_start --script "$guest" --files "$SCM_FILES" --timeout 170 --env PHASE=1 \
+vm_start --append "$SCM_APPEND" --script "$guest" --files "$SCM_FILES" --timeout 170 --env PHASE=1 \
 	"${SEEDS[@]}" -- "${VSSD_ARGS[@]}" || t_bail "QEMU did not start (boot 1)"
 if scm_step torn 160; then
 	scm_kill9
@@ -62,12 +62,12 @@ t_check "boot 1: the driver said it tore the update" vm_log_grep 'torn on purpos
 check_table "after the tear and kill -9" "A B"
 
 # --- 2: the old table; create again; tear twice; power off -----------------------
-vm_run "boot 2" --script "$guest" --files "$SCM_FILES" --timeout 170 --env PHASE=2 \
+vm_run "boot 2" --append "$SCM_APPEND" --script "$guest" --files "$SCM_FILES" --timeout 170 --env PHASE=2 \
 	"${SEEDS[@]}" -- "${VSSD_ARGS[@]}"
 check_table "after the last tear and power off" "A B C D"
 
 # --- 3: the table of boot 2, all data ----------------------------------------------
-vm_run "boot 3" --script "$guest" --files "$SCM_FILES" --timeout 170 --env PHASE=3 \
+vm_run "boot 3" --append "$SCM_APPEND" --script "$guest" --files "$SCM_FILES" --timeout 170 --env PHASE=3 \
 	"${SEEDS[@]}" -- "${VSSD_ARGS[@]}"
 t=$(scm_py table "$pmem")
 echo "$t" | sed 's/^/# table at the end: /'

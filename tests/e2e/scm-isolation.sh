@@ -24,7 +24,7 @@ scm_files A B --admin P || t_bail "cannot make the OCI bundles"
 pmem=$VM_TMP/pmem.img
 scm_args "$VM_TMP/disk.img" "$pmem"
 
-vm_start --script "$VSSD_ROOT/tests/guest/scm-isolation.sh" --files "$SCM_FILES" \
+vm_start --append "$SCM_APPEND" --script "$VSSD_ROOT/tests/guest/scm-isolation.sh" --files "$SCM_FILES" \
 	--timeout 170 --env SEED_A="$SEED_A" --env SEED_B="$SEED_B" \
 	--env SEED_H="$SEED_H" --env SEED_U="$SEED_U" -- "${VSSD_ARGS[@]}" ||
 	t_bail "QEMU did not start"

@@ -53,7 +53,7 @@ table() {
 }
 
 # --- (a) container restart, in boot 1 -----------------------------------------
-vm_run "boot 1" --script "$guest" --files "$SCM_FILES" --timeout 170 \
+vm_run "boot 1" --append "$SCM_APPEND" --script "$guest" --files "$SCM_FILES" --timeout 170 \
 	--env PHASE=1 "${SEEDS[@]}" -- "${VSSD_ARGS[@]}"
 log1=$VM_LOG log=$log1
 t1=$(table boot1 "$log1")
@@ -68,7 +68,7 @@ t_check "host file after boot 1: host region holds its pattern" host_pattern boo
 scm_same "host file after boot 1: A's checksum is the guest's" "$(host_sum boot1 A)" "$(sum_of "$log1" 1 A)"
 
 # --- (b) power cycle; then the second patterns and kill -9 ------------------------
-vm_start --script "$guest" --files "$SCM_FILES" --timeout 170 \
+vm_start --append "$SCM_APPEND" --script "$guest" --files "$SCM_FILES" --timeout 170 \
 	--env PHASE=2 "${SEEDS[@]}" -- "${VSSD_ARGS[@]}" || t_bail "QEMU did not start (boot 2)"
 if scm_step synced 160; then
 	t_ok "boot 2: the guest synced its second patterns"
@@ -90,7 +90,7 @@ scm_same "host file after kill -9: A's checksum is the guest's" \
 	"$(host_sum boot2 A)" "$(sum_of "$log2" 2 A)"
 
 # --- (c) a new QEMU on the same files ---------------------------------------------
-vm_run "boot 3" --script "$guest" --files "$SCM_FILES" --timeout 170 \
+vm_run "boot 3" --append "$SCM_APPEND" --script "$guest" --files "$SCM_FILES" --timeout 170 \
 	--env PHASE=3 "${SEEDS[@]}" -- "${VSSD_ARGS[@]}"
 log3=$VM_LOG log=$log3
 scm_same "boot 3: the region table survived kill -9 unchanged" "$(table boot3 "$log3")" "$t1"

@@ -55,7 +55,7 @@ entry_is() {
 	scm_same "$4" "$(field "$1" "$2")" "$3"
 }
 
-vm_start --script "$VSSD_ROOT/tests/guest/scm-resize.sh" --files "$SCM_FILES" --timeout 175 \
+vm_start --append "$SCM_APPEND" --script "$VSSD_ROOT/tests/guest/scm-resize.sh" --files "$SCM_FILES" --timeout 175 \
 	--env SEED_A="$SEED_A" --env SEED_B="$SEED_B" --env SEED_C="$SEED_C" \
 	--env SEED_H="$SEED_H" --env HALF=$HALF --env H_SIZE=$H_SIZE \
 	-- "${VSSD_ARGS[@]}" "${SCM_MAILBOX_ARGS[@]}" || t_bail "QEMU did not start"

@@ -271,7 +271,8 @@ static void scm_update(struct scm_region *r, unsigned int x, uint64_t unit,
 			r->hint[x] = unit + n;
 	} else {
 		r->used_units -= n;
-
+		if (unit < r->hint[x])
+			r->hint[x] = unit;
 	}
 }
 

@@ -331,7 +331,7 @@ static bool scm_range_ok(const struct scm_region *r, const void *addr,
 	const unsigned char *p = addr;
 
 	return r->open && p >= r->base && p <= r->base + r->size &&
-	       len <= (size_t)(r->base + r->size - p) + 1;
+	       len <= (size_t)(r->base + r->size - p);
 }
 
 SCM_PUBLIC int scm_flush(const void *addr, size_t len)

@@ -142,6 +142,8 @@ static int run_one(const struct scm_test *t, unsigned int timeout)
 		return 0;
 	}
 	if (pid == 0) {
+		/* a group of its own, so that helpers it forks go with it */
+		setpgid(0, 0);
 		alarm(timeout);
 		t->run();
 		fflush(stderr);
@@ -151,6 +153,7 @@ static int run_one(const struct scm_test *t, unsigned int timeout)
 		printf("FAIL: %s: waitpid: %s\n", t->name, strerror(errno));
 		return 0;
 	}
+	kill(-pid, SIGKILL);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		printf("PASS: %s\n", t->name);
 		return 1;

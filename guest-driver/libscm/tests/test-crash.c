@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,6 +249,7 @@ static void __attribute__((noreturn)) random_workload(const char *path,
 	struct slot *s;
 	void *p;
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (scm_open(path))
 		_exit(2);
 	for (;;) {
@@ -262,6 +264,8 @@ static void __attribute__((noreturn)) random_workload(const char *path,
 				if (errno != ENOMEM)
 					_exit(3);
 				set_state(s, SLOT_FREE);
+				__atomic_store_n(&j->ops, j->ops + 1,
+						 __ATOMIC_RELEASE);
 				continue;
 			}
 			s->off = scm_offset(p);

@@ -174,7 +174,7 @@ if scm_resize "$out" $MAX; then
 else
 	t_fail "grow back after the host-policy shrink"
 fi
-scm_tell done
+scm_tell "done"
 vm_wait
 rc=$?
 vm_report_checks "guest"

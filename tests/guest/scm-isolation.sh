@@ -63,18 +63,33 @@ check "privileged runc P: A's pattern is not in P's region" \
 # --- scmctl: refused inside a container, working outside --------------------
 if command -v scmctl >/dev/null; then
 	echo "scm.scmctl present"
-	check "scmctl list works outside containers" scmctl list
+	check "scmctl list works outside containers and lists A" sh -c 'scmctl list | tee /tmp/o; grep -q "^A " /tmp/o'
+	check "scmctl create outside containers" scmctl create scx 2M
+	check "scmctl resize outside containers" scmctl resize scx 4M
+	check "scmctl copy A to a new region A-copy (an image for a container)" scmctl copy A A-copy
+	# a process in cgroup /A-copy sees the copy
+	mkdir -p /sys/fs/cgroup/A-copy
+	check "the copy holds A's pattern" sh -c '
+		echo $$ > /sys/fs/cgroup/A-copy/cgroup.procs && exec scmtest verify '"$SEED_A"
+	rmdir /sys/fs/cgroup/A-copy
+	check "scmctl delete outside containers" sh -c 'scmctl delete scx && scmctl delete A-copy'
 	# refused = it ran (not 127) and failed
 	refused='rc=$?; echo "scmctl exit $rc"; [ $rc -ne 0 ] && [ $rc -ne 127 ]'
-	check "scmctl list is refused inside runc A" ct_run A "scmctl list; $refused"
 	check "scmctl create is refused inside runc A" \
 		ct_run A "scmctl create intruder 2M; $refused"
+	check "scmctl resize of B is refused inside runc A" \
+		ct_run A "scmctl resize B 8M; $refused"
+	check "scmctl copy of B is refused inside runc A" \
+		ct_run A "scmctl copy B A; $refused"
 	check "scmctl delete of B is refused inside runc A" \
 		ct_run A "scmctl delete B; $refused"
 	check "scmctl create is refused inside the privileged runc P" \
 		ct_run P "scmctl create intruder 2M; $refused"
-	check "scmctl list is refused inside unshare U" ct_unshare U "scmctl list; $refused"
+	check "scmctl delete is refused inside unshare U" ct_unshare U "scmctl delete B; $refused"
+	echo "scm: scmctl list inside runc A (not an admin command):"
+	ct_run A "scmctl list"
 	check "scmctl: no region 'intruder' appeared" sh -c '! grep -q "^intruder " /proc/scm/regions'
+	check "scmctl: B untouched" ct_run B "scmtest verify $SEED_B"
 else
 	echo "scm.scmctl absent"
 fi

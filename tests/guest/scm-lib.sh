@@ -49,7 +49,7 @@ CT_SHARE=/ctshare
 CT_PID=
 
 ct_init() {
-	local b=$CT_ROOT/base a
+	local b=$CT_ROOT/base a p d
 	[ -d "$b" ] && return 0
 	mkdir -p "$b/bin" "$b/dev" "$b/proc" "$b/sys" "$b/tmp" "$b/etc" \
 		"$b/root" "$b/ct" "$b/run" "$CT_SHARE" || return 1
@@ -64,8 +64,9 @@ ct_init() {
 	for a in scm-demo scmctl; do
 		p=$(command -v "$a" 2>/dev/null) || continue
 		cp "$p" "$b/bin/$a"
-		# a dynamically linked tool takes the guest's libraries along
-		if grep -q 'ld-linux' "$p" 2>/dev/null && [ ! -d "$b/lib" ]; then
+		# a tool that does not run in the bare rootfs (dynamically linked)
+		# takes the guest's libraries along
+		if ! chroot "$b" "/bin/$a" --help >/dev/null 2>&1 && [ ! -d "$b/lib" ]; then
 			for d in /lib /lib64 /usr/lib /usr/local/lib; do
 				[ -d "$d" ] || continue
 				mkdir -p "$b$(dirname "$d")"

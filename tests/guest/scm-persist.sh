@@ -55,6 +55,21 @@ verify_all() {
 		ct_run A "scmtest verify $SEED_B; test \$? = 1"
 }
 
+# demo EXPECT ARGS...: scm-demo (libscm's root object, scmsync) in runc D;
+# its output must match EXPECT (a grep -E pattern).
+demo() {
+	_want=$1
+	shift
+	ct_run D "scm-demo $* | tee /tmp/o; grep -Eq '$_want' /tmp/o"
+}
+if command -v scm-demo >/dev/null; then
+	echo "scm.demo present"
+	HAVE_DEMO=1
+else
+	echo "scm.demo absent"
+	HAVE_DEMO=0
+fi
+
 case "$PHASE" in
 1)
 	check "runc A: write (synced)" ct_run_keep A "scmtest write $SEED_A && scmtest verify $SEED_A"
@@ -67,6 +82,11 @@ case "$PHASE" in
 	check "unshare U: write (synced)" ct_unshare U "scmtest write $SEED_U"
 	check "unshare U restarted: its pattern is there" verify_sum U unshare "$SEED_U"
 	check "host region: write (synced)" scmtest write "$SEED_H"
+	if [ $HAVE_DEMO = 1 ]; then
+		check "scm-demo in runc D: first run" demo 'counter=1 message="msg-D"' msg-D
+		check "scm-demo in runc D restarted: libscm finds its root again" \
+			demo 'counter=2 message="msg-D"'
+	fi
 	scm_regions boot1
 	;;
 2)
@@ -74,6 +94,10 @@ case "$PHASE" in
 	verify_all "after the power cycle" "$SEED_A" "$SEED_U"
 	check "runc A: second pattern (synced)" write_sum A runc "$SEED_A2"
 	check "unshare U: second pattern (synced)" write_sum U unshare "$SEED_U2"
+	if [ $HAVE_DEMO = 1 ]; then
+		check "scm-demo after the power cycle: counter and message kept" \
+			demo 'counter=3 message="msg-D"'
+	fi
 	step synced
 	# the host kills QEMU now; never reach the end on purpose
 	sleep 600
@@ -81,6 +105,10 @@ case "$PHASE" in
 3)
 	scm_regions boot3
 	verify_all "after kill -9 of QEMU" "$SEED_A2" "$SEED_U2"
+	if [ $HAVE_DEMO = 1 ]; then
+		check "scm-demo after kill -9: the scmsync'ed counter is there" \
+			demo 'counter=3 message="msg-D"' --show
+	fi
 	;;
 esac
 check_done

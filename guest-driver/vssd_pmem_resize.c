@@ -17,7 +17,10 @@
  *   shrink, policy HOST   revokes every /dev/scm mapping first, then lets
  *                         the device pick; a process touching a taken page
  *                         afterwards gets SIGBUS (faults check the plugged
- *                         map), never another block's data.
+ *                         map), never another block's data. The device
+ *                         never takes the region table's blocks (they lie
+ *                         in VIRTIO_VSSD_PMEM_RESERVED_BYTES), so a shrink
+ *                         to less stops short as under policy GUEST.
  *   grow                  plugs the lowest unplugged blocks.
  */
 
@@ -132,6 +135,8 @@ static int vssd_pmem_shrink_host(struct vssd_device *vssd, u32 generation,
 	if (err)
 		return err;
 	err = vssd_check_host_ranges(vssd, nr, pmem->nr_blocks, want, &total);
+	if (err == -ENOSPC)
+		atomic64_set(&vssd->stats.pmem_short_blocks, want);
 	if (err)
 		return err;
 	for (i = 0; i < nr; i++)
@@ -171,6 +176,10 @@ int vssd_pmem_resize_step(struct vssd_device *vssd, bool grow, bool host,
 {
 	struct vssd_pmem *pmem = vssd->pmem;
 	int err;
+
+	BUILD_BUG_ON(VSSD_SCM_META_BYTES > VIRTIO_VSSD_PMEM_RESERVED_BYTES);
+	if (grow)
+		atomic64_set(&vssd->stats.pmem_short_blocks, 0);
 
 	down_write(&pmem->sem);
 	mutex_lock(&vssd->ctrl_mutex);

@@ -385,9 +385,10 @@ static int vssd_shrink_guest(struct vssd_device *vssd,
  * @want: blocks asked for
  * @total: receives the blocks listed
  *
- * A reply that names blocks outside the region, none, or more than asked
- * is a broken device: the caller keeps its map rather than trust it.
- * Return: 0 or -EIO.
+ * A reply that names blocks outside the region or more than asked is a
+ * broken device: the caller keeps its map rather than trust it.
+ * Return: 0, -EIO, or -ENOSPC when the device took nothing (it keeps some
+ * blocks back, so the shrink stops short).
  */
 int vssd_check_host_ranges(struct vssd_device *vssd, unsigned int nr,
 			   u64 nr_blocks, u64 want, u64 *total)
@@ -408,13 +409,14 @@ int vssd_check_host_ranges(struct vssd_device *vssd, unsigned int nr,
 		}
 		*total += count;
 	}
-	if (!*total || *total > want) {
+	if (*total > want) {
 		dev_err(dev, "UNPLUG_HOST: %llu blocks for %llu asked\n",
 			*total, want);
 		atomic64_inc(&vssd->stats.resize_errors);
 		return -EIO;
 	}
-	return 0;
+	/* the device had nothing it may take (e.g. reserved pmem blocks) */
+	return *total ? 0 : -ENOSPC;
 }
 
 /* Policy HOST: UNPLUG_HOST; the device names the blocks it took. */
@@ -525,6 +527,8 @@ void vssd_config_work(struct work_struct *work)
 			vssd_resize_target(vssd, VIRTIO_VSSD_REGION_PMEM, &t);
 		if (t.op == VSSD_PENDING_NONE ||
 		    !virtio_has_feature(vssd->vdev, VIRTIO_VSSD_F_RESIZE)) {
+			/* nothing is short of a target that is reached */
+			atomic64_set(&vssd->stats.pmem_short_blocks, 0);
 			vssd_resize_finished(vssd);
 			return;
 		}

@@ -181,7 +181,10 @@
  * block plugged again reads as zeroes whatever happened to it meanwhile.
  * The driver must not access unplugged blocks: what it reads there is
  * undefined and what it writes there is lost. Under policy HOST the
- * device discards the blocks it picks before answering UNPLUG_HOST; a
+ * device discards the blocks it picks before answering UNPLUG_HOST, and it
+ * never picks a block holding any of the region's first
+ * VIRTIO_VSSD_PMEM_RESERVED_BYTES, which a driver may use for metadata that
+ * must survive (so a host-policy shrink may stop short of its target); a
  * driver that lets processes map the region revokes those mappings when
  * it learns the list (until then stores to them are lost, and reads see
  * zeroes, never another block's data).
@@ -252,6 +255,12 @@ struct virtio_vssd_config {
 	/* Persistent memory: bytes the host wants plugged. */
 	__le64 pmem_requested_size;
 };
+
+/*
+ * The start of the persistent-memory region that a policy HOST shrink never
+ * takes: room for a driver's metadata (see "Persistent memory").
+ */
+#define VIRTIO_VSSD_PMEM_RESERVED_BYTES	65536
 
 /* Shared memory region ids (virtio_pci_cap.id on PCI). */
 #define VIRTIO_VSSD_SHM_PMEM		0 /* the persistent-memory region */

@@ -846,19 +846,34 @@ static int virtio_vssd_ctrl_list(VirtIOVSSD *s, VirtQueueElement *elem,
 }
 
 /*
- * Samples exactly @want of the plugged blocks of @r, uniformly at random
- * (selection sampling: each plugged block in turn with probability
- * needed/remaining), as ranges in block order. Returns the number of
- * ranges, or 0 when they would not fit in @max.
+ * The first blocks of @r that a host-policy shrink never takes: those of
+ * the pmem region's first VIRTIO_VSSD_PMEM_RESERVED_BYTES, where a driver
+ * keeps its metadata.
  */
-static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t want,
+static uint64_t virtio_vssd_host_reserved(const VirtIOVSSDRegion *r)
+{
+    if (r->id != VIRTIO_VSSD_REGION_PMEM) {
+        return 0;
+    }
+    return MIN(DIV_ROUND_UP(VIRTIO_VSSD_PMEM_RESERVED_BYTES, r->block_size),
+               r->nb_blocks);
+}
+
+/*
+ * Samples exactly @want of the plugged blocks of @r from block @first on,
+ * @eligible of them, uniformly at random (selection sampling: each in turn
+ * with probability needed/remaining), as ranges in block order. Returns
+ * the number of ranges, or 0 when they would not fit in @max.
+ */
+static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t first,
+                                          uint64_t eligible, uint64_t want,
                                           uint32_t max,
                                           struct virtio_vssd_range *ranges)
 {
-    uint64_t remaining = r->nb_plugged, picked = 0, block;
+    uint64_t remaining = eligible, picked = 0, block;
     uint32_t nr = 0;
 
-    for (block = find_next_bit(r->plugged, r->nb_blocks, 0);
+    for (block = find_next_bit(r->plugged, r->nb_blocks, first);
          block < r->nb_blocks && picked < want;
          block = find_next_bit(r->plugged, r->nb_blocks, block + 1)) {
         /* nb_blocks <= INT32_MAX (realize) */
@@ -882,20 +897,26 @@ static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t want,
  * ranges; when a uniform choice of that many does not fit, picks @max of
  * them instead (which always fit), so that every round of a host-policy
  * shrink is a uniform choice among the blocks still plugged and the whole
- * shrink is one too. Returns the number of ranges, the blocks in
- * *@nr_blocks.
+ * shrink is one too. Reserved blocks (virtio_vssd_host_reserved()) are
+ * never picked, so fewer than @want may come back, maybe none. Returns
+ * the number of ranges, the blocks in *@nr_blocks.
  */
 static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
                                         uint32_t max,
                                         struct virtio_vssd_range *ranges,
                                         uint64_t *nr_blocks)
 {
+    const uint64_t first = virtio_vssd_host_reserved(r);
+    const uint64_t eligible = r->nb_plugged -
+                              bitmap_count_one(r->plugged, first);
     uint32_t nr, i;
 
-    nr = virtio_vssd_sample_blocks(r, want, max, ranges);
-    if (!nr) {
+    want = MIN(want, eligible);
+    nr = want ? virtio_vssd_sample_blocks(r, first, eligible, want, max,
+                                          ranges) : 0;
+    if (!nr && want) {
         want = MIN(want, max);
-        nr = virtio_vssd_sample_blocks(r, want, max, ranges);
+        nr = virtio_vssd_sample_blocks(r, first, eligible, want, max, ranges);
     }
     *nr_blocks = 0;
     for (i = 0; i < nr; i++) {

@@ -3131,6 +3131,24 @@ static void test_pmem_resize(void *obj, void *data, QGuestAllocator *alloc)
     vssd_pmem_model_unplugged(&t, out, nr);
     vssd_check_pmem_map(&t, map);
     vssd_check_query_in(&t, pr, 10 * MiB, 10 * MiB, "idle");
+    g_assert_cmpint(map[0], ==, '1');
+
+    /*
+     * down to nothing: the device takes every block but the first, which
+     * holds VIRTIO_VSSD_PMEM_RESERVED_BYTES, and then has nothing to give
+     */
+    gen = vssd_balloon_in(&t, pr, 0, "host");
+    g_assert_cmpuint(vssd_unplug_host_in(&t, pr, gen, 5, out,
+                                         VSSD_TEST_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    vssd_pmem_model_unplugged(&t, out, nr);
+    vssd_check_pmem_map(&t, "10000000");
+    g_assert_cmpuint(vssd_unplug_host_in(&t, pr, gen, 1, out,
+                                         VSSD_TEST_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(nr, ==, 0);
+    vssd_check_pmem_map(&t, "10000000");
+    vssd_check_query_in(&t, pr, VSSD_PMEM_BS, 0, "shrinking");
 
     /* the block region saw none of it */
     vssd_check_map_full(&t);

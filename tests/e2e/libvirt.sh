@@ -77,7 +77,7 @@ cat > "$VM_TMP/dom.xml" <<XML
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$VSSD_KERNEL</kernel>
     <initrd>$VM_TMP/initrd</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet vssd.run=/test/run.sh</cmdline>
+    <cmdline>console=ttyS0 panic=-1 quiet no_timer_check vssd.run=/test/run.sh</cmdline>
   </os>
   <features><acpi/></features>
   <devices>

@@ -1,0 +1,246 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The guest tools on the host: scmctl's command line (sizes, names, usage
+# errors, list over a sample /proc/scm/regions, ioctl errors), scm-demo's
+# persistent counter in a regular file, and the OCI hook's choices (with a
+# stand-in scmctl that records its calls), under busybox sh when the host
+# has it. The kernel side of scmctl is tested in the guest.
+set -u -o pipefail
+. "$(dirname "$0")/../lib/vm.sh"
+tools=$VSSD_ROOT/guest-driver/tools
+vm_tmpdir
+out=$VM_TMP/tools
+
+if ! make -C "$tools" OUT="$out" LIBSCM_OUT="$VM_TMP/libscm" all \
+	> "$VM_TMP/build.log" 2>&1; then
+	sed 's/^/# /' "$VM_TMP/build.log" | tail -n 20
+	t_bail "the tools do not build" "tools: build"
+fi
+if grep -i warning "$VM_TMP/build.log" >/dev/null; then
+	t_fail "tools: build without warnings"
+else
+	t_ok "tools: build without warnings"
+fi
+static=1
+for b in scmctl scm-demo; do
+	readelf -d "$out/$b" 2>/dev/null | grep NEEDED >/dev/null && static=0
+done
+t_check "tools: scmctl and scm-demo are static" test $static = 1
+dest=$VM_TMP/dest
+t_check "tools: make install DESTDIR= puts scmctl, scm-demo and the hook in place" \
+	sh -c "make -s -C '$tools' OUT='$out' LIBSCM_OUT='$VM_TMP/libscm' install DESTDIR='$dest' >/dev/null &&
+		test -x '$dest/usr/sbin/scmctl' && test -x '$dest/usr/bin/scm-demo' &&
+		test -x '$dest/usr/libexec/vssd/oci-hook-scm-copy'"
+
+scmctl=$out/scmctl
+
+# --- scmctl ---
+
+# expect STATUS CMD...: CMD exits with STATUS; with STATUS != 0 it prints
+# exactly one line, starting "scmctl: ", on stderr.
+expect() {
+	local want=$1 rc err
+	shift
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "# $*: exit $rc, want $want; stderr: $err"
+		return 1
+	fi
+	if [ "$want" != 0 ]; then
+		if [ "$(printf '%s\n' "$err" | wc -l)" != 1 ] ||
+			[ "${err#scmctl: }" = "$err" ]; then
+			echo "# $*: stderr is not one 'scmctl: ' line: $err"
+			return 1
+		fi
+	fi
+}
+
+ok=1
+"$scmctl" --help | grep 'create NAME' >/dev/null || ok=0
+expect 0 "$scmctl" --help || ok=0
+expect 0 "$scmctl" help || ok=0
+expect 2 "$scmctl" || ok=0
+expect 2 "$scmctl" frob || ok=0
+expect 2 "$scmctl" --frob list || ok=0
+expect 2 "$scmctl" list extra || ok=0
+expect 2 "$scmctl" create || ok=0
+expect 2 "$scmctl" resize ctA || ok=0
+expect 2 "$scmctl" copy a || ok=0
+expect 2 "$scmctl" copy a a || ok=0
+expect 2 "$scmctl" delete a b || ok=0
+expect 2 "$scmctl" info --bytes || ok=0
+t_check "scmctl: --help, and usage errors exit 2 with one line" test $ok = 1
+
+ok=1
+while read -r arg bytes; do
+	got=$("$scmctl" -n create ctA "$arg") || { ok=0; continue; }
+	if [ "$got" != "create ctA $bytes" ]; then
+		echo "# size $arg: '$got', want $bytes"
+		ok=0
+	fi
+done <<'SIZES'
+4096 4096
+1 1
+64K 65536
+64k 65536
+16M 16777216
+16MiB 16777216
+16MB 16777216
+1G 1073741824
+2T 2199023255552
+18446744073709551615 18446744073709551615
+SIZES
+for bad in 0 0K 1.5G 16Q -1 "" M 16MiBs " 16M" 18446744073709551616 17179869184T 16777216T; do
+	expect 2 "$scmctl" -n create ctA "$bad" || ok=0
+done
+t_check "scmctl: sizes with K/M/G/T suffixes; zero, fractions, junk and overflow refused" test $ok = 1
+
+ok=1
+long=$(printf 'a%.0s' $(seq 63))
+for good in ctA a a.b_c-D9 "$long" -x; do
+	[ "$("$scmctl" -n delete -- "$good")" = "delete $good" ] || { echo "# name $good refused"; ok=0; }
+done
+for bad in "" a/b "a b" "${long}b" 'é' 'a*'; do
+	expect 2 "$scmctl" -n delete -- "$bad" || ok=0
+done
+[ "$("$scmctl" -n copy img ctA)" = "copy img ctA" ] || ok=0
+[ "$("$scmctl" -n create ctA)" = "create ctA" ] || ok=0
+[ "$("$scmctl" -n resize ctA 2M)" = "resize ctA 2097152" ] || ok=0
+t_check "scmctl: region names as the kernel takes them; requests as given" test $ok = 1
+
+ok=1
+cat > "$VM_TMP/regions" <<'REGIONS'
+name owner size used offset
+host / 16777216 4352 2097152
+ctA /ctA 16777216 12288 18874368
+img scmctl 1610612736 0 35651584
+REGIONS
+list=$(SCM_PROC_REGIONS=$VM_TMP/regions "$scmctl" list) || ok=0
+echo "$list" | sed 's/^/# /'
+echo "$list" | head -n 1 | grep -E '^NAME +OWNER +SIZE +USED +USE% +OFFSET$' >/dev/null || ok=0
+echo "$list" | grep -E '^host +/ +16M +4\.2K +0% +2M$' >/dev/null || ok=0
+echo "$list" | grep -E '^ctA +/ctA +16M +12K +0% +18M$' >/dev/null || ok=0
+echo "$list" | grep -E '^img +scmctl +1\.5G +0 +0% +34M$' >/dev/null || ok=0
+[ "$(echo "$list" | wc -l)" = 4 ] || ok=0
+SCM_PROC_REGIONS=$VM_TMP/regions "$scmctl" list --bytes |
+	grep -E '^img +scmctl +1610612736 +0 +0% +35651584$' >/dev/null || ok=0
+printf 'name owner size used offset\n' > "$VM_TMP/empty"
+[ "$(SCM_PROC_REGIONS=$VM_TMP/empty "$scmctl" list | wc -l)" = 1 ] || ok=0
+printf 'name owner size used offset\nbroken line\n' > "$VM_TMP/broken"
+SCM_PROC_REGIONS=$VM_TMP/broken expect 1 "$scmctl" list || ok=0
+SCM_PROC_REGIONS=$VM_TMP/missing expect 1 "$scmctl" list || ok=0
+t_check "scmctl: list prints /proc/scm/regions as a table; malformed or missing file is an error" test $ok = 1
+
+ok=1
+for c in "info" "create ctA 1M" "resize ctA 1M" "copy img ctA" "delete ctA"; do
+	# shellcheck disable=SC2086 # words wanted
+	expect 1 "$scmctl" -d /dev/null $c || ok=0
+	# shellcheck disable=SC2086
+	msg=$("$scmctl" -d /dev/null $c 2>&1)
+	case $msg in
+	*"not a vssd /dev/scm"*) ;;
+	*) echo "# $c on /dev/null: $msg"; ok=0 ;;
+	esac
+	# shellcheck disable=SC2086
+	expect 1 "$scmctl" -d "$VM_TMP/no-such-device" $c || ok=0
+done
+t_check "scmctl: a missing or wrong device is a one-line error, exit 1" test $ok = 1
+
+# --- scm-demo ---
+
+demo=$out/scm-demo
+region=$VM_TMP/demo.img
+truncate -s 1M "$region"
+ok=1
+[ "$("$demo" -d "$region" "hello world")" = "region=$region counter=1 message=\"hello world\"" ] || ok=0
+[ "$(SCM_DEVICE=$region "$demo")" = "region=$region counter=2 message=\"hello world\"" ] || ok=0
+[ "$("$demo" --show -d "$region")" = "region=$region counter=2 message=\"hello world\"" ] || ok=0
+[ "$("$demo" -d "$region" bye)" = "region=$region counter=3 message=\"bye\"" ] || ok=0
+[ "$("$demo" -s -d "$region")" = "region=$region counter=3 message=\"bye\"" ] || ok=0
+t_check "scm-demo: the counter and message persist from run to run" test $ok = 1
+
+ok=1
+head -c 4096 /dev/urandom > "$VM_TMP/junk.img"
+truncate -s 1M "$VM_TMP/junk.img"
+"$demo" -d "$VM_TMP/junk.img" >/dev/null 2>"$VM_TMP/err" && ok=0
+grep '^scm-demo: .*not a libscm heap' "$VM_TMP/err" >/dev/null || ok=0
+"$demo" -d "$VM_TMP/missing.img" >/dev/null 2>&1 && ok=0
+"$demo" -d "$region" a b >/dev/null 2>&1 && ok=0
+"$demo" -d "$region" "$(printf 'x%.0s' $(seq 300))" >/dev/null 2>&1 && ok=0
+[ "$("$demo" -s -d "$region")" = "region=$region counter=3 message=\"bye\"" ] || ok=0
+t_check "scm-demo: a foreign region, a missing file and bad arguments fail, changing nothing" test $ok = 1
+
+# --- oci-hook-scm-copy ---
+
+hook=$tools/oci-hook-scm-copy
+if [ -x /bin/busybox ]; then
+	hook_sh="/bin/busybox sh"
+else
+	hook_sh="sh"
+fi
+mkdir -p "$VM_TMP/bin" "$VM_TMP/b-docker" "$VM_TMP/b-systemd"
+cat > "$VM_TMP/bin/scmctl" <<FAKE
+#!/bin/sh
+echo "\$*" >> "$VM_TMP/calls"
+FAKE
+chmod +x "$VM_TMP/bin/scmctl"
+cat > "$VM_TMP/b-docker/config.json" <<'JSON'
+{
+	"ociVersion": "1.0.2",
+	"process": { "args": ["sh"], "cwd": "/" },
+	"linux": {
+		"cgroupsPath": "/system.slice/docker-abc123.scope",
+		"namespaces": [ { "type": "pid" }, { "type": "mount" } ]
+	}
+}
+JSON
+echo '{"linux":{"cgroupsPath":"machine.slice:libpod:f00d"}}' > "$VM_TMP/b-systemd/config.json"
+printf 'name owner size used offset\nold scmctl 1 0 0\nimg - 1 0 0\n' > "$VM_TMP/hook-regions"
+
+# hook_case NAME WANT-STATUS WANT-CALL STATE-JSON
+hook_case() {
+	local name=$1 want=$2 call=$3 state=$4 rc got
+	: > "$VM_TMP/calls"
+	printf '%s' "$state" | SCMCTL=$VM_TMP/bin/scmctl \
+		SCM_PROC_REGIONS=$VM_TMP/hook-regions $hook_sh "$hook" 2> "$VM_TMP/hook.err"
+	rc=$?
+	got=$(cat "$VM_TMP/calls")
+	if [ "$rc" = "$want" ] && [ "$got" = "$call" ]; then
+		t_ok "oci hook: $name"
+	else
+		sed 's/^/# /' "$VM_TMP/hook.err"
+		t_fail "oci hook: $name" "exit $rc (want $want), scmctl '$got' (want '$call')"
+	fi
+}
+
+st() {	# st ID BUNDLE ANNOTATIONS
+	printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":4242,"bundle":"%s","annotations":{%s}}' "$1" "$2" "$3"
+}
+hook_case "no image annotation: nothing to do" 0 "" "$(st ctA /none '"a":"b"')"
+hook_case "no cgroupsPath: the container id names the region" 0 "copy img ctA" \
+	"$(st ctA /none '"org.vssd.scm.image":"img"')"
+hook_case "docker-style cgroupsPath: the id inside the scope" 0 "copy img abc123" \
+	"$(st x "$VM_TMP/b-docker" '"org.vssd.scm.image":"img"')"
+hook_case "systemd slice:prefix:name cgroupsPath" 0 "copy img f00d" \
+	"$(st y "$VM_TMP/b-systemd" '"z":"1","org.vssd.scm.image":"img"')"
+hook_case "org.vssd.scm.region names the region" 0 "copy img mine" \
+	"$(st x "$VM_TMP/b-docker" '"org.vssd.scm.image":"img","org.vssd.scm.region":"mine"')"
+hook_case "an existing region keeps its data" 0 "" \
+	"$(st old /none '"org.vssd.scm.image":"img"')"
+hook_case "org.vssd.scm.copy=always copies over it" 0 "copy img old" \
+	"$(st old /none '"org.vssd.scm.image":"img","org.vssd.scm.copy":"always"')"
+hook_case "an unknown copy policy fails" 1 "" \
+	"$(st new /none '"org.vssd.scm.image":"img","org.vssd.scm.copy":"sometimes"')"
+hook_case "the image as its own destination fails" 1 "" \
+	"$(st img /none '"org.vssd.scm.image":"img"')"
+hook_case "a container id is sanitised like the kernel's names" 0 "copy img a_b_c" \
+	"$(st 'a:b c' /none '"org.vssd.scm.image":"img"')"
+hook_case "pretty-printed state JSON" 0 "copy img ctP" \
+	"$(printf '{\n  "id": "ctP",\n  "bundle": "/none",\n  "annotations": {\n    "org.vssd.scm.image": "img"\n  }\n}\n')"
+: > "$VM_TMP/calls"
+printf '%s' "$(st ctA /none '"org.vssd.scm.image":"img"')" |
+	SCMCTL=false SCM_PROC_REGIONS=$VM_TMP/hook-regions $hook_sh "$hook" 2>/dev/null
+t_check "oci hook: a failing scmctl copy fails the hook" test $? != 0
+t_done

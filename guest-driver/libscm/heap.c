@@ -293,8 +293,12 @@ void *scm_heap_alloc(struct scm_region *r, size_t size)
 	n = ((uint64_t)size + SCM_UNIT_BYTES - 1) >> SCM_UNIT_SHIFT;
 	for (x = 0; x < h->nr_extents; x++) {
 		struct scm_extent *e = &h->extents[x];
+		const uint64_t *map = scm_map(r, e);
 
-		u = scm_find_run(scm_map(r, e), r->hint[x], e->units, n);
+		/* the first free unit is a hint as good as any, and better */
+		r->hint[x] = scm_map_next(map, r->hint[x], e->units,
+					  SCM_WANT_FREE);
+		u = scm_find_run(map, r->hint[x], e->units, n);
 		if (u == SCM_NONE)
 			continue;
 		scm_update(r, x, u, n, true);

@@ -28,7 +28,11 @@
  * before it returned, with that one block allocated and unreachable. Heap
  * metadata is written back from the CPU caches as part of every call; it
  * reaches stable storage on the host with the next scmsync() of any range
- * (or scm_set_root()), together with that range.
+ * (or scm_set_root()), together with that range. After a host crash,
+ * every block allocated or freed before the last successful scmsync() is
+ * as it was then; a later allocation may be lost or a later free undone,
+ * and a block whose update was torn is freed or leaked, never handed out
+ * twice.
  *
  * Regular files: when the path given to scm_open() (or SCM_DEVICE) names
  * a regular file, libscm maps the file with MAP_SHARED and makes ranges
@@ -124,6 +128,11 @@ int scm_close(void);
  *	reused after scmfree() holds its old contents. The allocation itself
  *	is atomic and crash consistent; the caller makes its contents
  *	durable with scmsync(). Opens the default region on first use.
+ *
+ *	The device learns the heap's usage (SCM_IOC_SET_USED, the "used"
+ *	column of /proc/scm/regions) when it has moved by a 256th of the
+ *	region (4 KiB to 64 KiB) since the last report, and at every
+ *	scmsync(), scm_close() and process exit.
  *
  * RETURN VALUE
  *	A pointer into the region; NULL with errno set on error.

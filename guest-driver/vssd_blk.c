@@ -83,6 +83,30 @@ static blk_status_t vssd_status_to_blk(struct vssd_device *vssd, u8 status)
 }
 
 /*
+ * The blocks [*@first, *@last] a request touches, for the requests that
+ * touch blocks (read, write, discard, write zeroes) and have a length.
+ * The range may reach past the region; the caller decides.
+ */
+static bool vssd_rq_block_range(struct vssd_device *vssd, struct request *rq,
+				u64 *first, u64 *last)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		break;
+	default:
+		return false;
+	}
+	if (!blk_rq_sectors(rq))
+		return false;
+	vssd_sector_blocks(vssd, blk_rq_pos(rq), blk_rq_sectors(rq), first,
+			   last);
+	return true;
+}
+
+/*
  * Refuse I/O to blocks that are not plugged, and keep recency: reads and
  * writes stamp their blocks, a discard of whole blocks makes them look
  * unused (their data is gone, so they are the cheapest to give back).
@@ -94,19 +118,8 @@ static blk_status_t vssd_check_blocks(struct vssd_device *vssd,
 	u64 first, last, end, b;
 	unsigned int shift;
 
-	switch (req_op(rq)) {
-	case REQ_OP_READ:
-	case REQ_OP_WRITE:
-	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:
-		break;
-	default:
+	if (!vssd_rq_block_range(vssd, rq, &first, &last))
 		return BLK_STS_OK;
-	}
-	if (!blk_rq_sectors(rq))
-		return BLK_STS_OK;
-	vssd_sector_blocks(vssd, blk_rq_pos(rq), blk_rq_sectors(rq), &first,
-			   &last);
 	if (last >= vssd->nr_blocks)
 		return BLK_STS_OK;	/* the device answers S_RANGE */
 
@@ -141,20 +154,8 @@ static bool vssd_rq_busy_on(struct request *rq, void *data)
 	struct vssd_device *vssd = scan->vssd;
 	u64 first, last;
 
-	switch (req_op(rq)) {
-	case REQ_OP_READ:
-	case REQ_OP_WRITE:
-	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:
-		break;
-	default:
-		return true;
-	}
-	if (!blk_rq_sectors(rq))
-		return true;
-	vssd_sector_blocks(vssd, blk_rq_pos(rq), blk_rq_sectors(rq), &first,
-			   &last);
-	if (first >= vssd->nr_blocks)
+	if (!vssd_rq_block_range(vssd, rq, &first, &last) ||
+	    first >= vssd->nr_blocks)
 		return true;
 	last = min(last, vssd->nr_blocks - 1);
 	if (find_next_bit(scan->blocks, last + 1, first) <= last) {

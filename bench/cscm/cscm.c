@@ -43,7 +43,9 @@
  * filled, the tree of --keys keys), make it all durable (not for anon),
  * then the timed phase of --ops operations (including its consistency
  * points), then a check of the result (array sum, c = a, tree order and
- * count), then free everything (scmfree, so the region is empty again).
+ * count), then make everything durable again (so that no run leaves
+ * dirty data for the next one to write back), then free everything
+ * (scmfree, so the region is empty again).
  * Only the timed phase counts. Output: one line
  *   cscm.result memory=M bench=B mode=P ops=N sec=T ops_per_s=R
  *     syncs=S cps=C open_ms=O setup_ms=U region=NAME check=ok|bad
@@ -461,6 +463,7 @@ static int run_array(double *sec, double *setup)
 	for (k = 0; k < n; k++)
 		sum += a[k];
 	want += (int64_t)opt_ops;
+	make_durable(a, n * sizeof(*a));	/* settle: nothing left dirty */
 	root_note(0, NULL);
 	mem_free(a);
 	if (sum != want)
@@ -518,6 +521,8 @@ static int run_stream(double *sec, double *setup)
 			ok = 0;
 			break;
 		}
+	make_durable(a, n * sizeof(double));	/* settle */
+	make_durable(c, n * sizeof(double));
 	root_note(1, NULL);
 	mem_free(c);
 	root_note(0, NULL);
@@ -697,6 +702,10 @@ static int run_btree(double *sec, double *setup)
 			cp_commit();
 	}
 	*sec = now() - t1;
+	lo = UINTPTR_MAX;
+	hi = 0;
+	tree_span(nd(tree->root), &lo, &hi);
+	make_durable((void *)lo, hi - lo);	/* settle */
 	count = tree_check(nd(tree->root), &last, &ok);
 	if (count != opt_keys + opt_ops || tree_count != count) {
 		fprintf(stderr, "cscm: btree: %" PRIu64 " keys (count %" PRIu64

@@ -13,8 +13,12 @@
 # are visible in the container) and puts the container in cgroup /cscm,
 # so its region is "cscm".
 #
-# Then, CSCM_REPS times, every benchmark and mode, every configuration
-# (the order rotates from one repetition to the next):
+# Every file of the image layer is copied up first (timed, then synced:
+# "cscm.copyup bench=B bytes=N ms=T"), so the timed runs find it in the
+# upper layer. Then, CSCM_REPS times, every benchmark and mode, every
+# configuration (the order rotates from one repetition to the next, and
+# ct-scm and host-scm run back to back, swapping places every other
+# repetition); after each run, sync:
 #   ct-scm     runc container, /dev/scm              (cscm scm)
 #   host-scm   outside every container, /dev/scm     (cscm scm)
 #   anon       outside, anonymous memory, plain only (cscm anon)
@@ -30,7 +34,8 @@
 #
 # Environment (vm_start --env): CSCM_REPS, CSCM_CONFIGS, CSCM_BENCHES,
 # CSCM_MODES, CSCM_SCM_SIZE, CSCM_OPS_<BENCH>_<MODE> (e.g. CSCM_OPS_ARRAY_TX),
-# CSCM_ARGS (sizes for every run).
+# CSCM_ARGS (sizes for every run), CSCM_VMSTAT=1 (print the change of some
+# /proc/vmstat counters over each run).
 # shellcheck disable=SC1091 # written by tests/lib/vm.sh at boot
 . /test/env.sh
 
@@ -57,6 +62,16 @@ setup() {
 		-o lowerdir=$SHARE/disk/lower,upperdir=$SHARE/disk/upper,workdir=$SHARE/disk/work \
 		$SHARE/ovl || { say "cannot mount the overlay"; return 1; }
 	cp /test/cscm $SHARE/cscm
+	# The copy-up: overlayfs copies a lower file up whole when it is first
+	# opened for writing. Done here, timed, and written back, so that no
+	# timed run pays for it or for its write-back.
+	for b in $CSCM_BENCHES; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		: >> $SHARE/ovl/$b.dat || { say "copy-up of $b.dat failed"; return 1; }
+		sync
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		echo "cscm.copyup bench=$b bytes=$(stat -c %s $SHARE/disk/upper/$b.dat) ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+	done
 
 	# the container: busybox rootfs (hard links: the same file system as /)
 	r=$BUNDLE/rootfs
@@ -77,9 +92,15 @@ ct_exec() {
 	runc run --no-pivot --bundle $BUNDLE $CT </dev/null 2>&1
 }
 
+# vmstat_snap: selected /proc/vmstat counters, "name value" lines.
+vmstat_snap() {
+	grep -E '^(pgfault|pgmajfault|pgpgin|pgpgout|pgscan_kswapd|pgscan_direct|pgsteal_kswapd|pgsteal_direct|nr_dirty|nr_writeback|thp_fault_alloc|compact_stall|workingset_refault_file) ' /proc/vmstat
+}
+
 # run_one REP CONFIG BENCH MODE: one run, one "cscm.run" line.
 run_one() {
 	rep=$1 cfg=$2 b=$3 m=$4
+	[ "${CSCM_VMSTAT:-0}" = 1 ] && vmstat_snap > /tmp/vmstat.before
 	eval "ops=\$CSCM_OPS_$(echo "${b}_$m" | tr a-z A-Z)"
 	args="$b $m --ops $ops --seed $rep $CSCM_ARGS"
 	case $cfg in
@@ -92,6 +113,12 @@ run_one() {
 	*) out="unknown configuration $cfg"; false ;;
 	esac
 	rc=$?
+	if [ "${CSCM_VMSTAT:-0}" = 1 ]; then
+		vmstat_snap > /tmp/vmstat.after
+		say "vmstat rep=$rep config=$cfg bench=$b mode=$m" $(awk 'NR == FNR { v[$1] = $2; next }
+			$2 != v[$1] { printf "%s=%d ", $1, $2 - v[$1] }' /tmp/vmstat.before /tmp/vmstat.after)
+	fi
+	sync	# nothing left for the next run to write back
 	line=$(echo "$out" | grep '^cscm\.result ' | tail -n 1)
 	if [ $rc = 0 ] && [ -n "$line" ]; then
 		echo "cscm.run rep=$rep config=$cfg ${line#cscm.result }"
@@ -120,6 +147,34 @@ rotate() {
 	done
 }
 
+# order REP: the configurations of repetition REP. The list rotates by one
+# place per repetition; ct-scm and host-scm stay next to each other (their
+# ratio is a goal) and swap places every other repetition.
+order() {
+	pair=0
+	case " $CSCM_CONFIGS " in
+	*" ct-scm "*) case " $CSCM_CONFIGS " in *" host-scm "*) pair=1 ;; esac ;;
+	esac
+	units=
+	for c in $CSCM_CONFIGS; do
+		if [ $pair = 1 ] && [ "$c" = ct-scm ]; then
+			units="$units scm-pair"
+		elif [ $pair = 0 ] || [ "$c" != host-scm ]; then
+			units="$units $c"
+		fi
+	done
+	# shellcheck disable=SC2086 # the list of units
+	for u in $(rotate $(($1 - 1)) $units); do
+		if [ "$u" != scm-pair ]; then
+			printf '%s ' "$u"
+		elif [ $(($1 % 2)) = 1 ]; then
+			printf 'ct-scm host-scm '
+		else
+			printf 'host-scm ct-scm '
+		fi
+	done
+}
+
 setup || exit 1
 say "setup done: $(grep -c . /proc/scm/regions) lines in /proc/scm/regions," \
 	"thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)," \
@@ -132,8 +187,7 @@ while [ $rep -le "$CSCM_REPS" ]; do
 	say "repetition $rep of $CSCM_REPS"
 	for b in $CSCM_BENCHES; do
 		for m in $CSCM_MODES; do
-			# shellcheck disable=SC2086 # the list of configurations
-			for cfg in $(rotate $((rep - 1)) $CSCM_CONFIGS); do
+			for cfg in $(order $rep); do
 				[ "$cfg" = anon ] && [ "$m" = tx ] && continue
 				[ "$cfg" = host-scm-wb ] && [ "$m" = plain ] && continue
 				run_one $rep "$cfg" "$b" "$m"

@@ -59,6 +59,7 @@ GOAL_OVERLAY = 100.0
 
 RUN = re.compile(r"cscm\.run (.*)$")
 FAIL = re.compile(r"cscm\.fail (.*)$")
+COPYUP = re.compile(r"cscm\.copyup (.*)$")
 
 
 def kv(text):
@@ -66,7 +67,7 @@ def kv(text):
 
 
 def parse(path):
-    runs, fails = [], []
+    runs, fails, copyups = [], [], []
     with open(path, "rb") as f:
         for raw in f:
             line = raw.decode("utf-8", "replace").replace("\r", "").strip()
@@ -82,7 +83,11 @@ def parse(path):
             m = FAIL.search(line)
             if m:
                 fails.append(kv(m.group(1)))
-    return runs, fails
+                continue
+            m = COPYUP.search(line)
+            if m:
+                copyups.append(kv(m.group(1)))
+    return runs, fails, copyups
 
 
 def fmt(v):
@@ -162,7 +167,7 @@ def main(argv):
     p.add_argument("log")
     p.add_argument("--note", action="append", default=[])
     args = p.parse_args(argv)
-    runs, fails = parse(args.log)
+    runs, fails, copyups = parse(args.log)
     if not runs:
         print("report: no cscm.run line in " + args.log, file=sys.stderr)
         return 1
@@ -240,14 +245,11 @@ def main(argv):
     lines += goal
 
     # --- other facts ----------------------------------------------------------
-    extra = []
-    for b, _, _ in BENCHES:
-        opens = [r["open_ms"] for r in runs if r["bench"] == b and r["config"] == "overlay"]
-        if opens:
-            extra.append(f"{b} {max(opens) / 1e3:.1f} s")
-    if extra:
-        lines += ["", "Copy-up by overlayfs on the first open for writing (not in the timed phase): "
-                  + ", ".join(extra) + "."]
+    if copyups:
+        lines += ["", "Copy-up by overlayfs (the first open for writing of the image layer's file, "
+                  "done and synced before the timed runs): " + ", ".join(
+                      f"{c['bench']}.dat ({int(c['bytes']) / 1e6:.0f} MB) {int(c['ms']) / 1e3:.1f} s"
+                      for c in copyups) + "."]
     wb = {b: ratio(d, b, "tx", "host-scm-wb", "host-scm") for b, _, _ in BENCHES}
     wb = {b: v for b, v in wb.items() if v.n}
     if wb:

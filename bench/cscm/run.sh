@@ -25,7 +25,7 @@
 #
 # Environment (defaults in brackets):
 #   VSSD_BENCH_QUICK=1            1 repetition, smaller op counts (~2 min)
-#   VSSD_BENCH_CSCM_REPS          repetitions [3]
+#   VSSD_BENCH_CSCM_REPS          repetitions [4]
 #   VSSD_BENCH_CSCM_CONFIGS       [ct-scm host-scm anon volume overlay host-scm-wb]
 #   VSSD_BENCH_CSCM_BENCHES       [array stream btree]
 #   VSSD_BENCH_CSCM_MODES         [plain tx]
@@ -35,6 +35,8 @@
 #   VSSD_BENCH_CSCM_MEM           guest RAM, MiB [1536]
 #   VSSD_BENCH_CSCM_PMEM          memdev size [512M]
 #   VSSD_BENCH_CSCM_REGION        bytes of each /dev/scm region [240 MiB]
+#   VSSD_BENCH_CSCM_VMSTAT=1      the guest prints how some /proc/vmstat
+#                                 counters changed over each run
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,7 +56,7 @@ if [ "$quick" = 1 ]; then
 	: "${VSSD_BENCH_CSCM_OPS_BTREE_PLAIN:=20000}"
 	: "${VSSD_BENCH_CSCM_OPS_BTREE_TX:=100}"
 else
-	reps=${VSSD_BENCH_CSCM_REPS:-3}
+	reps=${VSSD_BENCH_CSCM_REPS:-4}
 	: "${VSSD_BENCH_CSCM_OPS_ARRAY_PLAIN:=4000000}"
 	: "${VSSD_BENCH_CSCM_OPS_ARRAY_TX:=1000}"
 	: "${VSSD_BENCH_CSCM_OPS_STREAM_PLAIN:=45000000}"
@@ -145,7 +147,8 @@ truncate -s "$pmem" "$VM_TMP/pmem.img"
 log=$out/cscm-console.log
 envs=(--env "CSCM_REPS=$reps" --env "CSCM_CONFIGS=$configs"
 	--env "CSCM_BENCHES=$benches" --env "CSCM_MODES=$modes"
-	--env "CSCM_SCM_SIZE=$region" --env "CSCM_ARGS=$cargs")
+	--env "CSCM_SCM_SIZE=$region" --env "CSCM_ARGS=$cargs"
+	--env "CSCM_VMSTAT=${VSSD_BENCH_CSCM_VMSTAT:-0}")
 for v in ARRAY_PLAIN ARRAY_TX STREAM_PLAIN STREAM_TX BTREE_PLAIN BTREE_TX; do
 	eval "envs+=(--env \"CSCM_OPS_$v=\$VSSD_BENCH_CSCM_OPS_$v\")"
 done

@@ -561,11 +561,19 @@ static const struct file_operations vssd_scm_fops = {
 
 /* --- /proc/scm/regions --- */
 
+/*
+ * One line per region; a reader inside a container sees only its own
+ * region's line (the names of the others are none of its business).
+ */
 static int vssd_scm_regions_show(struct seq_file *m, void *v)
 {
+	char path[256], name[SCM_NAME_MAX];
 	struct vssd_pmem *pmem;
+	bool all;
 	unsigned int i;
 
+	vssd_scm_caller(path, sizeof(path), name);
+	all = !strcmp(name, VSSD_SCM_HOST);
 	seq_puts(m, "name owner size used offset\n");
 	mutex_lock(&vssd_scm_active_lock);
 	pmem = vssd_scm_active;
@@ -575,7 +583,8 @@ static int vssd_scm_regions_show(struct seq_file *m, void *v)
 			const struct vssd_scm_entry *e =
 				&pmem->table.entries[i];
 
-			if (!e->name[0])
+			if (!e->name[0] ||
+			    (!all && strncmp(e->name, name, sizeof(e->name))))
 				continue;
 			seq_printf(m, "%.*s %.*s %llu %llu %llu\n",
 				   (int)sizeof(e->name), e->name,

@@ -43,7 +43,15 @@ check "runc B: refusals (admin EPERM, mmap past the end, bad ioctls)" \
 check "runc A: sees its cgroup namespace root" ct_run A "
 	cat /proc/self/cgroup; grep -qx '0::/' /proc/self/cgroup"
 echo "scm: /proc/scm/regions as a container sees it:"
-ct_run A "cat /proc/scm/regions"
+check "runc A: /proc/scm/regions shows A's region and no other" ct_run A "
+	cat /proc/scm/regions
+	grep -q '^A /A ' /proc/scm/regions || exit 1
+	test \$(grep -vc '^name ' /proc/scm/regions) = 1"
+check "runc B: /proc/scm/regions does not name A" ct_run B "
+	grep -q '^B /B ' /proc/scm/regions && ! grep -q '^A ' /proc/scm/regions"
+check "outside containers: /proc/scm/regions lists A, B and host" sh -c '
+	grep -q "^A " /proc/scm/regions && grep -q "^B " /proc/scm/regions &&
+	grep -q "^host " /proc/scm/regions'
 
 # A and B at the same time, each holding its mapping while the other writes.
 ct_start A "scmtest hold $SEED_A 6"

@@ -490,8 +490,8 @@ static long vssd_scm_admin(struct vssd_pmem *pmem, unsigned int cmd,
 			err = -ENOENT;
 			break;
 		}
-		if (req.size < le64_to_cpu(e->size))
-			vssd_scm_revoke(pmem);
+		/* a shrink takes pages away, a grow may move the region */
+		vssd_scm_revoke(pmem);
 		err = vssd_scm_resize(pmem, e, req.size);
 		break;
 	case SCM_IOC_COPY:

@@ -369,34 +369,58 @@ int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
 	return 0;
 }
 
+/*
+ * Where a region at @off of @old bytes can have @size bytes (@size > @old):
+ * in place when the blocks after it are free and plugged, else the first
+ * free run of the new size. Returns the byte offset, or U64_MAX.
+ */
+static u64 vssd_scm_grow_target(struct vssd_pmem *pmem,
+				const struct vssd_scm_entry *e, u64 off,
+				u64 old, u64 size)
+{
+	u64 first;
+
+	if (vssd_scm_run_free(pmem, (off + old) >> pmem->block_shift,
+			      (size - old) >> pmem->block_shift, e))
+		return off;
+	first = vssd_scm_find_run(pmem, size >> pmem->block_shift);
+	return first == U64_MAX ? U64_MAX : first << pmem->block_shift;
+}
+
 /**
- * vssd_scm_resize - change a region's size in place
- * @pmem: pmem->sem held for writing; mappings revoked if it shrinks
+ * vssd_scm_resize - change a region's size
+ * @pmem: pmem->sem held for writing; the region's mappings revoked
  * @e: the region's entry in pmem->table
  * @size: new size in bytes, rounded up to whole blocks
  *
- * Growing needs the blocks right after the region to be free and plugged
- * (-ENOSPC otherwise); the new part reads as zeroes.
+ * A region grows in place when the blocks right after it are free and
+ * plugged; otherwise it moves to the first free run of the new size (its
+ * bytes are copied there and made durable before the table points at
+ * them, so a crash leaves it whole at one place or the other). The new
+ * part reads as zeroes. Return: 0, -ENOSPC without room, or the error of
+ * the flush or the table update (the region unchanged).
  */
 int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 		    u64 size)
 {
 	unsigned int slot = e - pmem->table.entries;
 	u64 off = le64_to_cpu(e->offset), old = le64_to_cpu(e->size);
+	u64 to = off, keep;
 	struct vssd_scm_table *t;
-	u64 nblocks;
 	int err;
 
 	if (!size || size > pmem->size)
 		return -EINVAL;
-	nblocks = DIV_ROUND_UP_ULL(size, pmem->block_size);
-	size = nblocks << pmem->block_shift;
+	size = DIV_ROUND_UP_ULL(size, pmem->block_size) << pmem->block_shift;
+	keep = min(old, size);
 	if (size > old) {
-		if (!vssd_scm_run_free(pmem, (off + old) >> pmem->block_shift,
-				       (size - old) >> pmem->block_shift, e))
+		to = vssd_scm_grow_target(pmem, e, off, old, size);
+		if (to == U64_MAX)
 			return -ENOSPC;
-		memset(pmem->virt + off + old, 0, size - old);
-		err = vssd_pmem_persist(pmem, off + old, size - old);
+		if (to != off)
+			memcpy(pmem->virt + to, pmem->virt + off, old);
+		memset(pmem->virt + to + old, 0, size - old);
+		err = vssd_pmem_persist(pmem, to, size);
 		if (err)
 			return err;
 	}
@@ -404,11 +428,16 @@ int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	t->entries[slot].offset = cpu_to_le64(to);
 	t->entries[slot].size = cpu_to_le64(size);
-	if (le64_to_cpu(t->entries[slot].used) > size)
-		t->entries[slot].used = cpu_to_le64(size);
+	if (le64_to_cpu(t->entries[slot].used) > keep)
+		t->entries[slot].used = cpu_to_le64(keep);
 	err = vssd_scm_table_commit(pmem, t);
 	kfree(t);
+	if (!err && to != off)
+		dev_dbg(&pmem->vssd->vdev->dev,
+			"scm: region %.*s moved from %llu to %llu (%llu bytes)\n",
+			(int)sizeof(e->name), e->name, off, to, size);
 	return err;
 }
 

@@ -50,8 +50,9 @@ static void usage(FILE *f)
 "  info                  the caller's own region (as mmap of /dev/scm sees it)\n"
 "  create NAME [SIZE]    a new region (default size: the module's\n"
 "                        scm_default_size)\n"
-"  resize NAME SIZE      grow or shrink a region in place (shrinking loses\n"
-"                        the data past the new end)\n"
+"  resize NAME SIZE      grow or shrink a region (a region that cannot grow\n"
+"                        in place moves; shrinking loses the data past the\n"
+"                        new end)\n"
 "  copy SRC DST          copy SRC's bytes into DST (created with SRC's size\n"
 "                        when missing; must be at least as large)\n"
 "  delete NAME           remove a region and its data\n"
@@ -335,7 +336,7 @@ static const char *admin_reason(const char *cmd, int err)
 	case ENOSPC:
 		return !strcmp(cmd, "copy") ?
 		       "not enough free persistent memory, or the destination is smaller than the source" :
-		       "not enough free persistent memory (or no room to grow in place)";
+		       "not enough free persistent memory (no free run of blocks that large)";
 	case EINVAL:
 		return !strcmp(cmd, "copy") ?
 		       "invalid request (a region cannot be copied onto itself)" :

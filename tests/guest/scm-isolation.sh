@@ -81,6 +81,30 @@ if command -v scmctl >/dev/null; then
 		echo $$ > /sys/fs/cgroup/A-copy/cgroup.procs && exec scmtest verify '"$SEED_A"
 	rmdir /sys/fs/cgroup/A-copy
 	check "scmctl delete outside containers" sh -c 'scmctl delete scx && scmctl delete A-copy'
+	# A region that cannot grow in place moves, data and live mappings
+	# with it: mv1's next block is taken (mv2 right after it, or whatever
+	# ended the first free run that fit mv1).
+	check "scmctl create mv1 and mv2, 2M each" sh -c 'scmctl create mv1 2M && scmctl create mv2 2M'
+	mv_off=$(scm_region mv1 offset)
+	mkdir -p /sys/fs/cgroup/mv1
+	in_mv1='echo $$ > /sys/fs/cgroup/mv1/cgroup.procs && exec'
+	sh -c "$in_mv1 scmtest hold $SEED_A 8" &
+	mv_hold=$!
+	sleep 3
+	check "scmctl resize mv1 6M with its neighbour in the way" scmctl resize mv1 6M
+	scm_regions moved
+	mv_now="$(scm_region mv1 offset) $(scm_region mv1 size)"
+	check "mv1 moved (offset $mv_off -> ${mv_now% *}) and has 6M" \
+		test "${mv_now% *}" != "$mv_off" -a "${mv_now#* }" = $((6 << 20))
+	wait $mv_hold
+	check "a mapping held across the move still sees its data" test $? = 0
+	check "mv1 keeps its first 2M" sh -c "$in_mv1 scmtest verify $SEED_A $((2 << 20))"
+	check "mv1's new 4M read as zeroes" sh -c "$in_mv1 scmtest zero $((4 << 20)) $((2 << 20))"
+	check "negative control: mv1's first 2M are not zero (exit 1)" sh -c '
+		echo $$ > /sys/fs/cgroup/mv1/cgroup.procs || exit 2
+		scmtest zero '$((2 << 20))'; test $? = 1'
+	rmdir /sys/fs/cgroup/mv1
+	check "scmctl delete mv1 and mv2" sh -c 'scmctl delete mv1 && scmctl delete mv2'
 	# refused = it ran (not 127) and failed
 	refused='rc=$?; echo "scmctl exit $rc"; [ $rc -ne 0 ] && [ $rc -ne 127 ]'
 	check "scmctl create is refused inside runc A" \

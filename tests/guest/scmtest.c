@@ -7,7 +7,8 @@
  *                                 with the pattern of SEED, then msync
  *   scmtest verify SEED [LEN]     check them; exit 1 on a mismatch
  *   scmtest checksum [LEN]        print an FNV-1a checksum of the bytes
- *   scmtest zero [LEN]            check that they read as zeroes
+ *   scmtest zero [LEN [OFF]]      check that LEN bytes (default: all) from
+ *                                 byte OFF read as zeroes
  *   scmtest refusals              every refusal /dev/scm owes a caller:
  *                                 mmap past the end, a bad offset, a
  *                                 private map, bad ioctl arguments, admin
@@ -133,14 +134,20 @@ static int cmd_verify(uint64_t seed, size_t len)
 	return 0;
 }
 
-static int cmd_checksum(size_t len, int want_zero)
+static int cmd_checksum(size_t len, size_t off, int want_zero)
 {
 	int fd = open_dev();
-	uint64_t *w = map_region(fd, &len);
+	size_t end = len ? off + len : 0;
+	uint64_t *w = map_region(fd, &end);
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i, nonzero = 0;
 
-	for (i = 0; i < len / 8; i++) {
+	if (off > end) {
+		fprintf(stderr, "scmtest: offset %zu past the region's end\n", off);
+		return 2;
+	}
+	len = end - off;
+	for (i = off / 8; i < end / 8; i++) {
 		h = (h ^ w[i]) * 0x100000001b3ULL;
 		nonzero += w[i] != 0;
 	}
@@ -280,7 +287,7 @@ static int cmd_hold(uint64_t seed, unsigned int seconds)
 static void usage(void)
 {
 	fprintf(stderr, "usage: scmtest info | write SEED [LEN] | verify SEED [LEN] | "
-		"checksum [LEN] | zero [LEN] | refusals [--admin] | sigbus OFF | "
+		"checksum [LEN] | zero [LEN [OFF]] | refusals [--admin] | sigbus OFF | "
 		"hold SEED SECONDS\n");
 	exit(3);
 }
@@ -302,9 +309,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "verify") && argc >= 3)
 		return cmd_verify(strtoull(argv[2], NULL, 0), parse_len(argc, argv, 3));
 	if (!strcmp(cmd, "checksum"))
-		return cmd_checksum(parse_len(argc, argv, 2), 0);
+		return cmd_checksum(parse_len(argc, argv, 2), 0, 0);
 	if (!strcmp(cmd, "zero"))
-		return cmd_checksum(parse_len(argc, argv, 2), 1);
+		return cmd_checksum(parse_len(argc, argv, 2),
+				    parse_len(argc, argv, 3), 1);
 	if (!strcmp(cmd, "refusals"))
 		return cmd_refusals(!(argc >= 3 && !strcmp(argv[2], "--admin")));
 	if (!strcmp(cmd, "sigbus") && argc >= 3)

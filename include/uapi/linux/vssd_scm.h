@@ -74,6 +74,11 @@ struct scm_admin {
 	__u64 size;
 };
 
+/*
+ * SCM_IOC_RESIZE keeps the first min(old, new) bytes and zeroes the rest; a
+ * region that cannot grow in place moves to a free run of the new size.
+ * Either way its mappings are revoked and fault in again where it now is.
+ */
 #define SCM_IOC_MAGIC		0xb5
 
 #define SCM_IOC_INFO		_IOR(SCM_IOC_MAGIC, 0, struct scm_region_info)

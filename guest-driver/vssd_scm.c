@@ -362,6 +362,56 @@ static int vssd_scm_sync(struct vssd_scm_file *f, u64 off, u64 len)
 	return err;
 }
 
+/*
+ * SCM_IOC_SYNCV: write back the CPU cache lines of every range, then one
+ * device flush over the span that covers them all (the host writes back
+ * only what is dirty in it, so the gaps cost next to nothing).
+ */
+static int vssd_scm_syncv(struct vssd_scm_file *f, void __user *uarg)
+{
+	struct vssd_pmem *pmem = f->pmem;
+	struct scm_range *ranges;
+	struct vssd_scm_entry *e;
+	struct scm_ranges req;
+	u64 lo = U64_MAX, hi = 0, base;
+	u32 i;
+	int err;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || !req.nr || req.nr > SCM_SYNCV_MAX)
+		return -EINVAL;
+	ranges = memdup_array_user(u64_to_user_ptr(req.ranges), req.nr,
+				   sizeof(*ranges));
+	if (IS_ERR(ranges))
+		return PTR_ERR(ranges);
+
+	down_read(&pmem->sem);
+	for (i = 0; i < req.nr; i++) {
+		e = vssd_scm_file_entry(f, ranges[i].offset, ranges[i].length);
+		if (IS_ERR(e)) {
+			err = PTR_ERR(e);
+			goto out;
+		}
+		if (!ranges[i].length)
+			continue;
+		lo = min(lo, ranges[i].offset);
+		hi = max(hi, ranges[i].offset + ranges[i].length);
+	}
+	err = 0;
+	if (lo >= hi)
+		goto out;
+	base = le64_to_cpu(e->offset);
+	for (i = 0; i < req.nr; i++)
+		arch_wb_cache_pmem(pmem->virt + base + ranges[i].offset,
+				   ranges[i].length);
+	err = vssd_pmem_flush(pmem, base + lo, hi - lo);
+out:
+	up_read(&pmem->sem);
+	kfree(ranges);
+	return err;
+}
+
 /* msync(MS_SYNC) and fsync(): offsets are those of the file, i.e. region. */
 static int vssd_scm_fsync(struct file *file, loff_t start, loff_t end,
 			  int datasync)
@@ -528,6 +578,7 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 		return vssd_scm_admin(f->pmem, cmd, uarg);
 	case SCM_IOC_INFO:
 	case SCM_IOC_SYNC:
+	case SCM_IOC_SYNCV:
 	case SCM_IOC_SET_USED:
 		break;
 	default:
@@ -541,6 +592,8 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 		return vssd_scm_info(f, uarg);
 	case SCM_IOC_SET_USED:
 		return vssd_scm_set_used(f, uarg);
+	case SCM_IOC_SYNCV:
+		return vssd_scm_syncv(f, uarg);
 	default: /* SCM_IOC_SYNC */
 		if (copy_from_user(&range, uarg, sizeof(range)))
 			return -EFAULT;

@@ -8,8 +8,9 @@
  * MEMORY
  *   scm        the caller's /dev/scm region through libscm ($SCM_DEVICE
  *              names another device or a file): arrays and B-tree nodes
- *              come from scmalloc(); a consistency point is one scmsync()
- *              per touched range (ranges closer than 4 KiB are merged)
+ *              come from scmalloc(); a consistency point is one scmsyncv()
+ *              of the touched ranges (ranges closer than 4 KiB merged):
+ *              each range's cache lines written back, one host flush
  *   file=PATH  mmap(MAP_SHARED) of the file PATH; a bump allocator whose
  *              state is in the file's first page; a consistency point is
  *              one msync(MS_SYNC) over the pages that cover every range
@@ -49,7 +50,7 @@
  * Only the timed phase counts. Output: one line
  *   cscm.result memory=M bench=B mode=P ops=N sec=T ops_per_s=R
  *     syncs=S cps=C open_ms=O setup_ms=U region=NAME check=ok|bad
- * (syncs: scmsync or msync calls in the timed phase; cps: consistency
+ * (syncs: scmsyncv, scm_flush or msync calls in the timed phase; cps: consistency
  * points; open_ms: open and map, which for a file in an overlayfs
  * includes the copy-up on the first open for writing). Exit status: 0
  * good, 1 the check failed, 2 an error, 3 usage.
@@ -64,6 +65,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,6 +315,24 @@ static void sync_file(uintptr_t lo, uintptr_t hi)
 	nsyncs++;
 }
 
+/* scmsyncv() of the first @n ranges, SCM_SYNCV_MAX at a time. */
+static void sync_scm(unsigned int n)
+{
+	static struct iovec iov[SCM_SYNCV_MAX];
+	unsigned int i, k;
+
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < SCM_SYNCV_MAX && i + k < n; k++)
+			iov[k] = (struct iovec){
+				.iov_base = (void *)ranges[i + k].lo,
+				.iov_len = ranges[i + k].hi - ranges[i + k].lo,
+			};
+		if (scmsyncv(iov, k))
+			die("scmsyncv");
+		nsyncs++;
+	}
+}
+
 /* A consistency point: everything touched since the last one is durable. */
 static void cp_commit(void)
 {
@@ -344,12 +364,13 @@ static void cp_commit(void)
 			ranges[++m] = ranges[i];
 		}
 	}
-	for (i = 0; i <= m; i++) {
-		if (opt_wb_only ?
-		    scm_flush((void *)ranges[i].lo, ranges[i].hi - ranges[i].lo) :
-		    scmsync((void *)ranges[i].lo, ranges[i].hi - ranges[i].lo))
-			die(opt_wb_only ? "scm_flush" : "scmsync");
-		nsyncs++;
+	if (opt_wb_only) {
+		for (i = 0; i <= m; i++, nsyncs++)
+			if (scm_flush((void *)ranges[i].lo,
+				      ranges[i].hi - ranges[i].lo))
+				die("scm_flush");
+	} else {
+		sync_scm(m + 1);
 	}
 	nranges = 0;
 }

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,20 +76,27 @@ static void scm_atfork_register(void)
 
 /* --- the host flush --- */
 
-static int scm_device_sync(struct scm_region *r, uint64_t off, uint64_t len)
+/* A sync ioctl of the device, again while the device is busy. */
+static int scm_device_ioctl(struct scm_region *r, unsigned long req, void *arg)
 {
-	struct scm_range range = { .offset = off, .length = len };
 	struct timespec wait = { 0, SCM_BUSY_WAIT_NS };
 	int i;
 
 	for (i = 0; ; i++) {
-		if (!ioctl(r->fd, SCM_IOC_SYNC, &range))
+		if (!ioctl(r->fd, req, arg))
 			return 0;
 		if ((errno != EBUSY && errno != EINTR) || i >= SCM_BUSY_RETRIES)
 			return -1;
 		if (errno == EBUSY)
 			nanosleep(&wait, NULL);
 	}
+}
+
+static int scm_device_sync(struct scm_region *r, uint64_t off, uint64_t len)
+{
+	struct scm_range range = { .offset = off, .length = len };
+
+	return scm_device_ioctl(r, SCM_IOC_SYNC, &range);
 }
 
 static int scm_file_sync(struct scm_region *r, uint64_t off, uint64_t len)
@@ -388,6 +396,76 @@ SCM_PUBLIC int scmsync(const void *addr, size_t len)
 
 	scm_flush_range(addr, len);
 	ret = scm_sync_ranges(r, lo, hi, off, len);
+	saved = errno;
+
+	pthread_mutex_lock(&scm_lock);
+	if (ret && lo < hi && r->open)
+		scm_heap_dirty(r, lo, hi - lo);
+	if (!ret && r->open)
+		scm_report_used(r, true);
+	pthread_mutex_unlock(&scm_lock);
+	errno = saved;
+	return ret;
+}
+
+/* Host-flush @n region ranges (offsets) in one request (one msync on a file). */
+static int scm_host_syncv(struct scm_region *r, struct scm_range *ranges,
+			  unsigned int n)
+{
+	struct scm_ranges req = {
+		.ranges = (uintptr_t)ranges,
+		.nr = n,
+	};
+	uint64_t lo = UINT64_MAX, hi = 0;
+	unsigned int i;
+
+	if (r->backend == SCM_BACKEND_DEVICE)
+		return scm_device_ioctl(r, SCM_IOC_SYNCV, &req);
+	for (i = 0; i < n; i++) {
+		if (!ranges[i].length)
+			continue;
+		if (ranges[i].offset < lo)
+			lo = ranges[i].offset;
+		if (ranges[i].offset + ranges[i].length > hi)
+			hi = ranges[i].offset + ranges[i].length;
+	}
+	return lo < hi ? scm_file_sync(r, lo, hi - lo) : 0;
+}
+
+SCM_PUBLIC int scmsyncv(const struct iovec *iov, int iovcnt)
+{
+	struct scm_region *r = &scm_region;
+	struct scm_range ranges[SCM_SYNCV_MAX + 1];
+	uint64_t lo, hi;
+	unsigned int n = 0;
+	int i, ret, saved;
+
+	if (iovcnt < 1 || iovcnt > SCM_SYNCV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&scm_lock);
+	for (i = 0; i < iovcnt; i++) {
+		if (!scm_range_ok(r, iov[i].iov_base, iov[i].iov_len)) {
+			pthread_mutex_unlock(&scm_lock);
+			errno = EINVAL;
+			return -1;
+		}
+		ranges[n].offset = (unsigned char *)iov[i].iov_base - r->base;
+		ranges[n++].length = iov[i].iov_len;
+	}
+	lo = r->dirty_lo;
+	hi = r->dirty_hi;
+	r->dirty_lo = r->dirty_hi = 0;
+	pthread_mutex_unlock(&scm_lock);
+
+	for (i = 0; i < iovcnt; i++)
+		scm_flush_range(iov[i].iov_base, iov[i].iov_len);
+	if (lo < hi) {
+		ranges[n].offset = lo;
+		ranges[n++].length = hi - lo;
+	}
+	ret = scm_host_syncv(r, ranges, n);
 	saved = errno;
 
 	pthread_mutex_lock(&scm_lock);

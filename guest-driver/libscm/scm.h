@@ -213,6 +213,33 @@ size_t scm_usable_size(const void *ptr);
 int scmsync(const void *addr, size_t len);
 
 /*
+ * scmsyncv - make several ranges of the region durable at once
+ *
+ * SYNOPSIS
+ *	#include <sys/uio.h>
+ *	int scmsyncv(const struct iovec *iov, int iovcnt);
+ *
+ * DESCRIPTION
+ *	scmsync() of iovcnt ranges (1 to SCM_SYNCV_MAX, 1024) with a single
+ *	host flush (SCM_IOC_SYNCV; one msync(MS_SYNC) over the span of the
+ *	ranges on a regular file): what a transaction that touched scattered
+ *	data calls at its commit, paying one round trip to the host instead
+ *	of one per range. Every range is checked before anything is done.
+ *
+ * RETURN VALUE
+ *	0 on success; -1 with errno set on error.
+ *
+ * ERRORS
+ *	EINVAL	iovcnt out of range, no region is open, or a range is not
+ *		inside the region. Otherwise as scmsync().
+ */
+#ifndef SCM_SYNCV_MAX
+#define SCM_SYNCV_MAX	1024	/* as in <linux/vssd_scm.h> */
+#endif
+struct iovec;
+int scmsyncv(const struct iovec *iov, int iovcnt);
+
+/*
  * scm_flush - write a range back from the CPU caches only
  *
  * SYNOPSIS

@@ -104,7 +104,8 @@ static void admin(int fd, unsigned long cmd, const char *name, const char *src,
 static int cmd_calls(void)
 {
 	struct scm_region_info info, again;
-	struct scm_range r;
+	struct scm_range r, rv[3];
+	struct scm_ranges req;
 	uint64_t used;
 	char buf[16];
 	int fd = open_dev();
@@ -147,6 +148,33 @@ static int cmd_calls(void)
 	expect("SYNC nothing at the end (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
 	r = (struct scm_range){ .offset = 3, .length = 5 };
 	expect("SYNC unaligned bytes (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
+	/* SYNCV: the request and every range */
+	expect("SYNCV NULL pointer", ioctl(fd, SCM_IOC_SYNCV, NULL), EFAULT);
+	rv[0] = (struct scm_range){ .offset = 0, .length = 4096 };
+	rv[1] = (struct scm_range){ .offset = info.size - 8, .length = 8 };
+	rv[2] = (struct scm_range){ .offset = info.size, .length = 1 };
+	req = (struct scm_ranges){ .ranges = (uintptr_t)rv, .nr = 0 };
+	expect("SYNCV no range", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	req.nr = SCM_SYNCV_MAX + 1;
+	expect("SYNCV one range too many", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	req.nr = UINT32_MAX;
+	expect("SYNCV 2^32 - 1 ranges", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	req = (struct scm_ranges){ .ranges = (uintptr_t)rv, .nr = 1, .flags = 1 };
+	expect("SYNCV unknown flag", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	req = (struct scm_ranges){ .ranges = 0, .nr = 2 };
+	expect("SYNCV NULL ranges", ioctl(fd, SCM_IOC_SYNCV, &req), EFAULT);
+	req.ranges = 0xffffffffff600000UL;
+	expect("SYNCV ranges in the kernel", ioctl(fd, SCM_IOC_SYNCV, &req), EFAULT);
+	req = (struct scm_ranges){ .ranges = (uintptr_t)rv, .nr = 3 };
+	expect("SYNCV last range one byte past the end",
+	       ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	rv[2] = (struct scm_range){ .offset = UINT64_MAX, .length = 2 };
+	expect("SYNCV a range wrapping", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	rv[2] = (struct scm_range){ .offset = info.size, .length = 0 };
+	expect("SYNCV three ranges (legal)", ioctl(fd, SCM_IOC_SYNCV, &req), 0);
+	req.nr = 1;
+	rv[0].length = 0;
+	expect("SYNCV one empty range (legal)", ioctl(fd, SCM_IOC_SYNCV, &req), 0);
 	/* SET_USED */
 	used = UINT64_MAX;
 	expect("SET_USED all ones", ioctl(fd, SCM_IOC_SET_USED, &used), EINVAL);
@@ -256,6 +284,7 @@ static int cmd_moved(const char *cgroup)
 {
 	struct scm_region_info info;
 	struct scm_range r = { 0, 4096 };
+	struct scm_ranges req;
 	char path[512];
 	uint64_t used = 0;
 	FILE *f;
@@ -272,6 +301,8 @@ static int cmd_moved(const char *cgroup)
 	expect("moved: mmap", map_rc(fd, page, 0, PROT_READ, MAP_SHARED), EPERM);
 	expect("moved: INFO", ioctl(fd, SCM_IOC_INFO, &info), EPERM);
 	expect("moved: SYNC", ioctl(fd, SCM_IOC_SYNC, &r), EPERM);
+	req = (struct scm_ranges){ .ranges = (uintptr_t)&r, .nr = 1 };
+	expect("moved: SYNCV", ioctl(fd, SCM_IOC_SYNCV, &req), EPERM);
 	expect("moved: SET_USED", ioctl(fd, SCM_IOC_SET_USED, &used), EPERM);
 	expect("moved: fsync", fsync(fd), EPERM);
 	printf("scm-bad: moved %s\n", bad ? "FAILED" : "ok");

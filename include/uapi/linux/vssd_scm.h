@@ -33,8 +33,10 @@
  *
  * Durability: stores reach the host's page cache once they leave the CPU
  * caches; they survive a host crash only after a sync covering them:
- * msync(MS_SYNC)/fsync() on the mapping, or SCM_IOC_SYNC, which write
- * back the CPU cache lines and then wait for the device's flush.
+ * msync(MS_SYNC)/fsync() on the mapping, SCM_IOC_SYNC or SCM_IOC_SYNCV,
+ * which write back the CPU cache lines and then wait for the device's
+ * flush. SCM_IOC_SYNCV makes several ranges durable with one flush of the
+ * device (one round trip to the host, whatever the number of ranges).
  */
 #ifndef _UAPI_LINUX_VSSD_SCM_H
 #define _UAPI_LINUX_VSSD_SCM_H
@@ -64,6 +66,19 @@ struct scm_range {
 	__u64 length;
 };
 
+/*
+ * SCM_IOC_SYNCV: make nr ranges of the region durable. ranges points at an
+ * array of nr struct scm_range (1 <= nr <= SCM_SYNCV_MAX), each inside
+ * the region; flags is 0. All are checked before anything is written.
+ */
+struct scm_ranges {
+	__u64 ranges;
+	__u32 nr;
+	__u32 flags;
+};
+
+#define SCM_SYNCV_MAX		1024
+
 /* Administration (CAP_SYS_ADMIN, outside every container). */
 struct scm_admin {
 	/* Region to create, resize, delete, or copy into. */
@@ -84,6 +99,7 @@ struct scm_admin {
 #define SCM_IOC_INFO		_IOR(SCM_IOC_MAGIC, 0, struct scm_region_info)
 #define SCM_IOC_SYNC		_IOW(SCM_IOC_MAGIC, 1, struct scm_range)
 #define SCM_IOC_SET_USED	_IOW(SCM_IOC_MAGIC, 2, __u64)
+#define SCM_IOC_SYNCV		_IOW(SCM_IOC_MAGIC, 3, struct scm_ranges)
 #define SCM_IOC_CREATE		_IOW(SCM_IOC_MAGIC, 16, struct scm_admin)
 #define SCM_IOC_RESIZE		_IOW(SCM_IOC_MAGIC, 17, struct scm_admin)
 #define SCM_IOC_COPY		_IOW(SCM_IOC_MAGIC, 18, struct scm_admin)

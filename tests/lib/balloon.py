@@ -33,13 +33,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPError, QMPTimeout  # noqa: E402
+from hostfile import (hole_blocks, parse_ranges, ranges_text,  # noqa: E402
+                      region_entry)
 
 
 def block_entry(q, device):
-    for e in q.command("query-ssd-balloon", device=device):
-        if e["region"] == "block":
-            return e
-    raise SystemExit(f"balloon.py: {device} has no block region")
+    e = region_entry(q, device, "block")
+    if e is None:
+        raise SystemExit(f"balloon.py: {device} has no block region")
+    return e
 
 
 def cmd_resize(argv):
@@ -88,40 +90,8 @@ def cmd_query(argv):
         print(json.dumps(block_entry(q, argv[1])))
 
 
-def ranges_text(blocks):
-    out, first, last = [], None, None
-    for b in blocks:
-        if first is not None and b == last + 1:
-            last = b
-            continue
-        if first is not None:
-            out.append(str(first) if first == last else f"{first}-{last}")
-        first = last = b
-    if first is not None:
-        out.append(str(first) if first == last else f"{first}-{last}")
-    return " ".join(out)
-
-
 def cmd_holes(argv):
-    path, bs = argv[0], int(argv[1])
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        nr = size // bs
-        has_data = bytearray(nr)
-        off = 0
-        while off < size:
-            try:
-                start = os.lseek(fd, off, os.SEEK_DATA)
-            except OSError:  # ENXIO: no data after off
-                break
-            end = os.lseek(fd, start, os.SEEK_HOLE)
-            for b in range(start // bs, min((end - 1) // bs, nr - 1) + 1):
-                has_data[b] = 1
-            off = end
-    finally:
-        os.close(fd)
-    print(ranges_text(b for b in range(nr) if not has_data[b]))
+    print(ranges_text(hole_blocks(argv[0], int(argv[1]))))
 
 
 def cmd_statemap(argv):
@@ -141,14 +111,6 @@ def cmd_statemap(argv):
             return
         off += 32 + len(bitmap)
     raise ValueError(f"{argv[0]}: no block region")
-
-
-def parse_ranges(text):
-    blocks = set()
-    for r in text.split():
-        lo, _, hi = r.partition("-")
-        blocks.update(range(int(lo), int(hi or lo) + 1))
-    return blocks
 
 
 def cmd_union(argv):

@@ -50,6 +50,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostfile import hole_blocks, ranges_text, region_entry  # noqa: E402
 
 M64 = (1 << 64) - 1
 
@@ -221,19 +222,19 @@ def cmd_query(argv):
     sock, device = argv[0], argv[1]
     region = argv[2] if len(argv) > 2 else "pmem"
     with QMP(sock, timeout=30) as q:
-        for e in q.command("query-ssd-balloon", device=device):
-            if e.get("region") == region:
-                print(json.dumps(e))
-                return 0
-    print(f"scm.py: {device} has no {region} region", file=sys.stderr)
-    return 1
+        e = region_entry(q, device, region)
+    if e is None:
+        print(f"scm.py: {device} has no {region} region", file=sys.stderr)
+        return 1
+    print(json.dumps(e))
+    return 0
 
 
 def pmem_entry(q, device):
-    for e in q.command("query-ssd-balloon", device=device):
-        if e.get("region") == "pmem":
-            return e
-    raise SystemExit(f"scm.py: {device} has no pmem region")
+    e = region_entry(q, device, "pmem")
+    if e is None:
+        raise SystemExit(f"scm.py: {device} has no pmem region")
+    return e
 
 
 def cmd_resize(argv):
@@ -289,35 +290,7 @@ def cmd_fill(argv):
 
 
 def cmd_holes(argv):
-    path, bs = argv[0], int(argv[1], 0)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        nr = size // bs
-        has_data = bytearray(nr)
-        off = 0
-        while off < size:
-            try:
-                start = os.lseek(fd, off, os.SEEK_DATA)
-            except OSError:
-                break
-            end = os.lseek(fd, start, os.SEEK_HOLE)
-            for b in range(start // bs, min((end - 1) // bs, nr - 1) + 1):
-                has_data[b] = 1
-            off = end
-    finally:
-        os.close(fd)
-    out, first, last = [], None, None
-    for b in (b for b in range(nr) if not has_data[b]):
-        if first is not None and b == last + 1:
-            last = b
-            continue
-        if first is not None:
-            out.append(str(first) if first == last else f"{first}-{last}")
-        first = last = b
-    if first is not None:
-        out.append(str(first) if first == last else f"{first}-{last}")
-    print(" ".join(out))
+    print(ranges_text(hole_blocks(argv[0], int(argv[1], 0))))
     return 0
 
 

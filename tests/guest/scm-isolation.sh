@@ -110,6 +110,25 @@ if command -v scmctl >/dev/null; then
 		scmtest zero '$((2 << 20))'; test $? = 1'
 	rmdir /sys/fs/cgroup/mv1
 	check "scmctl delete mv1 and mv2" sh -c 'scmctl delete mv1 && scmctl delete mv2'
+	# The OCI prestart hook (guest-driver/tools/oci-hook-scm-copy): runc K's
+	# bundle names the image region img; K starts with a copy of it, and a
+	# restarted K keeps its own data (copy only if the region is missing).
+	mkdir -p /sys/fs/cgroup/img
+	check "image region img (4M) with the host pattern" sh -c '
+		scmctl create img 4M &&
+		echo $$ > /sys/fs/cgroup/img/cgroup.procs && exec scmtest write '"$SEED_H"
+	rmdir /sys/fs/cgroup/img
+	check "runc K with the hook: its region is a copy of img" ct_run K "
+		scmtest info && scmtest verify $SEED_H && scmtest write $SEED_B"
+	check "the hook made K as a copy (owner scmctl, img's size)" test \
+		"$(scm_region K owner) $(scm_region K size)" = "scmctl $((4 << 20))"
+	check "runc K restarted: its own data, not img's again" \
+		ct_run K "scmtest verify $SEED_B"
+	check "img untouched by K" sh -c '
+		mkdir -p /sys/fs/cgroup/img && echo $$ > /sys/fs/cgroup/img/cgroup.procs &&
+		exec scmtest verify '"$SEED_H"
+	rmdir /sys/fs/cgroup/img
+	check "scmctl delete K and img" sh -c 'scmctl delete K && scmctl delete img'
 	# refused = it ran (not 127) and failed
 	refused='rc=$?; echo "scmctl exit $rc"; [ $rc -ne 0 ] && [ $rc -ne 127 ]'
 	check "scmctl create is refused inside runc A" \

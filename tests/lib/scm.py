@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Host-side helpers of the /dev/scm tests (standard library only).
 
-    scm.py bundle BASE-SPEC OUT NAME [--admin-caps]
+    scm.py bundle BASE-SPEC OUT NAME [--admin-caps] [--image-hook IMAGE]
         Write OUT, the OCI config.json of container NAME, from BASE-SPEC
         (the output of `runc spec`): no terminal, writable root "rootfs",
         hostname NAME, linux.cgroupsPath /NAME, a cgroup namespace added,
@@ -11,6 +11,8 @@
         `/bin/sh /ct/NAME.sh` (the guest writes that script before each
         start). --admin-caps gives the container every capability (a
         "privileged" container, which still must not administer /dev/scm).
+        --image-hook IMAGE adds guest-driver/tools/oci-hook-scm-copy as a
+        prestart hook with the annotation org.vssd.scm.image=IMAGE.
     scm.py pattern FILE OFFSET SEED LENGTH
         Check that LENGTH bytes of FILE at OFFSET hold scmtest's pattern of
         SEED (tests/guest/scmtest.c); exit 1 with the first bad byte.
@@ -76,6 +78,9 @@ def read_words(path, offset, length):
 def cmd_bundle(argv):
     base, out, name = argv[0], argv[1], argv[2]
     admin = "--admin-caps" in argv[3:]
+    image = None
+    if "--image-hook" in argv[3:]:
+        image = argv[argv.index("--image-hook") + 1]
     with open(base) as f:
         spec = json.load(f)
     proc = spec["process"]
@@ -107,6 +112,11 @@ def cmd_bundle(argv):
         ns.append({"type": "cgroup"})
     devs = linux.setdefault("resources", {}).setdefault("devices", [])
     devs.append({"allow": True, "type": "c", "major": 10, "access": "rwm"})
+    if image:
+        spec.setdefault("annotations", {})["org.vssd.scm.image"] = image
+        spec.setdefault("hooks", {}).setdefault("prestart", []).append({
+            "path": "/usr/libexec/vssd/oci-hook-scm-copy",
+            "args": ["oci-hook-scm-copy"], "timeout": 30})
     with open(out, "w") as f:
         json.dump(spec, f, indent=1)
         f.write("\n")

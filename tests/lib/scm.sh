@@ -16,7 +16,8 @@
 #                       guest helpers (tests/guest/scm-lib.sh) and one OCI
 #                       config per runc container, ct/NAME.json, made from
 #                       `runc spec` (tests/lib/scm.py bundle); names after
-#                       --admin get every capability
+#                       --admin get every capability; NAME@IMAGE runs the
+#                       OCI hook oci-hook-scm-copy of region IMAGE at start
 #   scm_regions TAG [LOG]   the regions the guest printed with
 #                       scm_regions TAG: "name owner size used offset" lines
 #   scm_region_col TAG NAME COL [LOG]   one column (owner size used offset)
@@ -73,7 +74,7 @@ scm_args() {
 }
 
 scm_files() {
-	local admin=0 name base
+	local admin=0 name base hook
 	vm_tmpdir
 	SCM_FILES=$VM_TMP/scm-files
 	mkdir -p "$SCM_FILES/ct"
@@ -88,8 +89,12 @@ scm_files() {
 			admin=1
 			continue
 		fi
+		hook=()
+		case $name in
+		*@*) hook=(--image-hook "${name#*@}"); name=${name%@*} ;;
+		esac
 		scm_py bundle "$base/config.json" "$SCM_FILES/ct/$name.json" "$name" \
-			$([ $admin = 1 ] && echo --admin-caps) || return 1
+			$([ $admin = 1 ] && echo --admin-caps) "${hook[@]}" || return 1
 	done
 }
 

@@ -89,7 +89,7 @@ pmem=$run/vssd.pmem
 rm -f "$pmem" "$run/scm.img"
 SCM_PMEM_SIZE=128M
 scm_args "$run/scm.img" "$pmem"
-scm_files web db || { echo "demo: cannot make the OCI bundles (runc spec)" >&2; exit 1; }
+scm_files web db kv || { echo "demo: cannot make the OCI bundles (runc spec)" >&2; exit 1; }
 for boot in 1 2; do
 	if [ $boot = 1 ]; then
 		step "boot 4: persistent memory for containers (memdev=, a 128 MiB host file run/demo/vssd.pmem)"

@@ -94,9 +94,9 @@ static int scm_device_ioctl(struct scm_region *r, unsigned long req, void *arg)
 
 static int scm_device_sync(struct scm_region *r, uint64_t off, uint64_t len)
 {
-	struct scm_range range = { .offset = off, .length = len };
+	struct cscm_range range = { .offset = off, .length = len };
 
-	return scm_device_ioctl(r, SCM_IOC_SYNC, &range);
+	return scm_device_ioctl(r, CSCM_IOC_SYNC, &range);
 }
 
 static int scm_file_sync(struct scm_region *r, uint64_t off, uint64_t len)
@@ -139,8 +139,8 @@ void scm_report_used(struct scm_region *r, bool force)
 	delta = used > r->reported ? used - r->reported : r->reported - used;
 	if (used == r->reported || (!force && delta < step))
 		return;
-	if (ioctl(r->fd, SCM_IOC_SET_USED, &used)) {
-		scm_debug("SCM_IOC_SET_USED: %s", strerror(errno));
+	if (ioctl(r->fd, CSCM_IOC_SET_USED, &used)) {
+		scm_debug("CSCM_IOC_SET_USED: %s", strerror(errno));
 		return;
 	}
 	r->reported = used;
@@ -161,7 +161,7 @@ static void scm_unmap(struct scm_region *r)
 /* Open @path and map it whole into @r. */
 static int scm_map_region(struct scm_region *r, const char *path)
 {
-	struct scm_region_info info;
+	struct cscm_region_info info;
 	struct stat st;
 	void *base;
 	int saved;
@@ -182,7 +182,7 @@ static int scm_map_region(struct scm_region *r, const char *path)
 	} else if (S_ISCHR(st.st_mode)) {
 		r->backend = SCM_BACKEND_DEVICE;
 		memset(&info, 0, sizeof(info));
-		if (ioctl(r->fd, SCM_IOC_INFO, &info))
+		if (ioctl(r->fd, CSCM_IOC_INFO, &info))
 			goto fail;
 		if (info.size > SIZE_MAX) {
 			errno = EFBIG;
@@ -420,10 +420,10 @@ SCM_PUBLIC int scmsync(const void *addr, size_t len)
 }
 
 /* Host-flush @n region ranges (offsets) in one request (one msync on a file). */
-static int scm_host_syncv(struct scm_region *r, struct scm_range *ranges,
+static int scm_host_syncv(struct scm_region *r, struct cscm_range *ranges,
 			  unsigned int n)
 {
-	struct scm_ranges req = {
+	struct cscm_ranges req = {
 		.ranges = (uintptr_t)ranges,
 		.nr = n,
 	};
@@ -431,7 +431,7 @@ static int scm_host_syncv(struct scm_region *r, struct scm_range *ranges,
 	unsigned int i;
 
 	if (r->backend == SCM_BACKEND_DEVICE)
-		return scm_device_ioctl(r, SCM_IOC_SYNCV, &req);
+		return scm_device_ioctl(r, CSCM_IOC_SYNCV, &req);
 	for (i = 0; i < n; i++) {
 		if (!ranges[i].length)
 			continue;
@@ -446,12 +446,12 @@ static int scm_host_syncv(struct scm_region *r, struct scm_range *ranges,
 SCM_PUBLIC int scmsyncv(const struct iovec *iov, int iovcnt)
 {
 	struct scm_region *r = &scm_region;
-	struct scm_range ranges[SCM_SYNCV_MAX + 1];
+	struct cscm_range ranges[CSCM_SYNCV_MAX + 1];
 	uint64_t lo, hi;
 	unsigned int n = 0;
 	int i, ret;
 
-	if (iovcnt < 1 || iovcnt > SCM_SYNCV_MAX) {
+	if (iovcnt < 1 || iovcnt > CSCM_SYNCV_MAX) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -90,7 +90,7 @@ extern "C" {
  *		is corrupt, or the region was shrunk below blocks in use.
  *		Nothing was written to the region.
  *	ENOTSUP	The heap was made by an incompatible version of libscm.
- *	Any errno of open(2), fstat(2), mmap(2) or the SCM_IOC_INFO ioctl
+ *	Any errno of open(2), fstat(2), mmap(2) or the CSCM_IOC_INFO ioctl
  *	(e.g. ENOENT when there is no /dev/scm, EPERM when the file
  *	belongs to another container).
  */
@@ -129,7 +129,7 @@ int scm_close(void);
  *	is atomic and crash consistent; the caller makes its contents
  *	durable with scmsync(). Opens the default region on first use.
  *
- *	The device learns the heap's usage (SCM_IOC_SET_USED, the "used"
+ *	The device learns the heap's usage (CSCM_IOC_SET_USED, the "used"
  *	column of /proc/scm/regions) when it has moved by a 256th of the
  *	region (4 KiB to 64 KiB) since the last report, and at every
  *	scmsync(), scm_close() and process exit.
@@ -194,19 +194,19 @@ size_t scm_usable_size(const void *ptr);
  *	Writes back every CPU cache line of [addr, addr + len) (CLWB, else
  *	CLFLUSHOPT, else CLFLUSH, as CPUID reports), waits for that with a
  *	fence, then asks the device to make the range durable on the host
- *	(SCM_IOC_SYNC; msync(MS_SYNC) on a regular file) together with the
+ *	(CSCM_IOC_SYNC; msync(MS_SYNC) on a regular file) together with the
  *	heap metadata changed since the last scmsync(). When scmsync()
  *	returns 0, the range and every allocation made before the call
  *	survive a crash of the process, the guest, QEMU or the host.
  *	len 0 only checks addr and makes the heap metadata durable. Also
- *	reports the heap's usage to the device (SCM_IOC_SET_USED).
+ *	reports the heap's usage to the device (CSCM_IOC_SET_USED).
  *
  * RETURN VALUE
  *	0 on success; -1 with errno set on error.
  *
  * ERRORS
  *	EINVAL	No region is open, or [addr, addr + len) is not inside it.
- *	Any errno of the SCM_IOC_SYNC ioctl or msync(2) (e.g. EIO when
+ *	Any errno of the CSCM_IOC_SYNC ioctl or msync(2) (e.g. EIO when
  *	the host could not write the data; EPERM after the process moved
  *	to another container).
  */
@@ -220,8 +220,8 @@ int scmsync(const void *addr, size_t len);
  *	int scmsyncv(const struct iovec *iov, int iovcnt);
  *
  * DESCRIPTION
- *	scmsync() of iovcnt ranges (1 to SCM_SYNCV_MAX, 1024) with a single
- *	host flush (SCM_IOC_SYNCV; one msync(MS_SYNC) over the span of the
+ *	scmsync() of iovcnt ranges (1 to CSCM_SYNCV_MAX, 1024) with a single
+ *	host flush (CSCM_IOC_SYNCV; one msync(MS_SYNC) over the span of the
  *	ranges on a regular file): what a transaction that touched scattered
  *	data calls at its commit, paying one round trip to the host instead
  *	of one per range. Every range is checked before anything is done.
@@ -233,8 +233,8 @@ int scmsync(const void *addr, size_t len);
  *	EINVAL	iovcnt out of range, no region is open, or a range is not
  *		inside the region. Otherwise as scmsync().
  */
-#ifndef SCM_SYNCV_MAX
-#define SCM_SYNCV_MAX	1024	/* as in <linux/vssd_scm.h> */
+#ifndef CSCM_SYNCV_MAX
+#define CSCM_SYNCV_MAX	1024	/* as in <linux/vssd_scm.h> */
 #endif
 struct iovec;
 int scmsyncv(const struct iovec *iov, int iovcnt);
@@ -322,7 +322,7 @@ void *scm_pointer(uint64_t offset);
  * DESCRIPTION
  *	scm_base() is the address the region is mapped at, scm_size() its
  *	size in bytes, scm_used() the bytes the heap uses (its metadata plus
- *	every allocated block; the value SCM_IOC_SET_USED reports), and
+ *	every allocated block; the value CSCM_IOC_SET_USED reports), and
  *	scm_name() the region's name (/proc/scm/regions) or, for a regular
  *	file, its path. Each opens the default region on first use.
  *

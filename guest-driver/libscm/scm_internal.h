@@ -152,7 +152,7 @@ struct scm_region {
 	uint64_t hint[SCM_MAX_EXTENTS];
 	/* Metadata written since the last host flush: [lo, hi), lo < hi. */
 	uint64_t dirty_lo, dirty_hi;
-	/* Bytes in use as last reported with SCM_IOC_SET_USED. */
+	/* Bytes in use as last reported with CSCM_IOC_SET_USED. */
 	uint64_t reported;
 };
 

@@ -102,7 +102,7 @@ static void test_flush_methods(void)
 /* scmsyncv: every range checked first; scattered data reaches the file. */
 static void test_syncv(void)
 {
-	static struct iovec many[SCM_SYNCV_MAX + 1];
+	static struct iovec many[CSCM_SYNCV_MAX + 1];
 	const char *path = t_region(256 * KIB);
 	unsigned char *a, *b, buf[3000];
 	struct iovec iov[3];
@@ -127,7 +127,7 @@ static void test_syncv(void)
 	CHECK_ERRNO(scmsyncv(iov, 2) == -1, EINVAL);
 	CHECK_ERRNO(scmsyncv(iov, 0) == -1, EINVAL);
 	CHECK_ERRNO(scmsyncv(iov, -1) == -1, EINVAL);
-	CHECK_ERRNO(scmsyncv(many, SCM_SYNCV_MAX + 1) == -1, EINVAL);
+	CHECK_ERRNO(scmsyncv(many, CSCM_SYNCV_MAX + 1) == -1, EINVAL);
 
 	iov[0] = (struct iovec){ b, sizeof(buf) };
 	iov[1] = (struct iovec){ a + 1, sizeof(buf) - 1 };
@@ -140,9 +140,9 @@ static void test_syncv(void)
 	CHECK(pread(fd, buf, sizeof(buf), scm_offset(b)) == (ssize_t)sizeof(buf));
 	CHECK(t_verify(buf, sizeof(buf), 12));
 	close(fd);
-	for (i = 0; i < SCM_SYNCV_MAX; i++)
+	for (i = 0; i < CSCM_SYNCV_MAX; i++)
 		many[i] = (struct iovec){ a + i % sizeof(buf), 1 };
-	CHECK(scmsyncv(many, SCM_SYNCV_MAX) == 0);
+	CHECK(scmsyncv(many, CSCM_SYNCV_MAX) == 0);
 	scm_close();
 	CHECK_ERRNO(scmsyncv(iov, 1) == -1, EINVAL);	/* closed */
 }

@@ -88,6 +88,7 @@ enum scm_flush_method scm_flush_method(void)
 	return scm_method;
 }
 
+#ifdef SCM_TESTING
 int scm_test_flush_method(enum scm_flush_method m)
 {
 	pthread_once(&scm_flush_once, scm_flush_detect);
@@ -100,6 +101,7 @@ int scm_test_flush_method(enum scm_flush_method m)
 	scm_method = m;
 	return 0;
 }
+#endif
 
 #else /* not x86: no user-space write-back; the host flush does it all */
 
@@ -120,9 +122,11 @@ enum scm_flush_method scm_flush_method(void)
 	return SCM_FLUSH_FENCE_ONLY;
 }
 
+#ifdef SCM_TESTING
 int scm_test_flush_method(enum scm_flush_method m)
 {
 	return m == SCM_FLUSH_AUTO || m == SCM_FLUSH_FENCE_ONLY ? 0 : -1;
 }
+#endif
 
 #endif

@@ -5,12 +5,16 @@
  *
  * Copyright (c) 2026 The vssd authors.
  *
- * Every function here runs with scm_lock held and the region mapped.
+ * Every function here runs with scm_mutex and the region lock held, and
+ * the region mapped.
  * Allocation is first fit over the unit maps, starting at a per-extent
  * hint below which no unit is free; the maps are scanned a word (32
  * units) at a time. Nothing but the hints and counters is kept outside
  * the region, so a heap reopened after a crash needs no rebuild beyond
- * one pass over the maps.
+ * one pass over the maps. Another process that has the region open may
+ * change the heap between two of our calls: every update bumps the lock
+ * line's change count, and the next holder that sees it moved refreshes
+ * its hints and counts from the maps (scm_heap_refresh()).
  */
 #include <errno.h>
 #include <string.h>
@@ -27,16 +31,15 @@ _Static_assert(offsetof(struct scm_heap_header, intent) == 64,
 	       "intent at 64");
 _Static_assert(offsetof(struct scm_heap_header, extents) == 128,
 	       "extents at 128");
+_Static_assert(offsetof(struct scm_heap_header, lock) == 1152,
+	       "lock line at 1152");
+_Static_assert(sizeof(struct scm_lock_line) == 64, "lock line is one line");
 _Static_assert(sizeof(struct scm_heap_header) <= SCM_HEADER_BYTES,
 	       "header fits its page");
 
+#ifdef SCM_TESTING
 void (*scm_test_hook)(enum scm_hook_point point);
-
-static inline void scm_hook(enum scm_hook_point point)
-{
-	if (scm_test_hook)
-		scm_test_hook(point);
-}
+#endif
 
 struct scm_heap_header *scm_heap_header(const struct scm_region *r)
 {
@@ -73,7 +76,7 @@ void scm_heap_dirty(struct scm_region *r, uint64_t off, uint64_t len)
 }
 
 /* Write metadata back from the caches and note it for the host flush. */
-static void scm_persist(struct scm_region *r, const void *p, size_t len)
+void scm_persist(struct scm_region *r, const void *p, size_t len)
 {
 	scm_flush_range(p, len);
 	scm_heap_dirty(r, (const unsigned char *)p - r->base, len);
@@ -213,15 +216,19 @@ static void scm_map_write(struct scm_region *r, struct scm_extent *e,
 	scm_persist(r, &map[first], (last - first + 1) * sizeof(*map));
 }
 
+/*
+ * The intent's check word. The destination fields count only when set, so
+ * that an intent written by version 1 (without them) still checks.
+ */
 static uint64_t scm_intent_check(const struct scm_intent *in)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
 	const uint64_t v[] = { in->op, in->extent, in->unit, in->units,
-			       in->used_before };
-	unsigned int i;
+			       in->used_before, in->dst, in->dst_old };
+	unsigned int i, n = in->dst ? 7 : 5;
 
 	/* splitmix64's finaliser over each field */
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (i = 0; i < n; i++) {
 		h ^= v[i];
 		h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
 		h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
@@ -236,30 +243,56 @@ static bool scm_intent_valid(const struct scm_intent *in)
 	       in->check == scm_intent_check(in);
 }
 
+/* The heap changed: tell the other processes, keep our own view. */
+void scm_heap_changed(struct scm_region *r)
+{
+	struct scm_lock_line *l = &scm_heap_header(r)->lock;
+	uint64_t c = __atomic_load_n(&l->changes, __ATOMIC_RELAXED) + 1;
+
+	__atomic_store_n(&l->changes, c, __ATOMIC_RELEASE);
+	r->changes_seen = c;
+}
+
 /*
  * One heap update: record the intent, rewrite the block's map, update
- * the extent's count, clear the intent (see scm_internal.h).
+ * the extent's count, clear the intent (see scm_internal.h). @dst, when
+ * not NULL, is the destination word: it receives the block's offset
+ * (allocation) or 0 (free) as part of the update.
  */
 static void scm_update(struct scm_region *r, unsigned int x, uint64_t unit,
-		       uint64_t n, bool alloc)
+		       uint64_t n, bool alloc, uint64_t *dst)
 {
 	struct scm_heap_header *h = scm_heap_header(r);
 	struct scm_intent *in = &h->intent;
 	struct scm_extent *e = &h->extents[x];
+	uint64_t off = e->data + (unit << SCM_UNIT_SHIFT);
 
 	in->extent = x;
 	in->unit = unit;
 	in->units = n;
 	in->used_before = e->used;
+	in->dst = dst ? (uint64_t)((unsigned char *)dst - r->base) : 0;
+	in->dst_old = dst ? *dst : 0;
 	scm_store(&in->op, alloc ? SCM_INTENT_ALLOC : SCM_INTENT_FREE);
 	scm_store(&in->check, scm_intent_check(in));
 	scm_persist(r, in, sizeof(*in));
+	scm_heap_changed(r);
 	scm_hook(SCM_HOOK_INTENT);
 
+	/* a free clears the reference first: a crash never leaves it dangling */
+	if (dst && !alloc) {
+		scm_store(dst, 0);
+		scm_persist(r, dst, sizeof(*dst));
+	}
 	scm_map_write(r, e, unit, n, alloc);
 	scm_store(&e->used, alloc ? e->used + n : e->used - n);
 	scm_persist(r, &e->used, sizeof(e->used));
 	scm_hook(SCM_HOOK_MAP);
+	if (dst && alloc) {
+		scm_store(dst, off);
+		scm_persist(r, dst, sizeof(*dst));
+	}
+	scm_hook(SCM_HOOK_DST);
 
 	scm_store(&in->op, SCM_INTENT_NONE);
 	scm_persist(r, in, sizeof(*in));
@@ -276,7 +309,20 @@ static void scm_update(struct scm_region *r, unsigned int x, uint64_t unit,
 	}
 }
 
-void *scm_heap_alloc(struct scm_region *r, size_t size)
+/* Extent @e lies inside this process's mapping of the region. */
+static bool scm_extent_mapped(const struct scm_region *r,
+			      const struct scm_extent *e)
+{
+	return e->data <= r->size &&
+	       e->units <= (r->size - e->data) >> SCM_UNIT_SHIFT;
+}
+
+/*
+ * Where a block of @size bytes would go: its extent, first unit and
+ * units. Changes nothing. -1 with errno EINVAL (size 0) or ENOMEM.
+ */
+int scm_heap_find(struct scm_region *r, size_t size, unsigned int *xp,
+		  uint64_t *up, uint64_t *np)
 {
 	struct scm_heap_header *h = scm_heap_header(r);
 	uint64_t n, u;
@@ -284,28 +330,85 @@ void *scm_heap_alloc(struct scm_region *r, size_t size)
 
 	if (!size) {
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	if (size > r->size) {
 		errno = ENOMEM;
-		return NULL;
+		return -1;
 	}
 	n = ((uint64_t)size + SCM_UNIT_BYTES - 1) >> SCM_UNIT_SHIFT;
 	for (x = 0; x < h->nr_extents; x++) {
 		struct scm_extent *e = &h->extents[x];
 		const uint64_t *map = scm_map(r, e);
 
+		/* another process may have grown the region past our mapping */
+		if (!scm_extent_mapped(r, e))
+			continue;
 		/* the first free unit is a hint as good as any, and better */
 		r->hint[x] = scm_map_next(map, r->hint[x], e->units,
 					  SCM_WANT_FREE);
 		u = scm_find_run(map, r->hint[x], e->units, n);
 		if (u == SCM_NONE)
 			continue;
-		scm_update(r, x, u, n, true);
-		return r->base + e->data + (u << SCM_UNIT_SHIFT);
+		*xp = x;
+		*up = u;
+		*np = n;
+		return 0;
 	}
 	errno = ENOMEM;
-	return NULL;
+	return -1;
+}
+
+/* Allocate what scm_heap_find() found, publishing it in @dst if set. */
+void *scm_heap_commit_alloc(struct scm_region *r, unsigned int x,
+			    uint64_t unit, uint64_t n, uint64_t *dst)
+{
+	struct scm_extent *e = &scm_heap_header(r)->extents[x];
+
+	scm_update(r, x, unit, n, true, dst);
+	return r->base + e->data + (unit << SCM_UNIT_SHIFT);
+}
+
+void *scm_heap_alloc(struct scm_region *r, size_t size)
+{
+	unsigned int x;
+	uint64_t u, n;
+
+	if (scm_heap_find(r, size, &x, &u, &n))
+		return NULL;
+	return scm_heap_commit_alloc(r, x, u, n, NULL);
+}
+
+void *scm_heap_alloc_into(struct scm_region *r, uint64_t *dst, size_t size)
+{
+	unsigned int x;
+	uint64_t u, n;
+
+	if (scm_heap_find(r, size, &x, &u, &n))
+		return NULL;
+	return scm_heap_commit_alloc(r, x, u, n, dst);
+}
+
+/*
+ * [@off, @off + @len) lies inside the data of one extent (where blocks
+ * are, not the metadata).
+ */
+bool scm_heap_data_range(const struct scm_region *r, uint64_t off,
+			 uint64_t len)
+{
+	const struct scm_heap_header *h = scm_heap_header(r);
+	unsigned int x;
+
+	for (x = 0; x < h->nr_extents; x++) {
+		const struct scm_extent *e = &h->extents[x];
+		uint64_t end = e->data + (e->units << SCM_UNIT_SHIFT);
+
+		if (!scm_extent_mapped(r, e))
+			continue;
+		if (off >= e->data && off < end && len <= end - off)
+			return true;
+	}
+	return false;
 }
 
 /* Extent and HEAD unit of the block at @ptr; -1 (EINVAL) if none. */
@@ -324,7 +427,7 @@ static int scm_locate(const struct scm_region *r, const void *ptr,
 		const struct scm_extent *e = &h->extents[x];
 		uint64_t u;
 
-		if (off < e->data ||
+		if (!scm_extent_mapped(r, e) || off < e->data ||
 		    off >= e->data + (e->units << SCM_UNIT_SHIFT))
 			continue;
 		if ((off - e->data) & (SCM_UNIT_BYTES - 1))
@@ -341,25 +444,65 @@ bad:
 	return -1;
 }
 
-int scm_heap_free(struct scm_region *r, void *ptr)
+/* As scm_locate(), with the block's units in *@np. */
+int scm_heap_locate(const struct scm_region *r, const void *ptr,
+		    unsigned int *xp, uint64_t *up, uint64_t *np)
+{
+	const struct scm_extent *e;
+
+	if (scm_locate(r, ptr, xp, up))
+		return -1;
+	e = &scm_heap_header(r)->extents[*xp];
+	*np = scm_block_units(scm_map(r, e), *up, e->units);
+	return 0;
+}
+
+/* The block at @off has exactly @units units (rollback of a tx's alloc). */
+bool scm_heap_block_at(struct scm_region *r, uint64_t off, uint64_t units)
+{
+	unsigned int x;
+	uint64_t u, n;
+
+	if (off >= r->size)
+		return false;
+	if (scm_heap_locate(r, r->base + off, &x, &u, &n))
+		return false;
+	return n == units;
+}
+
+static int scm_free_block(struct scm_region *r, void *ptr, uint64_t *dst)
 {
 	struct scm_heap_header *h = scm_heap_header(r);
 	struct scm_extent *e;
 	uint64_t u, n, off;
 	unsigned int x;
 
-	if (scm_locate(r, ptr, &x, &u))
+	if (scm_heap_locate(r, ptr, &x, &u, &n))
 		return -1;
 	e = &h->extents[x];
-	n = scm_block_units(scm_map(r, e), u, e->units);
 	off = e->data + (u << SCM_UNIT_SHIFT);
 	/* the root first: a crash then leaks the block, never dangles */
 	if (h->root >= off && h->root < off + (n << SCM_UNIT_SHIFT)) {
 		scm_store(&h->root, 0);
 		scm_persist(r, &h->root, sizeof(h->root));
 	}
-	scm_update(r, x, u, n, false);
+	scm_update(r, x, u, n, false, dst);
 	return 0;
+}
+
+int scm_heap_free(struct scm_region *r, void *ptr)
+{
+	return scm_free_block(r, ptr, NULL);
+}
+
+/* Free the block whose offset *@dst holds and clear *@dst, atomically. */
+int scm_heap_free_from(struct scm_region *r, uint64_t *dst)
+{
+	if (*dst >= r->size) {
+		errno = EINVAL;
+		return -1;
+	}
+	return scm_free_block(r, r->base + *dst, dst);
 }
 
 size_t scm_heap_block_size(struct scm_region *r, const void *ptr)
@@ -404,9 +547,14 @@ static int scm_heap_format(struct scm_region *r)
 	struct scm_extent *e = &h->extents[0];
 	uint64_t data, units;
 
+	uint64_t lock = offsetof(struct scm_heap_header, lock);
+	uint64_t after_lock = lock + sizeof(h->lock);
+
 	scm_store(&h->magic, SCM_HEAP_FORMATTING);
 	scm_persist(r, h, sizeof(h->magic));
-	scm_zero(r, sizeof(h->magic), SCM_HEADER_BYTES - sizeof(h->magic));
+	/* all but the lock line, which we hold */
+	scm_zero(r, sizeof(h->magic), lock - sizeof(h->magic));
+	scm_zero(r, after_lock, SCM_HEADER_BYTES - after_lock);
 
 	units = scm_extent_geometry(SCM_HEADER_BYTES, r->size, &data);
 	h->version = SCM_HEAP_VERSION;
@@ -446,9 +594,10 @@ static int scm_validate_header(const struct scm_region *r)
 	uint64_t prev_end = SCM_HEADER_BYTES;
 	unsigned int x;
 
-	if (h->version != SCM_HEAP_VERSION) {
-		scm_debug("heap version %u, libscm knows %u", h->version,
-			  SCM_HEAP_VERSION);
+	if (h->version < SCM_HEAP_VERSION_MIN ||
+	    h->version > SCM_HEAP_VERSION) {
+		scm_debug("heap version %u, libscm knows %u to %u", h->version,
+			  SCM_HEAP_VERSION_MIN, SCM_HEAP_VERSION);
 		errno = ENOTSUP;
 		return -1;
 	}
@@ -557,12 +706,21 @@ static void scm_recover_intent(struct scm_region *r)
 	scm_debug("completing an interrupted %s of %llu units at unit %llu",
 		  in->op == SCM_INTENT_ALLOC ? "allocation (undo)" : "free",
 		  (unsigned long long)in->units, (unsigned long long)in->unit);
+	/* the destination: back to what it was, or cleared with the free */
+	if (in->dst && in->dst <= r->size - sizeof(uint64_t) &&
+	    !(in->dst % sizeof(uint64_t))) {
+		uint64_t *dst = (uint64_t *)(r->base + in->dst);
+
+		scm_store(dst, in->op == SCM_INTENT_ALLOC ? in->dst_old : 0);
+		scm_persist(r, dst, sizeof(*dst));
+	}
 	if (scm_map_readable(r, e))
 		scm_map_write(r, e, in->unit, in->units, false);
 	scm_store(&e->used, scm_used_after_recovery(h, in->extent));
 	scm_persist(r, &e->used, sizeof(e->used));
 	scm_store(&in->op, SCM_INTENT_NONE);
 	scm_persist(r, in, sizeof(*in));
+	scm_heap_changed(r);
 }
 
 /* Follow the region's size: drop or cut extents past its end, then grow. */
@@ -664,6 +822,60 @@ static void scm_scan(struct scm_region *r)
 	r->meta_bytes += SCM_HEADER_BYTES;
 }
 
+/*
+ * The region holds no heap yet: its header is all zero but for the lock
+ * line (which a process waiting to format it may have written).
+ */
+bool scm_heap_looks_new(const struct scm_region *r)
+{
+	size_t lock = offsetof(struct scm_heap_header, lock);
+	size_t after = lock + sizeof(struct scm_lock_line);
+
+	return scm_all_zero(r->base, lock) &&
+	       scm_all_zero(r->base + after, SCM_HEADER_BYTES - after);
+}
+
+/*
+ * Before taking the lock, which writes to the header: the region holds a
+ * heap, a format under way, or nothing. Foreign data is left untouched.
+ */
+bool scm_heap_magic_ok(const struct scm_region *r)
+{
+	uint64_t magic = scm_heap_header(r)->magic;
+
+	return magic == SCM_HEAP_MAGIC || magic == SCM_HEAP_FORMATTING ||
+	       (!magic && scm_heap_looks_new(r));
+}
+
+/* Counts and hints from the extents, after another process changed them. */
+void scm_heap_refresh(struct scm_region *r)
+{
+	struct scm_heap_header *h = scm_heap_header(r);
+	unsigned int x;
+
+	r->used_units = 0;
+	r->meta_bytes = SCM_HEADER_BYTES;
+	for (x = 0; x < h->nr_extents && x < SCM_MAX_EXTENTS; x++) {
+		r->used_units += h->extents[x].used;
+		r->meta_bytes += h->extents[x].data - h->extents[x].map;
+		r->hint[x] = 0;
+	}
+	r->changes_seen = __atomic_load_n(&h->lock.changes, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Repair what a process that died holding the lock left: its update
+ * (intent) and its transaction (undo log), then recount.
+ */
+void scm_heap_recover(struct scm_region *r)
+{
+	scm_recover_intent(r);
+	if (scm_tx_recover(r))
+		scm_debug("rolling back a transaction: %s", strerror(errno));
+	scm_scan(r);
+	scm_heap_changed(r);
+}
+
 int scm_heap_open(struct scm_region *r)
 {
 	struct scm_heap_header *h = scm_heap_header(r);
@@ -679,7 +891,7 @@ int scm_heap_open(struct scm_region *r)
 	case SCM_HEAP_MAGIC:
 		break;
 	case 0:
-		if (!scm_all_zero(r->base, SCM_HEADER_BYTES))
+		if (!scm_heap_looks_new(r))
 			return scm_corrupt("not a libscm heap", 0);
 		/* fall through */
 	case SCM_HEAP_FORMATTING:
@@ -703,12 +915,20 @@ int scm_heap_open(struct scm_region *r)
 		if (scm_heap_format(r))
 			return -1;
 	}
-	if (scm_validate_maps(r))
+	if (scm_validate_maps(r) || scm_tx_validate(r))
 		return -1;
 	/* from here on the heap is ours to repair */
+	if (h->version < SCM_HEAP_VERSION) {
+		/* its reserved fields are zero: the version 2 defaults */
+		__atomic_store_n(&h->version, SCM_HEAP_VERSION, __ATOMIC_RELEASE);
+		scm_persist(r, &h->version, sizeof(h->version));
+	}
 	scm_recover_intent(r);
 	scm_fit_region(r);
 	scm_scan(r);
+	if (scm_tx_recover(r))
+		return -1;
+	scm_heap_changed(r);
 	return 0;
 }
 

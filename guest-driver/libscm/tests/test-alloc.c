@@ -103,10 +103,10 @@ static void test_alignment(void)
 	for (s = 1; s < 6000 && n < 400; s += 17, n++) {
 		p[n] = scmalloc(s);
 		CHECK(p[n] != NULL);
-		CHECK(((uintptr_t)p[n] % SCM_ALIGN) == 0);
+		CHECK(((uintptr_t)p[n] % LIBSCM_ALIGN) == 0);
 		CHECK(scm_usable_size(p[n]) >= s);
-		CHECK(scm_usable_size(p[n]) < s + SCM_ALIGN);
-		CHECK(scm_usable_size(p[n]) % SCM_ALIGN == 0);
+		CHECK(scm_usable_size(p[n]) < s + LIBSCM_ALIGN);
+		CHECK(scm_usable_size(p[n]) % LIBSCM_ALIGN == 0);
 		memset(p[n], 0x5a, s);
 	}
 	qsort(p, n, sizeof(p[0]), cmp_ptr);
@@ -136,7 +136,7 @@ static void test_full_region(void)
 	while (scmalloc(1) != NULL)
 		n++;
 	CHECK(errno == ENOMEM);
-	CHECK(scm_size() - scm_used() < 2 * SCM_ALIGN);
+	CHECK(scm_size() - scm_used() < 2 * LIBSCM_ALIGN);
 	CHECK_ERRNO(scmalloc(1) == NULL, ENOMEM);
 	CHECK(scm_check() == 0);
 	/* and usable again after a free */
@@ -273,7 +273,7 @@ static void test_bad_regions(void)
 	hash = t_file_hash(path);
 	CHECK_ERRNO(scm_open(path) == -1, EUCLEAN);
 	CHECK(t_file_hash(path) == hash);
-	if (access(SCM_DEFAULT_DEVICE, F_OK))	/* implicit: no /dev/scm here */
+	if (access(LIBSCM_DEFAULT_DEVICE, F_OK))	/* implicit: no /dev/scm here */
 		CHECK_ERRNO(scmalloc(10) == NULL, ENOENT);
 
 	/* too small, not a file, missing */

@@ -130,7 +130,7 @@ static void check_base(const struct base_heap *b, bool victim_freed)
 
 static size_t round_unit(size_t n)
 {
-	return (n + SCM_ALIGN - 1) / SCM_ALIGN * SCM_ALIGN;
+	return (n + LIBSCM_ALIGN - 1) / LIBSCM_ALIGN * LIBSCM_ALIGN;
 }
 
 /*

@@ -56,7 +56,7 @@ static void *worker_run(void *arg)
 				w->failures++;
 			continue;
 		}
-		if ((uintptr_t)b->p % SCM_ALIGN)
+		if ((uintptr_t)b->p % LIBSCM_ALIGN)
 			w->failures++;
 		b->seed = ((uint64_t)w->id << 32) | op;
 		t_fill(b->p, b->size, b->seed);

@@ -124,15 +124,52 @@ int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len)
 	}
 }
 
-/* Write back the CPU caches over a range, then flush it on the host. */
+/*
+ * Write back the CPU caches over a range, then flush it on the host. A
+ * range on blocks the host took back is not touched (-EIO): their memory
+ * is the host's, and whatever was there is gone.
+ */
 int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
 {
 	if (offset > pmem->size || len > pmem->size - offset)
 		return -EINVAL;
 	if (!len)
 		return 0;
+	if (!vssd_pmem_range_plugged(pmem, offset, len))
+		return -EIO;
 	arch_wb_cache_pmem(pmem->virt + offset, len);
 	return vssd_pmem_flush(pmem, offset, len);
+}
+
+/**
+ * vssd_pmem_copy - copy block-aligned bytes within the region
+ * @pmem: the region; pmem->sem held for writing
+ * @dst: destination offset, block aligned, on plugged blocks
+ * @src: source offset, block aligned
+ * @len: bytes, a multiple of the block size
+ *
+ * Source blocks the host took back are not read: their copy reads as
+ * zeroes, as they would. Nothing is made durable here.
+ *
+ * Return: 0, -EINVAL for a source past the end, or -EIO when a
+ * destination block is not plugged.
+ */
+int vssd_pmem_copy(struct vssd_pmem *pmem, u64 dst, u64 src, u64 len)
+{
+	u64 done;
+
+	if (src > pmem->size || len > pmem->size - src)
+		return -EINVAL;
+	if (!vssd_pmem_range_plugged(pmem, dst, len))
+		return -EIO;
+	for (done = 0; done < len; done += pmem->block_size) {
+		if (vssd_pmem_range_plugged(pmem, src + done, pmem->block_size))
+			memcpy(pmem->virt + dst + done, pmem->virt + src + done,
+			       pmem->block_size);
+		else
+			memset(pmem->virt + dst + done, 0, pmem->block_size);
+	}
+	return 0;
 }
 
 /* The last reference is gone (or probe failed before /dev/scm existed). */
@@ -230,9 +267,14 @@ void vssd_pmem_remove(struct vssd_device *vssd)
 	if (!pmem)
 		return;
 	vssd_scm_exit(pmem);
+	/*
+	 * One write section: a fault that waits for it finds virt NULL and
+	 * gets SIGBUS, so no page of the window is ever mapped again.
+	 */
 	down_write(&pmem->sem);
 	if (vssd_scm_table_save(pmem))
 		dev_warn(&vssd->vdev->dev, "scm: cannot save region usage\n");
+	vssd_scm_revoke(pmem);
 	memunmap(pmem->virt);
 	pmem->virt = NULL;
 	up_write(&pmem->sem);

@@ -41,7 +41,7 @@ struct vssd_device;
 
 /* "VSCM" */
 #define VSSD_SCM_MAGIC		0x4d435356
-#define VSSD_SCM_VERSION	1
+#define VSSD_SCM_VERSION	2
 /* Container regions one table holds. */
 #define VSSD_SCM_MAX_REGIONS	64
 /* One copy of the table. */
@@ -49,22 +49,32 @@ struct vssd_device;
 /* Both copies. */
 #define VSSD_SCM_META_BYTES	(2 * VSSD_SCM_TABLE_BYTES)
 /* Longest owner string kept (the creator's cgroup path, cut). */
-#define VSSD_SCM_OWNER_MAX	32
+#define VSSD_SCM_OWNER_MAX	24
+
+/* The region of processes outside every container. */
+#define VSSD_SCM_HOST		"host"
+
+/* Flags an entry may carry. */
+#define VSSD_SCM_ENTRY_FLAGS	(CSCM_REGION_IMAGE | CSCM_REGION_IMPLICIT)
 
 /* One container region on the media (little endian, 128 bytes). */
 struct vssd_scm_entry {
 	/* NUL-padded region name; empty = free slot. */
-	char name[SCM_NAME_MAX];
+	char name[CSCM_NAME_MAX];
 	/* Unique id, never reused (files refer to regions by id). */
 	__le64 id;
 	/* Byte offset in the persistent-memory region, block aligned. */
 	__le64 offset;
 	/* Size in bytes, a multiple of the block size. */
 	__le64 size;
-	/* Bytes in use, as the region's user reported (SCM_IOC_SET_USED). */
+	/* Bytes in use, as the region's user reported (CSCM_IOC_SET_USED). */
 	__le64 used;
-	/* Creator: its cgroup path, or "scmctl". NUL-padded. */
+	/* Creator: its cgroup path (its tail if long), or "scmctl". */
 	char owner[VSSD_SCM_OWNER_MAX];
+	/* CSCM_REGION_* */
+	__le32 flags;
+	/* Zero. */
+	__le32 reserved;
 };
 
 /* Header of one table copy; the entries follow (little endian, 64 bytes). */
@@ -135,6 +145,7 @@ int vssd_pmem_probe(struct vssd_device *vssd);
 void vssd_pmem_remove(struct vssd_device *vssd);
 int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len);
 int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len);
+int vssd_pmem_copy(struct vssd_pmem *pmem, u64 dst, u64 src, u64 len);
 bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len);
 void vssd_pmem_free(struct vssd_pmem *pmem);
 
@@ -145,12 +156,40 @@ struct vssd_scm_entry *vssd_scm_find(struct vssd_pmem *pmem,
 				     const char *name);
 struct vssd_scm_entry *vssd_scm_find_id(struct vssd_pmem *pmem, u64 id);
 int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
-		    const char *owner, struct vssd_scm_entry **entryp);
+		    const char *owner, u32 flags,
+		    struct vssd_scm_entry **entryp);
+unsigned int vssd_scm_count_flag(struct vssd_pmem *pmem, u32 flag);
 int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 		    u64 size);
 int vssd_scm_delete(struct vssd_pmem *pmem, struct vssd_scm_entry *e);
 bool vssd_scm_block_used(struct vssd_pmem *pmem, u64 block);
+
+/* Who a process is, for /dev/scm (vssd_scm_ident.c). */
+struct vssd_scm_ident {
+	/* The region it gets. */
+	char name[CSCM_NAME_MAX];
+	/* Its container cgroup's path (cut), or "host". */
+	char owner[VSSD_SCM_OWNER_MAX];
+	/* Size of the region if it is created now (0: the default). */
+	u64 size;
+	/* Through an administrator's binding; the host. */
+	bool bound;
+	bool host;
+};
+
+/* vssd_scm_ident.c */
+struct cgroup;
+struct seq_file;
+int vssd_scm_ident_current(struct vssd_scm_ident *id);
+int vssd_scm_ident_of_cgroup(struct cgroup *cgrp, char *name);
+bool vssd_scm_caller_is_admin(void);
+bool vssd_scm_admin_name_valid(const char *name, size_t max);
 bool vssd_scm_name_valid(const char *name, size_t max);
+int vssd_scm_bind(struct cgroup *cgrp, const char *name, u64 size);
+int vssd_scm_unbind(const char *name);
+bool vssd_scm_name_bound(const char *name);
+int vssd_scm_bindings_show(struct seq_file *m, void *v);
+void vssd_scm_bindings_clear(void);
 
 /* vssd_scm.c */
 int vssd_scm_init(struct vssd_pmem *pmem);
@@ -158,7 +197,6 @@ void vssd_scm_exit(struct vssd_pmem *pmem);
 void vssd_scm_put(struct vssd_pmem *pmem);
 void vssd_scm_inode_put(struct vssd_pmem *pmem);
 void vssd_scm_revoke(struct vssd_pmem *pmem);
-void vssd_scm_name_from_path(const char *path, char *name);
 unsigned int vssd_scm_nr_regions(struct vssd_pmem *pmem);
 int vssd_scm_proc_init(void);
 void vssd_scm_proc_exit(void);

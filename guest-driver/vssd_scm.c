@@ -5,9 +5,9 @@
  *
  * Copyright (c) 2026 The vssd authors.
  *
- * open() finds the caller's container from its cgroup (the rule is in
- * include/uapi/linux/vssd_scm.h), creates the container's region on first
- * use, and binds the file to it. mmap() maps the region's own pages
+ * open() finds the caller's region (vssd_scm_ident.c; the rule is in
+ * include/uapi/linux/vssd_scm.h), the first use creates it if need be,
+ * and the file stays bound to it. mmap() maps the region's own pages
  * (VM_PFNMAP, inserted one page per fault from the device's shared
  * memory): no page cache, no copy. Every use of a file checks that the
  * caller still belongs to the file's container, so a descriptor handed to
@@ -44,9 +44,6 @@
 #include "vssd.h"
 #include "vssd_pmem.h"
 
-/* The region name of processes outside every container. */
-#define VSSD_SCM_HOST		"host"
-
 /* Owner of regions made with the admin ioctls. */
 #define VSSD_SCM_ADMIN_OWNER	"scmctl"
 
@@ -54,6 +51,16 @@ static unsigned long scm_default_size = 16 << 20;
 module_param(scm_default_size, ulong, 0644);
 MODULE_PARM_DESC(scm_default_size,
 		 "Size of a container region created on first use (bytes)");
+
+static bool scm_implicit = true;
+module_param(scm_implicit, bool, 0644);
+MODULE_PARM_DESC(scm_implicit,
+		 "Create a region on the first use of a container nobody bound");
+
+static unsigned int scm_implicit_max = 32;
+module_param(scm_implicit_max, uint, 0644);
+MODULE_PARM_DESC(scm_implicit_max,
+		 "Regions created that way that may exist at once");
 
 /* The device behind /dev/scm and /proc/scm/regions, or NULL. */
 static struct vssd_pmem *vssd_scm_active;
@@ -89,135 +96,61 @@ struct vssd_scm_file {
 	 * a file used only for the admin ioctls creates no region.
 	 */
 	u64 id;
-	/* Its name: the container of the process that opened the file. */
-	char name[SCM_NAME_MAX];
-	/* That process's cgroup path, the owner of a region it creates. */
-	char path[VSSD_SCM_OWNER_MAX];
+	/* Who opened it: the region it is for, and how to create that. */
+	struct vssd_scm_ident ident;
 };
 
-/* --- which container --- */
-
-static bool vssd_str_ends(const char *s, size_t len, const char *suffix)
+/* The caller is who opened @f (its region is the same). */
+static int vssd_scm_caller_owns(struct vssd_scm_file *f)
 {
-	size_t n = strlen(suffix);
+	struct vssd_scm_ident id;
+	int err;
 
-	return len >= n && !memcmp(s + len - n, suffix, n);
-}
-
-static bool vssd_str_starts(const char *s, size_t len, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return len >= n && !memcmp(s, prefix, n);
+	err = vssd_scm_ident_current(&id);
+	if (err)
+		return err == -ENOMEM ? err : -EPERM;
+	return strcmp(id.name, f->ident.name) ? -EPERM : 0;
 }
 
 /*
- * The container part of the cgroup component @c (@len bytes): runtime
- * decorations removed. Sets *@host when the component is a system service
- * or session rather than a container.
+ * A region for @f's opener that does not exist yet (pmem->sem held for
+ * writing): bound names and the host's are created with their size; an
+ * unbound container's only while scm_implicit allows and fewer than
+ * scm_implicit_max such regions exist.
  */
-static void vssd_scm_strip(const char **c, size_t *len, bool *host)
+static int vssd_scm_create_for(struct vssd_scm_file *f,
+			       struct vssd_scm_entry **entryp)
 {
-	static const char * const scope_prefixes[] = {
-		"docker-", "libpod-", "crio-", "cri-containerd-",
-	};
-	unsigned int i;
+	struct vssd_pmem *pmem = f->pmem;
+	const struct vssd_scm_ident *id = &f->ident;
+	u64 size = id->size ?: READ_ONCE(scm_default_size);
+	u32 flags = 0;
 
-	*host = vssd_str_ends(*c, *len, ".service") ||
-		(*len == strlen("init.scope") &&
-		 !memcmp(*c, "init.scope", *len)) ||
-		(vssd_str_starts(*c, *len, "session-") &&
-		 vssd_str_ends(*c, *len, ".scope"));
-	if (*host)
-		return;
-	if (vssd_str_ends(*c, *len, ".scope")) {
-		*len -= strlen(".scope");
-		for (i = 0; i < ARRAY_SIZE(scope_prefixes); i++) {
-			size_t n = strlen(scope_prefixes[i]);
-
-			if (vssd_str_starts(*c, *len, scope_prefixes[i]) &&
-			    *len > n) {
-				*c += n;
-				*len -= n;
-				break;
-			}
-		}
+	if (!id->bound && !id->host) {
+		if (!READ_ONCE(scm_implicit))
+			return -ENOENT;
+		if (vssd_scm_count_flag(pmem, CSCM_REGION_IMPLICIT) >=
+		    READ_ONCE(scm_implicit_max))
+			return -EDQUOT;
+		flags = CSCM_REGION_IMPLICIT;
 	}
-	if (vssd_str_starts(*c, *len, "lxc.payload.") &&
-	    *len > strlen("lxc.payload.")) {
-		*c += strlen("lxc.payload.");
-		*len -= strlen("lxc.payload.");
-	}
-}
-
-/**
- * vssd_scm_name_from_path - the region name of a cgroup path
- * @path: cgroup v2 path from the root of the hierarchy ("/ctA/sub")
- * @name: receives the name, SCM_NAME_MAX bytes
- *
- * The first component that is not a systemd slice names the container;
- * see include/uapi/linux/vssd_scm.h for the whole rule.
- */
-void vssd_scm_name_from_path(const char *path, char *name)
-{
-	const char *c = path;
-	size_t len = 0, i;
-	bool host = true;
-
-	while (*c) {
-		while (*c == '/')
-			c++;
-		len = strcspn(c, "/");
-		if (!len)
-			break;
-		if (!vssd_str_ends(c, len, ".slice")) {
-			vssd_scm_strip(&c, &len, &host);
-			break;
-		}
-		c += len;
-	}
-	if (host || !len) {
-		strscpy(name, VSSD_SCM_HOST, SCM_NAME_MAX);
-		return;
-	}
-	len = min_t(size_t, len, SCM_NAME_MAX - 1);
-	for (i = 0; i < len; i++)
-		name[i] = isalnum(c[i]) || strchr("._-", c[i]) ? c[i] : '_';
-	name[len] = '\0';
-}
-
-/* The caller's cgroup path (in the initial namespace) and region name. */
-static void vssd_scm_caller(char *path, size_t path_len, char *name)
-{
-	rcu_read_lock();
-	if (cgroup_path(task_dfl_cgroup(current), path, path_len) < 0)
-		strscpy(path, "/", path_len);
-	rcu_read_unlock();
-	vssd_scm_name_from_path(path, name);
-}
-
-/* The caller belongs to the container @f was opened for. */
-static bool vssd_scm_caller_owns(struct vssd_scm_file *f)
-{
-	char path[256], name[SCM_NAME_MAX];
-
-	vssd_scm_caller(path, sizeof(path), name);
-	return !strcmp(name, f->name);
+	return vssd_scm_create(pmem, id->name, size, id->owner, flags, entryp);
 }
 
 /*
- * Before a file's first mmap, fsync or region ioctl: the caller is of the
- * container the file was opened for, and the file is bound to its region,
- * which is created now if it does not exist (scm_default_size).
+ * Before a file's first mmap, fsync or region ioctl: the caller is who
+ * opened the file, and the file is bound to its region, which is created
+ * now if it does not exist.
  */
 static int vssd_scm_file_ready(struct vssd_scm_file *f)
 {
 	struct vssd_pmem *pmem = f->pmem;
 	struct vssd_scm_entry *e;
-	int err = 0;
+	int err;
 
-	if (!vssd_scm_caller_owns(f))
-		return -EPERM;
+	err = vssd_scm_caller_owns(f);
+	if (err)
+		return err;
 	if (READ_ONCE(f->id))
 		return 0;
 
@@ -228,26 +161,14 @@ static int vssd_scm_file_ready(struct vssd_scm_file *f)
 		err = -ENODEV;
 		goto out_unlock;
 	}
-	e = vssd_scm_find(pmem, f->name);
+	e = vssd_scm_find(pmem, f->ident.name);
 	if (!e)
-		err = vssd_scm_create(pmem, f->name,
-				      READ_ONCE(scm_default_size), f->path, &e);
+		err = vssd_scm_create_for(f, &e);
 	if (!err)
 		WRITE_ONCE(f->id, le64_to_cpu(e->id));
 out_unlock:
 	up_write(&pmem->sem);
 	return err;
-}
-
-/* Administration: CAP_SYS_ADMIN in the initial namespace, outside containers. */
-static bool vssd_scm_caller_is_admin(void)
-{
-	char path[256], name[SCM_NAME_MAX];
-
-	if (!capable(CAP_SYS_ADMIN))
-		return false;
-	vssd_scm_caller(path, sizeof(path), name);
-	return !strcmp(name, VSSD_SCM_HOST);
 }
 
 /* --- revocation and faults --- */
@@ -267,6 +188,9 @@ static struct vssd_scm_entry *vssd_scm_file_entry(struct vssd_scm_file *f,
 	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
 	if (!e)
 		return ERR_PTR(-ENODEV);
+	/* an image is a source for copies, the host's to fill, no one's map */
+	if ((le32_to_cpu(e->flags) & CSCM_REGION_IMAGE) && !f->ident.host)
+		return ERR_PTR(-EACCES);
 	size = le64_to_cpu(e->size);
 	if (off > size || len > size - off)
 		return ERR_PTR(-EINVAL);
@@ -315,15 +239,17 @@ static int vssd_scm_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
 	struct vssd_pmem *pmem = container_of(misc, struct vssd_pmem, misc);
-	char path[256];
 	struct vssd_scm_file *f;
-	int err = 0;
+	int err;
 
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
-	vssd_scm_caller(path, sizeof(path), f->name);
-	strscpy(f->path, path, sizeof(f->path));
+	err = vssd_scm_ident_current(&f->ident);
+	if (err) {
+		kfree(f);
+		return err;
+	}
 
 	down_read(&pmem->sem);
 	if (pmem->virt) {
@@ -395,23 +321,23 @@ static int vssd_scm_sync(struct vssd_scm_file *f, u64 off, u64 len)
 }
 
 /*
- * SCM_IOC_SYNCV: write back the CPU cache lines of every range, then one
+ * CSCM_IOC_SYNCV: write back the CPU cache lines of every range, then one
  * device flush over the span that covers them all (the host writes back
  * only what is dirty in it, so the gaps cost next to nothing).
  */
 static int vssd_scm_syncv(struct vssd_scm_file *f, void __user *uarg)
 {
 	struct vssd_pmem *pmem = f->pmem;
-	struct scm_range *ranges;
+	struct cscm_range *ranges;
 	struct vssd_scm_entry *e;
-	struct scm_ranges req;
+	struct cscm_ranges req;
 	u64 lo = U64_MAX, hi = 0, base;
 	u32 i;
 	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || !req.nr || req.nr > SCM_SYNCV_MAX)
+	if (req.flags || !req.nr || req.nr > CSCM_SYNCV_MAX)
 		return -EINVAL;
 	ranges = memdup_array_user(u64_to_user_ptr(req.ranges), req.nr,
 				   sizeof(*ranges));
@@ -434,6 +360,15 @@ static int vssd_scm_syncv(struct vssd_scm_file *f, void __user *uarg)
 	if (lo >= hi)
 		goto out;
 	base = le64_to_cpu(e->offset);
+	/* never write back memory the host took: all plugged, or nothing */
+	for (i = 0; i < req.nr; i++) {
+		if (ranges[i].length &&
+		    !vssd_pmem_range_plugged(pmem, base + ranges[i].offset,
+					     ranges[i].length)) {
+			err = -EIO;
+			goto out;
+		}
+	}
 	for (i = 0; i < req.nr; i++)
 		arch_wb_cache_pmem(pmem->virt + base + ranges[i].offset,
 				   ranges[i].length);
@@ -470,7 +405,7 @@ static int vssd_scm_fsync(struct file *file, loff_t start, loff_t end,
 static long vssd_scm_info(struct vssd_scm_file *f, void __user *arg)
 {
 	struct vssd_pmem *pmem = f->pmem;
-	struct scm_region_info info = {};
+	struct cscm_region_info info = {};
 	struct vssd_scm_entry *e;
 
 	down_read(&pmem->sem);
@@ -507,9 +442,19 @@ static long vssd_scm_set_used(struct vssd_scm_file *f, void __user *arg)
 	return err;
 }
 
-/* Copy @src's bytes into @dst (created with @src's size when missing). */
+/* A region's CSCM_REGION_* flags. */
+static u32 vssd_scm_flags(const struct vssd_scm_entry *e)
+{
+	return le32_to_cpu(e->flags);
+}
+
+/*
+ * Copy @src's bytes into @dst (created with @src's size when missing).
+ * CSCM_COPY_IMAGE_ONLY refuses a source that is not an image;
+ * CSCM_COPY_IF_MISSING keeps an existing @dst as it is.
+ */
 static int vssd_scm_copy(struct vssd_pmem *pmem, const char *src_name,
-			 const char *dst_name)
+			 const char *dst_name, u32 flags)
 {
 	struct vssd_scm_entry *src, *dst;
 	u64 size, used;
@@ -518,14 +463,19 @@ static int vssd_scm_copy(struct vssd_pmem *pmem, const char *src_name,
 	src = vssd_scm_find(pmem, src_name);
 	if (!src)
 		return -ENOENT;
+	if ((flags & CSCM_COPY_IMAGE_ONLY) &&
+	    !(vssd_scm_flags(src) & CSCM_REGION_IMAGE))
+		return -EPERM;
 	size = le64_to_cpu(src->size);
 	used = le64_to_cpu(src->used);
 	dst = vssd_scm_find(pmem, dst_name);
 	if (dst == src)
 		return -EINVAL;
+	if (dst && (flags & CSCM_COPY_IF_MISSING))
+		return 0;
 	if (!dst) {
 		err = vssd_scm_create(pmem, dst_name, size,
-				      VSSD_SCM_ADMIN_OWNER, &dst);
+				      VSSD_SCM_ADMIN_OWNER, 0, &dst);
 		if (err)
 			return err;
 		/* creating may have moved nothing, but re-find to be sure */
@@ -535,64 +485,179 @@ static int vssd_scm_copy(struct vssd_pmem *pmem, const char *src_name,
 		return -ENOSPC;
 
 	vssd_scm_revoke(pmem);
-	memcpy(pmem->virt + le64_to_cpu(dst->offset),
-	       pmem->virt + le64_to_cpu(src->offset), size);
-	err = vssd_pmem_persist(pmem, le64_to_cpu(dst->offset), size);
+	err = vssd_pmem_copy(pmem, le64_to_cpu(dst->offset),
+			     le64_to_cpu(src->offset), size);
+	if (!err)
+		err = vssd_pmem_persist(pmem, le64_to_cpu(dst->offset), size);
 	if (err)
 		return err;
 	dst->used = cpu_to_le64(used);
 	return vssd_scm_table_save(pmem);
 }
 
+/* Set a region's CSCM_REGION_IMAGE flag (mappings revoked). */
+static int vssd_scm_set_flags(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
+			      u32 flags)
+{
+	u32 old = vssd_scm_flags(e);
+
+	if (flags & ~CSCM_REGION_IMAGE)
+		return -EINVAL;
+	if ((flags & CSCM_REGION_IMAGE) && vssd_scm_name_bound(e->name))
+		return -EBUSY;
+	vssd_scm_revoke(pmem);
+	e->flags = cpu_to_le32((old & ~CSCM_REGION_IMAGE) | flags);
+	return vssd_scm_table_save(pmem);
+}
+
+/* The fields of @req that @cmd does not use are zero. */
+static bool vssd_scm_admin_args_valid(unsigned int cmd,
+				      const struct cscm_admin *req)
+{
+	bool src = cmd == CSCM_IOC_COPY;
+	bool size = cmd == CSCM_IOC_CREATE || cmd == CSCM_IOC_RESIZE ||
+		    cmd == CSCM_IOC_BIND;
+	bool cgroup = cmd == CSCM_IOC_COPY || cmd == CSCM_IOC_BIND;
+	bool flags = cmd == CSCM_IOC_COPY || cmd == CSCM_IOC_SET_FLAGS;
+
+	if (req->reserved || (!src && memchr_inv(req->src, 0, sizeof(req->src))) ||
+	    (!size && req->size) || (!cgroup && req->cgroup) ||
+	    (!flags && req->flags))
+		return false;
+	if (cmd == CSCM_IOC_COPY)
+		return !(req->flags & ~(CSCM_COPY_IMAGE_ONLY |
+					CSCM_COPY_IF_MISSING)) &&
+		       vssd_scm_name_valid(req->src, sizeof(req->src)) &&
+		       (req->cgroup ? !req->name[0] :
+			vssd_scm_name_valid(req->name, sizeof(req->name)));
+	if (cmd == CSCM_IOC_BIND)
+		return req->cgroup &&
+		       vssd_scm_admin_name_valid(req->name, sizeof(req->name)) &&
+		       strcmp(req->name, VSSD_SCM_HOST);
+	return vssd_scm_name_valid(req->name, sizeof(req->name));
+}
+
+/* The cgroup named by the user string at @uptr (a reference), not the root. */
+static struct cgroup *vssd_scm_admin_cgroup(u64 uptr)
+{
+	struct cgroup *cgrp;
+	char *path;
+
+	path = strndup_user(u64_to_user_ptr(uptr), PATH_MAX);
+	if (IS_ERR(path))
+		return ERR_CAST(path);
+	cgrp = cgroup_get_from_path(path);
+	kfree(path);
+	if (IS_ERR(cgrp))
+		return cgrp;
+	if (!cgroup_parent(cgrp)) {
+		cgroup_put(cgrp);
+		return ERR_PTR(-EINVAL);
+	}
+	return cgrp;
+}
+
+/* CSCM_IOC_BIND: @req->name must not be an image. */
+static int vssd_scm_admin_bind(struct vssd_pmem *pmem,
+			       const struct cscm_admin *req)
+{
+	struct vssd_scm_entry *e;
+	struct cgroup *cgrp;
+	int err;
+
+	if (req->size > pmem->size)
+		return -EINVAL;
+	cgrp = vssd_scm_admin_cgroup(req->cgroup);
+	if (IS_ERR(cgrp))
+		return PTR_ERR(cgrp);
+	down_read(&pmem->sem);
+	e = pmem->virt ? vssd_scm_find(pmem, req->name) : NULL;
+	err = !pmem->virt ? -ENODEV :
+	      e && (vssd_scm_flags(e) & CSCM_REGION_IMAGE) ? -EINVAL :
+	      vssd_scm_bind(cgrp, req->name, req->size);
+	up_read(&pmem->sem);
+	if (err)
+		cgroup_put(cgrp);
+	return err;
+}
+
+/* The target name of a CSCM_IOC_COPY: @req->name, or @req->cgroup's region. */
+static int vssd_scm_copy_target(const struct cscm_admin *req, char *name)
+{
+	struct cgroup *cgrp;
+	int err;
+
+	if (!req->cgroup) {
+		strscpy(name, req->name, CSCM_NAME_MAX);
+		return 0;
+	}
+	cgrp = vssd_scm_admin_cgroup(req->cgroup);
+	if (IS_ERR(cgrp))
+		return PTR_ERR(cgrp);
+	err = vssd_scm_ident_of_cgroup(cgrp, name);
+	cgroup_put(cgrp);
+	return err;
+}
+
+/* The admin commands that work on the table (pmem->sem held for writing). */
+static int vssd_scm_admin_table(struct vssd_pmem *pmem, unsigned int cmd,
+				const struct cscm_admin *req, const char *target)
+{
+	struct vssd_scm_entry *e = vssd_scm_find(pmem, target);
+
+	if (!e && cmd != CSCM_IOC_CREATE && cmd != CSCM_IOC_COPY)
+		return -ENOENT;
+	switch (cmd) {
+	case CSCM_IOC_CREATE:
+		return e ? -EEXIST :
+		       vssd_scm_create(pmem, target,
+				       req->size ?: READ_ONCE(scm_default_size),
+				       VSSD_SCM_ADMIN_OWNER, 0, &e);
+	case CSCM_IOC_RESIZE:
+		/* a shrink takes pages away, a grow may move the region */
+		vssd_scm_revoke(pmem);
+		return vssd_scm_resize(pmem, e, req->size);
+	case CSCM_IOC_COPY:
+		if (e && (vssd_scm_flags(e) & CSCM_REGION_IMAGE) && req->cgroup)
+			return -EPERM;
+		return vssd_scm_copy(pmem, req->src, target, req->flags);
+	case CSCM_IOC_SET_FLAGS:
+		return vssd_scm_set_flags(pmem, e, req->flags);
+	default: /* CSCM_IOC_DELETE */
+		vssd_scm_revoke(pmem);
+		return vssd_scm_delete(pmem, e);
+	}
+}
+
 static long vssd_scm_admin(struct vssd_pmem *pmem, unsigned int cmd,
 			   void __user *arg)
 {
-	struct vssd_scm_entry *e;
-	struct scm_admin req;
+	char target[CSCM_NAME_MAX];
+	struct cscm_admin req;
 	int err;
 
 	if (!vssd_scm_caller_is_admin())
 		return -EPERM;
+	/* a descriptor that outlived its device (checked again under sem) */
+	if (!READ_ONCE(pmem->virt))
+		return -ENODEV;
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (!vssd_scm_name_valid(req.name, sizeof(req.name)) ||
-	    (cmd == SCM_IOC_COPY &&
-	     !vssd_scm_name_valid(req.src, sizeof(req.src))))
+	if (!vssd_scm_admin_args_valid(cmd, &req))
 		return -EINVAL;
+	if (cmd == CSCM_IOC_BIND)
+		return vssd_scm_admin_bind(pmem, &req);
+	if (cmd == CSCM_IOC_UNBIND)
+		return vssd_scm_unbind(req.name);
+	err = cmd == CSCM_IOC_COPY ? vssd_scm_copy_target(&req, target) : 0;
+	if (err)
+		return err;
+	if (cmd != CSCM_IOC_COPY)
+		strscpy(target, req.name, sizeof(target));
 
 	down_write(&pmem->sem);
-	e = vssd_scm_find(pmem, req.name);
-	switch (cmd) {
-	case SCM_IOC_CREATE:
-		err = e ? -EEXIST :
-		      vssd_scm_create(pmem, req.name,
-				      req.size ?: READ_ONCE(scm_default_size),
-				      VSSD_SCM_ADMIN_OWNER, &e);
-		break;
-	case SCM_IOC_RESIZE:
-		if (!e) {
-			err = -ENOENT;
-			break;
-		}
-		/* a shrink takes pages away, a grow may move the region */
-		vssd_scm_revoke(pmem);
-		err = vssd_scm_resize(pmem, e, req.size);
-		break;
-	case SCM_IOC_COPY:
-		err = vssd_scm_copy(pmem, req.src, req.name);
-		break;
-	case SCM_IOC_DELETE:
-		if (!e) {
-			err = -ENOENT;
-			break;
-		}
-		vssd_scm_revoke(pmem);
-		err = vssd_scm_delete(pmem, e);
-		break;
-	default:
-		err = -ENOTTY;
-		break;
-	}
+	err = pmem->virt ? vssd_scm_admin_table(pmem, cmd, &req, target) :
+	      -ENODEV;
 	up_write(&pmem->sem);
 	return err;
 }
@@ -602,19 +667,22 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 {
 	struct vssd_scm_file *f = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	struct scm_range range;
+	struct cscm_range range;
 	int err;
 
 	switch (cmd) {
-	case SCM_IOC_CREATE:
-	case SCM_IOC_RESIZE:
-	case SCM_IOC_COPY:
-	case SCM_IOC_DELETE:
+	case CSCM_IOC_CREATE:
+	case CSCM_IOC_RESIZE:
+	case CSCM_IOC_COPY:
+	case CSCM_IOC_DELETE:
+	case CSCM_IOC_SET_FLAGS:
+	case CSCM_IOC_BIND:
+	case CSCM_IOC_UNBIND:
 		return vssd_scm_admin(f->pmem, cmd, uarg);
-	case SCM_IOC_INFO:
-	case SCM_IOC_SYNC:
-	case SCM_IOC_SYNCV:
-	case SCM_IOC_SET_USED:
+	case CSCM_IOC_INFO:
+	case CSCM_IOC_SYNC:
+	case CSCM_IOC_SYNCV:
+	case CSCM_IOC_SET_USED:
 		break;
 	default:
 		return -ENOTTY;
@@ -624,13 +692,13 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 	if (err)
 		return err;
 	switch (cmd) {
-	case SCM_IOC_INFO:
+	case CSCM_IOC_INFO:
 		return vssd_scm_info(f, uarg);
-	case SCM_IOC_SET_USED:
+	case CSCM_IOC_SET_USED:
 		return vssd_scm_set_used(f, uarg);
-	case SCM_IOC_SYNCV:
+	case CSCM_IOC_SYNCV:
 		return vssd_scm_syncv(f, uarg);
-	default: /* SCM_IOC_SYNC */
+	default: /* CSCM_IOC_SYNC */
 		if (copy_from_user(&range, uarg, sizeof(range)))
 			return -EFAULT;
 		return vssd_scm_sync(f, range.offset, range.length);
@@ -652,18 +720,18 @@ static const struct file_operations vssd_scm_fops = {
 
 /*
  * One line per region; a reader inside a container sees only its own
- * region's line (the names of the others are none of its business).
+ * region's line (the names of the others are none of its business), a
+ * process with no region none.
  */
 static int vssd_scm_regions_show(struct seq_file *m, void *v)
 {
-	char path[256], name[SCM_NAME_MAX];
+	struct vssd_scm_ident id;
 	struct vssd_pmem *pmem;
-	bool all;
 	unsigned int i;
+	bool all;
 
-	vssd_scm_caller(path, sizeof(path), name);
-	all = !strcmp(name, VSSD_SCM_HOST);
-	seq_puts(m, "name owner size used offset\n");
+	all = !vssd_scm_ident_current(&id) && id.host;
+	seq_puts(m, "name owner size used offset flags\n");
 	mutex_lock(&vssd_scm_active_lock);
 	pmem = vssd_scm_active;
 	if (pmem) {
@@ -671,17 +739,20 @@ static int vssd_scm_regions_show(struct seq_file *m, void *v)
 		for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
 			const struct vssd_scm_entry *e =
 				&pmem->table.entries[i];
+			u32 flags = vssd_scm_flags(e);
 
 			if (!e->name[0] ||
-			    (!all && strncmp(e->name, name, sizeof(e->name))))
+			    (!all && strncmp(e->name, id.name, sizeof(e->name))))
 				continue;
-			seq_printf(m, "%.*s %.*s %llu %llu %llu\n",
+			seq_printf(m, "%.*s %.*s %llu %llu %llu %s\n",
 				   (int)sizeof(e->name), e->name,
 				   (int)sizeof(e->owner),
 				   e->owner[0] ? e->owner : "-",
 				   le64_to_cpu(e->size),
 				   le64_to_cpu(READ_ONCE(e->used)),
-				   le64_to_cpu(e->offset));
+				   le64_to_cpu(e->offset),
+				   flags & CSCM_REGION_IMAGE ? "image" :
+				   flags & CSCM_REGION_IMPLICIT ? "implicit" : "-");
 		}
 		up_read(&pmem->sem);
 	}
@@ -695,7 +766,9 @@ int vssd_scm_proc_init(void)
 	if (!vssd_scm_proc_dir)
 		return -ENOMEM;
 	if (!proc_create_single("regions", 0444, vssd_scm_proc_dir,
-				vssd_scm_regions_show)) {
+				vssd_scm_regions_show) ||
+	    !proc_create_single("bindings", 0400, vssd_scm_proc_dir,
+				vssd_scm_bindings_show)) {
 		proc_remove(vssd_scm_proc_dir);
 		return -ENOMEM;
 	}
@@ -706,6 +779,7 @@ void vssd_scm_proc_exit(void)
 {
 	proc_remove(vssd_scm_proc_dir);
 	vssd_scm_proc_dir = NULL;
+	vssd_scm_bindings_clear();
 }
 
 /* Count of regions in the table (for the probe message). */
@@ -780,9 +854,10 @@ void vssd_scm_inode_put(struct vssd_pmem *pmem)
 }
 
 /*
- * The device goes away: no new opens, every mapping revoked, and faults,
- * syncs and ioctls of files still open fail from now on (pmem->virt is
- * NULL). The structure lives until the last file is closed.
+ * The device goes away: no new opens. vssd_pmem_remove() then revokes
+ * every mapping and clears pmem->virt in one write section, after which
+ * faults, syncs and ioctls of files still open fail (SIGBUS, ENODEV). The
+ * structure lives until the last file is closed.
  */
 void vssd_scm_exit(struct vssd_pmem *pmem)
 {
@@ -793,10 +868,6 @@ void vssd_scm_exit(struct vssd_pmem *pmem)
 		vssd_scm_active = NULL;
 	}
 	mutex_unlock(&vssd_scm_active_lock);
-
-	down_write(&pmem->sem);
-	vssd_scm_revoke(pmem);
-	up_write(&pmem->sem);
 }
 
 /* Drop the device's reference (after vssd_scm_exit()). */

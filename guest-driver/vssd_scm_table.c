@@ -20,6 +20,7 @@
  * they change the table).
  */
 
+#include <linux/bitmap.h>
 #include <linux/crc32.h>
 #include <linux/ctype.h>
 #include <linux/module.h>
@@ -47,18 +48,6 @@ static u32 vssd_scm_crc(const struct vssd_scm_header *hdr,
 	return ~crc;
 }
 
-/* A name is 1..SCM_NAME_MAX-1 characters of [A-Za-z0-9._-]. */
-bool vssd_scm_name_valid(const char *name, size_t max)
-{
-	size_t i;
-
-	for (i = 0; i < max && name[i]; i++) {
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
-			return false;
-	}
-	return i > 0 && i < max;
-}
-
 static bool vssd_scm_entry_used(const struct vssd_scm_entry *e)
 {
 	return e->name[0] != '\0';
@@ -77,7 +66,9 @@ static bool vssd_scm_entry_valid(struct vssd_pmem *pmem,
 	    !IS_ALIGNED(off, pmem->block_size) || off < pmem->data_start ||
 	    !size || !IS_ALIGNED(size, pmem->block_size) ||
 	    off > pmem->size || size > pmem->size - off ||
-	    le64_to_cpu(e->used) > size)
+	    le64_to_cpu(e->used) > size ||
+	    le32_to_cpu(e->flags) & ~VSSD_SCM_ENTRY_FLAGS || e->reserved ||
+	    !memchr(e->owner, 0, sizeof(e->owner)))
 		return false;
 	for (j = 0; j < i; j++) {
 		const struct vssd_scm_entry *o = &t->entries[j];
@@ -277,33 +268,75 @@ bool vssd_scm_block_used(struct vssd_pmem *pmem, u64 block)
 	return vssd_scm_block_taken(pmem, &pmem->table, block, NULL);
 }
 
-/* @n blocks from @first are plugged and free (except for @skip's). */
-static bool vssd_scm_run_free(struct vssd_pmem *pmem, u64 first, u64 n,
-			      const struct vssd_scm_entry *skip)
+/*
+ * The blocks a new or growing region may not use: unplugged ones, the
+ * table's, and every region's but @skip's. One pass over the table, so
+ * finding a run is linear in the number of blocks.
+ */
+static unsigned long *vssd_scm_busy_map(struct vssd_pmem *pmem,
+					const struct vssd_scm_entry *skip)
 {
-	u64 b;
+	unsigned long *busy;
+	unsigned int i;
 
-	if (first > pmem->nr_blocks || n > pmem->nr_blocks - first)
-		return false;
-	for (b = first; b < first + n; b++) {
-		if (!test_bit(b, pmem->plugged) ||
-		    vssd_scm_block_taken(pmem, &pmem->table, b, skip))
-			return false;
+	busy = bitmap_alloc(pmem->nr_blocks, GFP_KERNEL);
+	if (!busy)
+		return NULL;
+	bitmap_complement(busy, pmem->plugged, pmem->nr_blocks);
+	bitmap_set(busy, 0, pmem->data_start >> pmem->block_shift);
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		const struct vssd_scm_entry *e = &pmem->table.entries[i];
+
+		if (e == skip || !vssd_scm_entry_used(e))
+			continue;
+		bitmap_set(busy, le64_to_cpu(e->offset) >> pmem->block_shift,
+			   le64_to_cpu(e->size) >> pmem->block_shift);
 	}
-	return true;
+	return busy;
 }
 
-/* First fit: the first block of @n free plugged blocks, or U64_MAX. */
-static u64 vssd_scm_find_run(struct vssd_pmem *pmem, u64 n)
+/* First fit in @busy: the first block of @n free ones, or U64_MAX. */
+static u64 vssd_scm_find_run(struct vssd_pmem *pmem, unsigned long *busy,
+			     u64 n)
 {
-	u64 b;
+	unsigned long first;
 
-	for (b = pmem->data_start >> pmem->block_shift;
-	     b + n <= pmem->nr_blocks; b++) {
-		if (vssd_scm_run_free(pmem, b, n, NULL))
-			return b;
+	first = bitmap_find_next_zero_area(busy, pmem->nr_blocks, 0, n, 0);
+	return first + n <= pmem->nr_blocks ? first : U64_MAX;
+}
+
+/* @n blocks from @first are free in @busy. */
+static bool vssd_scm_run_free(struct vssd_pmem *pmem, const unsigned long *busy,
+			      u64 first, u64 n)
+{
+	if (first > pmem->nr_blocks || n > pmem->nr_blocks - first)
+		return false;
+	return find_next_bit(busy, first + n, first) >= first + n;
+}
+
+/* A free slot of the table, or VSSD_SCM_MAX_REGIONS. */
+static unsigned int vssd_scm_free_slot(struct vssd_pmem *pmem)
+{
+	unsigned int i;
+
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		if (!vssd_scm_entry_used(&pmem->table.entries[i]))
+			break;
 	}
-	return U64_MAX;
+	return i;
+}
+
+/* Regions with @flag set. */
+unsigned int vssd_scm_count_flag(struct vssd_pmem *pmem, u32 flag)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
+		const struct vssd_scm_entry *e = &pmem->table.entries[i];
+
+		n += vssd_scm_entry_used(e) && (le32_to_cpu(e->flags) & flag);
+	}
+	return n;
 }
 
 /**
@@ -312,32 +345,34 @@ static u64 vssd_scm_find_run(struct vssd_pmem *pmem, u64 n)
  * @name: a valid name that no region has
  * @size: bytes, rounded up to whole blocks
  * @owner: shown in /proc/scm/regions, cut to VSSD_SCM_OWNER_MAX - 1
+ * @flags: CSCM_REGION_*
  * @entryp: receives the entry
  *
  * Return: 0, -ENOSPC without a long enough run of free plugged blocks or a
  * free slot, or the error of the table update (nothing created).
  */
 int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
-		    const char *owner, struct vssd_scm_entry **entryp)
+		    const char *owner, u32 flags,
+		    struct vssd_scm_entry **entryp)
 {
 	struct vssd_scm_table *t;
 	struct vssd_scm_entry *e = NULL;
-	unsigned int i, slot = VSSD_SCM_MAX_REGIONS;
+	unsigned int slot;
+	unsigned long *busy;
 	u64 nblocks, first;
 	int err;
 
 	if (!size || size > pmem->size)
 		return -EINVAL;
 	nblocks = DIV_ROUND_UP_ULL(size, pmem->block_size);
-	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
-		if (!vssd_scm_entry_used(&pmem->table.entries[i])) {
-			slot = i;
-			break;
-		}
-	}
+	slot = vssd_scm_free_slot(pmem);
 	if (slot == VSSD_SCM_MAX_REGIONS)
 		return -ENOSPC;
-	first = vssd_scm_find_run(pmem, nblocks);
+	busy = vssd_scm_busy_map(pmem, NULL);
+	if (!busy)
+		return -ENOMEM;
+	first = vssd_scm_find_run(pmem, busy, nblocks);
+	bitmap_free(busy);
 	if (first == U64_MAX)
 		return -ENOSPC;
 
@@ -348,6 +383,7 @@ int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
 	memset(e, 0, sizeof(*e));
 	strscpy(e->name, name, sizeof(e->name));
 	strscpy(e->owner, owner, sizeof(e->owner));
+	e->flags = cpu_to_le32(flags);
 	e->id = cpu_to_le64(t->next_id++);
 	e->offset = cpu_to_le64(first << pmem->block_shift);
 	e->size = cpu_to_le64(nblocks << pmem->block_shift);
@@ -378,12 +414,23 @@ static u64 vssd_scm_grow_target(struct vssd_pmem *pmem,
 				const struct vssd_scm_entry *e, u64 off,
 				u64 old, u64 size)
 {
+	unsigned long *busy;
 	u64 first;
 
-	if (vssd_scm_run_free(pmem, (off + old) >> pmem->block_shift,
-			      (size - old) >> pmem->block_shift, e))
-		return off;
-	first = vssd_scm_find_run(pmem, size >> pmem->block_shift);
+	busy = vssd_scm_busy_map(pmem, e);
+	if (!busy)
+		return U64_MAX;
+	if (vssd_scm_run_free(pmem, busy, (off + old) >> pmem->block_shift,
+			      (size - old) >> pmem->block_shift)) {
+		first = off >> pmem->block_shift;
+	} else {
+		/* the region's own blocks are not free for its new place */
+		bitmap_set(busy, off >> pmem->block_shift,
+			   old >> pmem->block_shift);
+		first = vssd_scm_find_run(pmem, busy,
+					  size >> pmem->block_shift);
+	}
+	bitmap_free(busy);
 	return first == U64_MAX ? U64_MAX : first << pmem->block_shift;
 }
 
@@ -417,8 +464,11 @@ int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 		to = vssd_scm_grow_target(pmem, e, off, old, size);
 		if (to == U64_MAX)
 			return -ENOSPC;
-		if (to != off)
-			memcpy(pmem->virt + to, pmem->virt + off, old);
+		if (to != off) {
+			err = vssd_pmem_copy(pmem, to, off, old);
+			if (err)
+				return err;
+		}
 		memset(pmem->virt + to + old, 0, size - old);
 		err = vssd_pmem_persist(pmem, to, size);
 		if (err)

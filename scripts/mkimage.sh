@@ -61,6 +61,7 @@ TOOLS="
 /sbin/dmsetup        dmsetup
 /usr/bin/unshare     unshare
 /usr/bin/nsenter     nsenter
+/usr/bin/setpriv     setpriv
 /sbin/blkdiscard     blkdiscard
 /usr/sbin/runc       runc
 "

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	if (!path || !*path)
 		path = getenv("SCM_DEVICE");
 	if (!path || !*path)
-		path = SCM_DEFAULT_DEVICE;
+		path = LIBSCM_DEFAULT_DEVICE;
 	if (scm_open(path)) {
 		if (errno != EUCLEAN)
 			return fail(path);

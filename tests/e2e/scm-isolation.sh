@@ -9,7 +9,7 @@
 # end EINVAL, bad ioctl arguments, flush outside the region) hold inside a
 # container, also one with every capability; scmctl is refused inside and
 # works outside; a process outside containers gets "host", a plain
-# unshare+cgroup container its own region; the cgroup -> name rule.
+# unshare+cgroup container its own region (/U).
 # Host side: the pmem file holds each pattern at its region's offset, and
 # QEMU still answers after every refused request.
 . "$(dirname "$0")/../lib/vm.sh"
@@ -43,7 +43,7 @@ if vm_log_grep 'scm\.scmctl absent'; then
 fi
 
 # The pmem file on the host: each region holds its own pattern at its offset.
-for r in A:$SEED_A B:$SEED_B host:$SEED_H U:$SEED_U; do
+for r in A:$SEED_A B:$SEED_B host:$SEED_H /U:$SEED_U; do
 	name=${r%%:*} seed=${r#*:}
 	off=$(scm_region_col final "$name" offset)
 	size=$(scm_region_col final "$name" size)

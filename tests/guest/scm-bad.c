@@ -58,10 +58,10 @@ static int open_dev(void)
 	return fd;
 }
 
-static void info_of(int fd, struct scm_region_info *info)
+static void info_of(int fd, struct cscm_region_info *info)
 {
-	if (ioctl(fd, SCM_IOC_INFO, info) < 0) {
-		fprintf(stderr, "scm-bad: SCM_IOC_INFO: %s\n", strerror(errno));
+	if (ioctl(fd, CSCM_IOC_INFO, info) < 0) {
+		fprintf(stderr, "scm-bad: CSCM_IOC_INFO: %s\n", strerror(errno));
 		exit(2);
 	}
 }
@@ -90,7 +90,7 @@ static long map_rc(int fd, size_t len, off_t off, int prot, int flags)
 static void admin(int fd, unsigned long cmd, const char *name, const char *src,
 		  uint64_t size, const char *what, int want)
 {
-	struct scm_admin a;
+	struct cscm_admin a;
 
 	memset(&a, 0, sizeof(a));
 	if (name)
@@ -103,9 +103,9 @@ static void admin(int fd, unsigned long cmd, const char *name, const char *src,
 
 static int cmd_calls(void)
 {
-	struct scm_region_info info, again;
-	struct scm_range r, rv[3];
-	struct scm_ranges req;
+	struct cscm_region_info info, again;
+	struct cscm_range r, rv[3];
+	struct cscm_ranges req;
 	uint64_t used;
 	char buf[16];
 	int fd = open_dev();
@@ -114,74 +114,74 @@ static int cmd_calls(void)
 	info_of(fd, &info);
 
 	/* ioctls: pointers */
-	expect("INFO NULL pointer", ioctl(fd, SCM_IOC_INFO, NULL), EFAULT);
+	expect("INFO NULL pointer", ioctl(fd, CSCM_IOC_INFO, NULL), EFAULT);
 	expect("INFO pointer into the kernel",
-	       ioctl(fd, SCM_IOC_INFO, (void *)0xffffffffff600000UL), EFAULT);
-	expect("SYNC NULL pointer", ioctl(fd, SCM_IOC_SYNC, NULL), EFAULT);
-	expect("SET_USED NULL pointer", ioctl(fd, SCM_IOC_SET_USED, NULL), EFAULT);
+	       ioctl(fd, CSCM_IOC_INFO, (void *)0xffffffffff600000UL), EFAULT);
+	expect("SYNC NULL pointer", ioctl(fd, CSCM_IOC_SYNC, NULL), EFAULT);
+	expect("SET_USED NULL pointer", ioctl(fd, CSCM_IOC_SET_USED, NULL), EFAULT);
 	/* ioctls: numbers */
 	expect("INFO with a wrong size in the number",
-	       ioctl(fd, _IOR(SCM_IOC_MAGIC, 0, uint32_t), buf), ENOTTY);
-	expect("SYNC with a wrong direction", ioctl(fd, _IOR(SCM_IOC_MAGIC, 1,
-							       struct scm_range), &r), ENOTTY);
-	expect("another magic", ioctl(fd, _IOR(0xb6, 0, struct scm_region_info),
+	       ioctl(fd, _IOR(CSCM_IOC_MAGIC, 0, uint32_t), buf), ENOTTY);
+	expect("SYNC with a wrong direction", ioctl(fd, _IOR(CSCM_IOC_MAGIC, 1,
+							       struct cscm_range), &r), ENOTTY);
+	expect("another magic", ioctl(fd, _IOR(0xb6, 0, struct cscm_region_info),
 				      &info), ENOTTY);
 	expect("a block-device ioctl (BLKGETSIZE64)",
 	       ioctl(fd, _IOR(0x12, 114, size_t), buf), ENOTTY);
 	expect("number 15, between user and admin",
-	       ioctl(fd, _IOW(SCM_IOC_MAGIC, 15, struct scm_admin), buf), ENOTTY);
+	       ioctl(fd, _IOW(CSCM_IOC_MAGIC, 15, struct cscm_admin), buf), ENOTTY);
 	/* SYNC: ranges */
-	r = (struct scm_range){ .offset = info.size, .length = 1 };
-	expect("SYNC one byte past the end", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
-	r = (struct scm_range){ .offset = 0, .length = info.size + 1 };
-	expect("SYNC the region and one byte", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
-	r = (struct scm_range){ .offset = UINT64_MAX, .length = 2 };
-	expect("SYNC offset+length wrapping", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
-	r = (struct scm_range){ .offset = UINT64_MAX - 4095, .length = 4096 };
-	expect("SYNC at the top of the address space", ioctl(fd, SCM_IOC_SYNC, &r),
+	r = (struct cscm_range){ .offset = info.size, .length = 1 };
+	expect("SYNC one byte past the end", ioctl(fd, CSCM_IOC_SYNC, &r), EINVAL);
+	r = (struct cscm_range){ .offset = 0, .length = info.size + 1 };
+	expect("SYNC the region and one byte", ioctl(fd, CSCM_IOC_SYNC, &r), EINVAL);
+	r = (struct cscm_range){ .offset = UINT64_MAX, .length = 2 };
+	expect("SYNC offset+length wrapping", ioctl(fd, CSCM_IOC_SYNC, &r), EINVAL);
+	r = (struct cscm_range){ .offset = UINT64_MAX - 4095, .length = 4096 };
+	expect("SYNC at the top of the address space", ioctl(fd, CSCM_IOC_SYNC, &r),
 	       EINVAL);
-	r = (struct scm_range){ .offset = info.size - 1, .length = UINT64_MAX };
-	expect("SYNC last byte, huge length", ioctl(fd, SCM_IOC_SYNC, &r), EINVAL);
-	r = (struct scm_range){ .offset = 0, .length = info.size };
-	expect("SYNC the whole region (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
-	r = (struct scm_range){ .offset = info.size, .length = 0 };
-	expect("SYNC nothing at the end (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
-	r = (struct scm_range){ .offset = 3, .length = 5 };
-	expect("SYNC unaligned bytes (legal)", ioctl(fd, SCM_IOC_SYNC, &r), 0);
+	r = (struct cscm_range){ .offset = info.size - 1, .length = UINT64_MAX };
+	expect("SYNC last byte, huge length", ioctl(fd, CSCM_IOC_SYNC, &r), EINVAL);
+	r = (struct cscm_range){ .offset = 0, .length = info.size };
+	expect("SYNC the whole region (legal)", ioctl(fd, CSCM_IOC_SYNC, &r), 0);
+	r = (struct cscm_range){ .offset = info.size, .length = 0 };
+	expect("SYNC nothing at the end (legal)", ioctl(fd, CSCM_IOC_SYNC, &r), 0);
+	r = (struct cscm_range){ .offset = 3, .length = 5 };
+	expect("SYNC unaligned bytes (legal)", ioctl(fd, CSCM_IOC_SYNC, &r), 0);
 	/* SYNCV: the request and every range */
-	expect("SYNCV NULL pointer", ioctl(fd, SCM_IOC_SYNCV, NULL), EFAULT);
-	rv[0] = (struct scm_range){ .offset = 0, .length = 4096 };
-	rv[1] = (struct scm_range){ .offset = info.size - 8, .length = 8 };
-	rv[2] = (struct scm_range){ .offset = info.size, .length = 1 };
-	req = (struct scm_ranges){ .ranges = (uintptr_t)rv, .nr = 0 };
-	expect("SYNCV no range", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
-	req.nr = SCM_SYNCV_MAX + 1;
-	expect("SYNCV one range too many", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
+	expect("SYNCV NULL pointer", ioctl(fd, CSCM_IOC_SYNCV, NULL), EFAULT);
+	rv[0] = (struct cscm_range){ .offset = 0, .length = 4096 };
+	rv[1] = (struct cscm_range){ .offset = info.size - 8, .length = 8 };
+	rv[2] = (struct cscm_range){ .offset = info.size, .length = 1 };
+	req = (struct cscm_ranges){ .ranges = (uintptr_t)rv, .nr = 0 };
+	expect("SYNCV no range", ioctl(fd, CSCM_IOC_SYNCV, &req), EINVAL);
+	req.nr = CSCM_SYNCV_MAX + 1;
+	expect("SYNCV one range too many", ioctl(fd, CSCM_IOC_SYNCV, &req), EINVAL);
 	req.nr = UINT32_MAX;
-	expect("SYNCV 2^32 - 1 ranges", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
-	req = (struct scm_ranges){ .ranges = (uintptr_t)rv, .nr = 1, .flags = 1 };
-	expect("SYNCV unknown flag", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
-	req = (struct scm_ranges){ .ranges = 0, .nr = 2 };
-	expect("SYNCV NULL ranges", ioctl(fd, SCM_IOC_SYNCV, &req), EFAULT);
+	expect("SYNCV 2^32 - 1 ranges", ioctl(fd, CSCM_IOC_SYNCV, &req), EINVAL);
+	req = (struct cscm_ranges){ .ranges = (uintptr_t)rv, .nr = 1, .flags = 1 };
+	expect("SYNCV unknown flag", ioctl(fd, CSCM_IOC_SYNCV, &req), EINVAL);
+	req = (struct cscm_ranges){ .ranges = 0, .nr = 2 };
+	expect("SYNCV NULL ranges", ioctl(fd, CSCM_IOC_SYNCV, &req), EFAULT);
 	req.ranges = 0xffffffffff600000UL;
-	expect("SYNCV ranges in the kernel", ioctl(fd, SCM_IOC_SYNCV, &req), EFAULT);
-	req = (struct scm_ranges){ .ranges = (uintptr_t)rv, .nr = 3 };
+	expect("SYNCV ranges in the kernel", ioctl(fd, CSCM_IOC_SYNCV, &req), EFAULT);
+	req = (struct cscm_ranges){ .ranges = (uintptr_t)rv, .nr = 3 };
 	expect("SYNCV last range one byte past the end",
-	       ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
-	rv[2] = (struct scm_range){ .offset = UINT64_MAX, .length = 2 };
-	expect("SYNCV a range wrapping", ioctl(fd, SCM_IOC_SYNCV, &req), EINVAL);
-	rv[2] = (struct scm_range){ .offset = info.size, .length = 0 };
-	expect("SYNCV three ranges (legal)", ioctl(fd, SCM_IOC_SYNCV, &req), 0);
+	       ioctl(fd, CSCM_IOC_SYNCV, &req), EINVAL);
+	rv[2] = (struct cscm_range){ .offset = UINT64_MAX, .length = 2 };
+	expect("SYNCV a range wrapping", ioctl(fd, CSCM_IOC_SYNCV, &req), EINVAL);
+	rv[2] = (struct cscm_range){ .offset = info.size, .length = 0 };
+	expect("SYNCV three ranges (legal)", ioctl(fd, CSCM_IOC_SYNCV, &req), 0);
 	req.nr = 1;
 	rv[0].length = 0;
-	expect("SYNCV one empty range (legal)", ioctl(fd, SCM_IOC_SYNCV, &req), 0);
+	expect("SYNCV one empty range (legal)", ioctl(fd, CSCM_IOC_SYNCV, &req), 0);
 	/* SET_USED */
 	used = UINT64_MAX;
-	expect("SET_USED all ones", ioctl(fd, SCM_IOC_SET_USED, &used), EINVAL);
+	expect("SET_USED all ones", ioctl(fd, CSCM_IOC_SET_USED, &used), EINVAL);
 	used = info.size;
-	expect("SET_USED the size (legal)", ioctl(fd, SCM_IOC_SET_USED, &used), 0);
+	expect("SET_USED the size (legal)", ioctl(fd, CSCM_IOC_SET_USED, &used), 0);
 	used = info.used;
-	expect("SET_USED back (legal)", ioctl(fd, SCM_IOC_SET_USED, &used), 0);
+	expect("SET_USED back (legal)", ioctl(fd, CSCM_IOC_SET_USED, &used), 0);
 	/* mmap */
 	expect("mmap length 0", map_rc(fd, 0, 0, PROT_READ, MAP_SHARED), EINVAL);
 	expect("mmap unaligned offset", map_rc(fd, page, 1, PROT_READ, MAP_SHARED), EINVAL);
@@ -223,68 +223,68 @@ static int cmd_calls(void)
 static int cmd_admin(void)
 {
 	int fd = open_dev();
-	struct scm_region_info info;
-	struct scm_admin a;
-	char long_name[SCM_NAME_MAX + 8];
+	struct cscm_region_info info;
+	struct cscm_admin a;
+	char long_name[CSCM_NAME_MAX + 8];
 	uint64_t small;
 
 	info_of(fd, &info);
 	/* what a 1 MiB create gets: whole blocks */
 	small = ((1 << 20) + info.block_size - 1) / info.block_size * info.block_size;
-	expect("CREATE NULL pointer", ioctl(fd, SCM_IOC_CREATE, NULL),
+	expect("CREATE NULL pointer", ioctl(fd, CSCM_IOC_CREATE, NULL),
 	       denied ? EPERM : EFAULT);
-	expect("DELETE NULL pointer", ioctl(fd, SCM_IOC_DELETE, NULL),
+	expect("DELETE NULL pointer", ioctl(fd, CSCM_IOC_DELETE, NULL),
 	       denied ? EPERM : EFAULT);
-	admin(fd, SCM_IOC_CREATE, "", NULL, 0, "CREATE empty name", EINVAL);
-	admin(fd, SCM_IOC_CREATE, "../x", NULL, 0, "CREATE name with a slash", EINVAL);
-	admin(fd, SCM_IOC_CREATE, "a b", NULL, 0, "CREATE name with a space", EINVAL);
+	admin(fd, CSCM_IOC_CREATE, "", NULL, 0, "CREATE empty name", EINVAL);
+	admin(fd, CSCM_IOC_CREATE, "../x", NULL, 0, "CREATE name with a slash", EINVAL);
+	admin(fd, CSCM_IOC_CREATE, "a b", NULL, 0, "CREATE name with a space", EINVAL);
 	memset(&a, 'y', sizeof(a));
-	expect("CREATE unterminated name and source", ioctl(fd, SCM_IOC_CREATE, &a),
+	expect("CREATE unterminated name and source", ioctl(fd, CSCM_IOC_CREATE, &a),
 	       denied ? EPERM : EINVAL);
 	memset(long_name, 'z', sizeof(long_name));
-	long_name[SCM_NAME_MAX - 1] = '\0';
-	admin(fd, SCM_IOC_CREATE, info.name, NULL, 1 << 20, "CREATE an existing region",
+	long_name[CSCM_NAME_MAX - 1] = '\0';
+	admin(fd, CSCM_IOC_CREATE, info.name, NULL, 1 << 20, "CREATE an existing region",
 	      EEXIST);
-	admin(fd, SCM_IOC_CREATE, "scm-bad-huge", NULL, UINT64_MAX,
+	admin(fd, CSCM_IOC_CREATE, "scm-bad-huge", NULL, UINT64_MAX,
 	      "CREATE size all ones", EINVAL);
-	admin(fd, SCM_IOC_CREATE, "scm-bad-huge", NULL, 1ULL << 40,
+	admin(fd, CSCM_IOC_CREATE, "scm-bad-huge", NULL, 1ULL << 40,
 	      "CREATE 1 TiB", EINVAL);
-	admin(fd, SCM_IOC_RESIZE, "scm-bad-missing", NULL, 1 << 20,
+	admin(fd, CSCM_IOC_RESIZE, "scm-bad-missing", NULL, 1 << 20,
 	      "RESIZE a missing region", ENOENT);
-	admin(fd, SCM_IOC_DELETE, "scm-bad-missing", NULL, 0,
+	admin(fd, CSCM_IOC_DELETE, "scm-bad-missing", NULL, 0,
 	      "DELETE a missing region", ENOENT);
-	admin(fd, SCM_IOC_COPY, "scm-bad-x", "scm-bad-missing", 0,
+	admin(fd, CSCM_IOC_COPY, "scm-bad-x", "scm-bad-missing", 0,
 	      "COPY from a missing region", ENOENT);
-	admin(fd, SCM_IOC_COPY, info.name, info.name, 0, "COPY a region onto itself",
+	admin(fd, CSCM_IOC_COPY, info.name, info.name, 0, "COPY a region onto itself",
 	      EINVAL);
-	admin(fd, SCM_IOC_COPY, "scm-bad-x", "bad/src", 0, "COPY from a bad name", EINVAL);
+	admin(fd, CSCM_IOC_COPY, "scm-bad-x", "bad/src", 0, "COPY from a bad name", EINVAL);
 
 	/* good ones on scratch regions */
-	admin(fd, SCM_IOC_CREATE, "scm-bad-1", NULL, 1 << 20, "CREATE scm-bad-1 (legal)", 0);
-	admin(fd, SCM_IOC_CREATE, long_name, NULL, 1 << 20,
-	      "CREATE a name of SCM_NAME_MAX-1 bytes (legal)", 0);
-	admin(fd, SCM_IOC_DELETE, long_name, NULL, 0, "DELETE it (legal)", 0);
-	admin(fd, SCM_IOC_RESIZE, "scm-bad-1", NULL, 0, "RESIZE to 0", EINVAL);
-	admin(fd, SCM_IOC_RESIZE, "scm-bad-1", NULL, UINT64_MAX, "RESIZE to all ones",
+	admin(fd, CSCM_IOC_CREATE, "scm-bad-1", NULL, 1 << 20, "CREATE scm-bad-1 (legal)", 0);
+	admin(fd, CSCM_IOC_CREATE, long_name, NULL, 1 << 20,
+	      "CREATE a name of CSCM_NAME_MAX-1 bytes (legal)", 0);
+	admin(fd, CSCM_IOC_DELETE, long_name, NULL, 0, "DELETE it (legal)", 0);
+	admin(fd, CSCM_IOC_RESIZE, "scm-bad-1", NULL, 0, "RESIZE to 0", EINVAL);
+	admin(fd, CSCM_IOC_RESIZE, "scm-bad-1", NULL, UINT64_MAX, "RESIZE to all ones",
 	      EINVAL);
-	admin(fd, SCM_IOC_COPY, "scm-bad-2", "scm-bad-1", 0,
+	admin(fd, CSCM_IOC_COPY, "scm-bad-2", "scm-bad-1", 0,
 	      "COPY scm-bad-1 to a new scm-bad-2 (legal)", 0);
-	admin(fd, SCM_IOC_COPY, "scm-bad-1", info.name, 0,
+	admin(fd, CSCM_IOC_COPY, "scm-bad-1", info.name, 0,
 	      info.size > small ? "COPY a larger region into a smaller one" :
 	      "COPY into a region of the same size (legal)",
 	      info.size > small ? ENOSPC : 0);
-	admin(fd, SCM_IOC_DELETE, "scm-bad-1", NULL, 0, "DELETE scm-bad-1 (legal)", 0);
-	admin(fd, SCM_IOC_DELETE, "scm-bad-2", NULL, 0, "DELETE scm-bad-2 (legal)", 0);
-	admin(fd, SCM_IOC_DELETE, "scm-bad-1", NULL, 0, "DELETE it again", ENOENT);
+	admin(fd, CSCM_IOC_DELETE, "scm-bad-1", NULL, 0, "DELETE scm-bad-1 (legal)", 0);
+	admin(fd, CSCM_IOC_DELETE, "scm-bad-2", NULL, 0, "DELETE scm-bad-2 (legal)", 0);
+	admin(fd, CSCM_IOC_DELETE, "scm-bad-1", NULL, 0, "DELETE it again", ENOENT);
 	printf("scm-bad: admin %s\n", bad ? "FAILED" : "ok");
 	return bad;
 }
 
 static int cmd_moved(const char *cgroup)
 {
-	struct scm_region_info info;
-	struct scm_range r = { 0, 4096 };
-	struct scm_ranges req;
+	struct cscm_region_info info;
+	struct cscm_range r = { 0, 4096 };
+	struct cscm_ranges req;
 	char path[512];
 	uint64_t used = 0;
 	FILE *f;
@@ -299,11 +299,11 @@ static int cmd_moved(const char *cgroup)
 		return 2;
 	}
 	expect("moved: mmap", map_rc(fd, page, 0, PROT_READ, MAP_SHARED), EPERM);
-	expect("moved: INFO", ioctl(fd, SCM_IOC_INFO, &info), EPERM);
-	expect("moved: SYNC", ioctl(fd, SCM_IOC_SYNC, &r), EPERM);
-	req = (struct scm_ranges){ .ranges = (uintptr_t)&r, .nr = 1 };
-	expect("moved: SYNCV", ioctl(fd, SCM_IOC_SYNCV, &req), EPERM);
-	expect("moved: SET_USED", ioctl(fd, SCM_IOC_SET_USED, &used), EPERM);
+	expect("moved: INFO", ioctl(fd, CSCM_IOC_INFO, &info), EPERM);
+	expect("moved: SYNC", ioctl(fd, CSCM_IOC_SYNC, &r), EPERM);
+	req = (struct cscm_ranges){ .ranges = (uintptr_t)&r, .nr = 1 };
+	expect("moved: SYNCV", ioctl(fd, CSCM_IOC_SYNCV, &req), EPERM);
+	expect("moved: SET_USED", ioctl(fd, CSCM_IOC_SET_USED, &used), EPERM);
 	expect("moved: fsync", fsync(fd), EPERM);
 	printf("scm-bad: moved %s\n", bad ? "FAILED" : "ok");
 	return bad;
@@ -330,14 +330,14 @@ static int cmd_revoked(void)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus };
 	int fd = open_dev(), nfd, status;
-	struct scm_region_info info;
+	struct cscm_region_info info;
 	volatile uint8_t *p;
 	uint8_t v = 0;
 	pid_t pid;
 	int rc;
 
 	sigaction(SIGBUS, &sa, NULL);
-	admin(fd, SCM_IOC_CREATE, "scm-bad-rv", NULL, 1 << 20, "CREATE scm-bad-rv", 0);
+	admin(fd, CSCM_IOC_CREATE, "scm-bad-rv", NULL, 1 << 20, "CREATE scm-bad-rv", 0);
 	/* map it as its owner would: a child in a cgroup named scm-bad-rv */
 	if (mkdir("/sys/fs/cgroup/scm-bad-rv", 0755) && errno != EEXIST) {
 		fprintf(stderr, "scm-bad: mkdir: %s\n", strerror(errno));
@@ -351,7 +351,7 @@ static int cmd_revoked(void)
 		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
 			_exit(2);
 		nfd = open_dev();
-		ioctl(nfd, SCM_IOC_INFO, &info);
+		ioctl(nfd, CSCM_IOC_INFO, &info);
 		if (strcmp(info.name, "scm-bad-rv"))
 			_exit(3);
 		p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, nfd, 0);
@@ -374,15 +374,15 @@ static int cmd_revoked(void)
 		expect("child mapped the region", -1, 0);
 		return 1;
 	}
-	admin(fd, SCM_IOC_DELETE, "scm-bad-rv", NULL, 0, "DELETE the mapped region", 0);
+	admin(fd, CSCM_IOC_DELETE, "scm-bad-rv", NULL, 0, "DELETE the mapped region", 0);
 	/* someone else gets the same blocks at once */
-	admin(fd, SCM_IOC_CREATE, "scm-bad-rv2", NULL, 1 << 20,
+	admin(fd, CSCM_IOC_CREATE, "scm-bad-rv2", NULL, 1 << 20,
 	      "CREATE scm-bad-rv2 on the freed blocks", 0);
 	kill(pid, SIGCONT);
 	waitpid(pid, &status, 0);
 	expect("the mapper of the deleted region gets SIGBUS (not the new region's bytes)",
 	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1, 0);
-	admin(fd, SCM_IOC_DELETE, "scm-bad-rv2", NULL, 0, "DELETE scm-bad-rv2", 0);
+	admin(fd, CSCM_IOC_DELETE, "scm-bad-rv2", NULL, 0, "DELETE scm-bad-rv2", 0);
 	rmdir("/sys/fs/cgroup/scm-bad-rv");
 	printf("scm-bad: revoked %s\n", bad ? "FAILED" : "ok");
 	return bad;

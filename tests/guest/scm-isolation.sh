@@ -3,7 +3,8 @@
 # Guest half of tests/e2e/scm-isolation.sh (busybox sh): runc containers A
 # and B, a privileged runc container P and plain unshare+cgroup containers
 # each get their own /dev/scm region; nobody sees another's data; the
-# refusals hold inside containers; the cgroup -> region name rule.
+# refusals hold inside containers. runc containers are bound to regions
+# named after them by the OCI hook; the unshare one gets /U (its path).
 # Environment: SEED_A SEED_B SEED_H SEED_U.
 . /test/check.sh
 . /test/scm-lib.sh
@@ -80,10 +81,12 @@ if command -v scmctl >/dev/null; then
 	check "scmctl create outside containers" scmctl create scx 2M
 	check "scmctl resize outside containers" scmctl resize scx 4M
 	check "scmctl copy A to a new region A-copy (an image for a container)" scmctl copy A A-copy
-	# a process in cgroup /A-copy sees the copy
+	# a process in cgroup /A-copy, bound to it, sees the copy
 	mkdir -p /sys/fs/cgroup/A-copy
 	check "the copy holds A's pattern" sh -c '
+		scmctl bind A-copy /A-copy &&
 		echo $$ > /sys/fs/cgroup/A-copy/cgroup.procs && exec scmtest verify '"$SEED_A"
+	scmctl unbind A-copy
 	rmdir /sys/fs/cgroup/A-copy
 	check "scmctl delete outside containers" sh -c 'scmctl delete scx && scmctl delete A-copy'
 	# A region that cannot grow in place moves, data and live mappings
@@ -92,6 +95,7 @@ if command -v scmctl >/dev/null; then
 	check "scmctl create mv1 and mv2, 2M each" sh -c 'scmctl create mv1 2M && scmctl create mv2 2M'
 	mv_off=$(scm_region mv1 offset)
 	mkdir -p /sys/fs/cgroup/mv1
+	check "bind mv1 to cgroup /mv1" scmctl bind mv1 /mv1
 	in_mv1='echo $$ > /sys/fs/cgroup/mv1/cgroup.procs && exec'
 	sh -c "$in_mv1 scmtest hold $SEED_A 8" &
 	mv_hold=$!
@@ -108,15 +112,17 @@ if command -v scmctl >/dev/null; then
 	check "negative control: mv1's first 2M are not zero (exit 1)" sh -c '
 		echo $$ > /sys/fs/cgroup/mv1/cgroup.procs || exit 2
 		scmtest zero '$((2 << 20))'; test $? = 1'
+	scmctl unbind mv1
 	rmdir /sys/fs/cgroup/mv1
 	check "scmctl delete mv1 and mv2" sh -c 'scmctl delete mv1 && scmctl delete mv2'
-	# The OCI prestart hook (guest-driver/tools/oci-hook-scm-copy): runc K's
-	# bundle names the image region img; K starts with a copy of it, and a
+	# The OCI hook (guest-driver/tools/oci-hook-scm-copy): runc K's bundle
+	# names the image region img; K starts with a copy of it, and a
 	# restarted K keeps its own data (copy only if the region is missing).
 	mkdir -p /sys/fs/cgroup/img
-	check "image region img (4M) with the host pattern" sh -c '
-		scmctl create img 4M &&
-		echo $$ > /sys/fs/cgroup/img/cgroup.procs && exec scmtest write '"$SEED_H"
+	check "image region img (4M) with the host pattern, marked image" sh -c '
+		scmctl create img 4M && scmctl bind img /img &&
+		sh -c "echo \$\$ > /sys/fs/cgroup/img/cgroup.procs && exec scmtest write '"$SEED_H"'" &&
+		scmctl unbind img && scmctl image img on'
 	rmdir /sys/fs/cgroup/img
 	check "runc K with the hook: its region is a copy of img" ct_run K "
 		scmtest info && scmtest verify $SEED_H && scmtest write $SEED_B"
@@ -125,8 +131,9 @@ if command -v scmctl >/dev/null; then
 	check "runc K restarted: its own data, not img's again" \
 		ct_run K "scmtest verify $SEED_B"
 	check "img untouched by K" sh -c '
-		mkdir -p /sys/fs/cgroup/img && echo $$ > /sys/fs/cgroup/img/cgroup.procs &&
-		exec scmtest verify '"$SEED_H"
+		mkdir -p /sys/fs/cgroup/img && scmctl image img off && scmctl bind img /img &&
+		echo $$ > /sys/fs/cgroup/img/cgroup.procs && exec scmtest verify '"$SEED_H"
+	scmctl unbind img
 	rmdir /sys/fs/cgroup/img
 	check "scmctl delete K and img" sh -c 'scmctl delete K && scmctl delete img'
 	# refused = it ran (not 127) and failed
@@ -153,47 +160,21 @@ fi
 # --- plain containers: unshare + a cgroup v2 group -----------------------------
 check "unshare U: region U, own pattern" ct_unshare U "
 	cat /proc/self/cgroup; grep -qx '0::/' /proc/self/cgroup || exit 1
-	scmtest info | grep -q 'name=U ' || { scmtest info; exit 1; }
+	scmtest info | grep -q 'name=/U ' || { scmtest info; exit 1; }
 	scmtest write $SEED_U && scmtest verify $SEED_U"
 check "unshare U: negative control: A's pattern is not in U's region" \
 	ct_unshare U "scmtest verify $SEED_A; test \$? = 1"
 check "unshare U: refusals" ct_unshare U "scmtest refusals"
 
-# The cgroup -> region name rule (include/uapi/linux/vssd_scm.h), with
-# plain cgroup groups (cgroup namespace too, so the container sees "/").
-# name_of CGROUP: the region name a process in /CGROUP gets.
-name_of() {
-	mkdir -p "/sys/fs/cgroup/$1" || return 1
-	sh -c 'echo $$ > "$1/cgroup.procs" && exec /usr/bin/unshare --cgroup scmtest info' \
-		sh "/sys/fs/cgroup/$1" | sed -n 's/^scmtest: info name=\([^ ]*\) .*/\1/p'
-}
-rule() {
-	got=$(name_of "$1")
-	echo "scm: cgroup /$1 -> region '$got' (want '$2')"
-	[ "$got" = "$2" ]
-}
-mkdir -p /sys/fs/cgroup/system.slice /sys/fs/cgroup/machine.slice /sys/fs/cgroup/U2
-check "name rule: /U2/sub -> U2" rule U2/sub U2
-check "name rule: /system.slice/docker-<id>.scope -> <id>" \
-	rule system.slice/docker-0123abcd.scope 0123abcd
-check "name rule: /machine.slice/libpod-<id>.scope -> <id>" \
-	rule machine.slice/libpod-77ee.scope 77ee
-check "name rule: /lxc.payload.web -> web" rule lxc.payload.web web
-check "name rule: /system.slice/sshd.service -> host" \
-	rule system.slice/sshd.service host
-check "name rule: /init.scope -> host" rule init.scope host
-for cg in U2/sub U2 system.slice/docker-0123abcd.scope system.slice/sshd.service \
-	system.slice machine.slice/libpod-77ee.scope machine.slice lxc.payload.web init.scope; do
-	rmdir "/sys/fs/cgroup/$cg" 2>/dev/null
-done
+# (which region each runtime's layout gets: tests/guest/scm-identity.sh)
 
 # --- the table ---------------------------------------------------------------
 scm_regions final
 check "regions: A owned by /A" test "$(scm_region A owner)" = /A
 check "regions: B owned by /B" test "$(scm_region B owner)" = /B
 check "regions: P owned by /P" test "$(scm_region P owner)" = /P
-check "regions: U owned by /U" test "$(scm_region U owner)" = /U
-check "regions: host owned by /" test "$(scm_region host owner)" = /
+check "regions: /U (no binding: keyed by its path) owned by /U" test "$(scm_region /U owner)" = /U
+check "regions: host owned by host" test "$(scm_region host owner)" = host
 check "regions: no two regions overlap" awk '
 	NR > 1 { off[NR] = $5; end[NR] = $5 + $3 }
 	END { for (i in off) for (j in off) if (i != j && off[i] < end[j] && off[j] < end[i]) exit 1 }' \

@@ -17,6 +17,19 @@
  *                                 the child died of SIGBUS
  *   scmtest hold SEED SECONDS     map, write the pattern, sleep, verify
  *                                 (a container "running" across a resize)
+ *   scmtest foreign CGROUP-DIR    open and use /dev/scm, move into another
+ *                                 cgroup, then expect EPERM from mmap,
+ *                                 fsync and every region ioctl
+ *   scmtest hammer SECONDS        map, then drop and touch a page in a loop
+ *                                 (MADV_DONTNEED: every touch faults) until
+ *                                 SIGBUS; exit 1 if none came in SECONDS
+ *   scmtest afterlife [--admin] FILE
+ *                                 open, use and map, wait until FILE exists
+ *                                 (the device is gone), then expect ENODEV
+ *                                 from every call and SIGBUS from a touch
+ *   scmtest open-fails ERRNO      open of /dev/scm fails with ERRNO
+ *   scmtest use-fails ERRNO       open works, the first use fails so
+ *                                 (CSCM_IOC_INFO and mmap)
  *
  * The 8-byte word i holds mix(SEED, i), so any prefix can be verified.
  * Output: one line per command, "scmtest: CMD ...". Exit status: 0 good,
@@ -26,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "../../include/uapi/linux/vssd_scm.h"
 
@@ -59,10 +74,10 @@ static int open_dev(void)
 	return fd;
 }
 
-static void get_info(int fd, struct scm_region_info *info)
+static void get_info(int fd, struct cscm_region_info *info)
 {
-	if (ioctl(fd, SCM_IOC_INFO, info) < 0) {
-		fprintf(stderr, "scmtest: SCM_IOC_INFO: %s\n", strerror(errno));
+	if (ioctl(fd, CSCM_IOC_INFO, info) < 0) {
+		fprintf(stderr, "scmtest: CSCM_IOC_INFO: %s\n", strerror(errno));
 		exit(2);
 	}
 }
@@ -70,7 +85,7 @@ static void get_info(int fd, struct scm_region_info *info)
 /* Map @len bytes (0: the whole region) of the caller's region. */
 static uint64_t *map_region(int fd, size_t *len)
 {
-	struct scm_region_info info;
+	struct cscm_region_info info;
 	void *p;
 
 	get_info(fd, &info);
@@ -91,7 +106,7 @@ static size_t parse_len(int argc, char **argv, int i)
 
 static int cmd_info(void)
 {
-	struct scm_region_info info;
+	struct cscm_region_info info;
 	int fd = open_dev();
 
 	get_info(fd, &info);
@@ -181,9 +196,9 @@ static int map_rc(int fd, size_t len, off_t off, int flags)
 
 static int cmd_refusals(int expect_admin_denied)
 {
-	struct scm_region_info info;
-	struct scm_range range;
-	struct scm_admin adm;
+	struct cscm_region_info info;
+	struct cscm_range range;
+	struct cscm_admin adm;
 	uint64_t used;
 	int fd = open_dev(), bad = 0;
 	long page = sysconf(_SC_PAGESIZE);
@@ -197,41 +212,41 @@ static int cmd_refusals(int expect_admin_denied)
 		      map_rc(fd, 2 * page, info.size - page, MAP_SHARED), EINVAL);
 	bad |= expect("private mmap", map_rc(fd, page, 0, MAP_PRIVATE), EINVAL);
 
-	range = (struct scm_range){ .offset = info.size, .length = 1 };
-	bad |= expect("sync past the end", ioctl(fd, SCM_IOC_SYNC, &range), EINVAL);
-	range = (struct scm_range){ .offset = 8, .length = UINT64_MAX };
-	bad |= expect("sync length overflow", ioctl(fd, SCM_IOC_SYNC, &range),
+	range = (struct cscm_range){ .offset = info.size, .length = 1 };
+	bad |= expect("sync past the end", ioctl(fd, CSCM_IOC_SYNC, &range), EINVAL);
+	range = (struct cscm_range){ .offset = 8, .length = UINT64_MAX };
+	bad |= expect("sync length overflow", ioctl(fd, CSCM_IOC_SYNC, &range),
 		      EINVAL);
-	bad |= expect("sync bad pointer", ioctl(fd, SCM_IOC_SYNC, (void *)8), EFAULT);
+	bad |= expect("sync bad pointer", ioctl(fd, CSCM_IOC_SYNC, (void *)8), EFAULT);
 	used = info.size + 1;
-	bad |= expect("set-used above the size", ioctl(fd, SCM_IOC_SET_USED, &used),
+	bad |= expect("set-used above the size", ioctl(fd, CSCM_IOC_SET_USED, &used),
 		      EINVAL);
-	bad |= expect("unknown ioctl", ioctl(fd, _IO(SCM_IOC_MAGIC, 99)), ENOTTY);
+	bad |= expect("unknown ioctl", ioctl(fd, _IO(CSCM_IOC_MAGIC, 99)), ENOTTY);
 
 	memset(&adm, 0, sizeof(adm));
 	if (expect_admin_denied) {
 		strcpy(adm.name, "intruder");
 		adm.size = 1 << 20;
-		bad |= expect("admin create", ioctl(fd, SCM_IOC_CREATE, &adm), EPERM);
+		bad |= expect("admin create", ioctl(fd, CSCM_IOC_CREATE, &adm), EPERM);
 		strcpy(adm.name, info.name);
 		strcpy(adm.src, "host");
 		bad |= expect("admin copy from another region",
-			      ioctl(fd, SCM_IOC_COPY, &adm), EPERM);
-		bad |= expect("admin delete", ioctl(fd, SCM_IOC_DELETE, &adm), EPERM);
+			      ioctl(fd, CSCM_IOC_COPY, &adm), EPERM);
+		bad |= expect("admin delete", ioctl(fd, CSCM_IOC_DELETE, &adm), EPERM);
 	} else {
 		strcpy(adm.name, "bad/name");
 		bad |= expect("admin create, bad name",
-			      ioctl(fd, SCM_IOC_CREATE, &adm), EINVAL);
+			      ioctl(fd, CSCM_IOC_CREATE, &adm), EINVAL);
 		memset(adm.name, 'x', sizeof(adm.name));
 		bad |= expect("admin create, unterminated name",
-			      ioctl(fd, SCM_IOC_CREATE, &adm), EINVAL);
+			      ioctl(fd, CSCM_IOC_CREATE, &adm), EINVAL);
 		strcpy(adm.name, "no-such-region");
 		bad |= expect("admin delete of a missing region",
-			      ioctl(fd, SCM_IOC_DELETE, &adm), ENOENT);
+			      ioctl(fd, CSCM_IOC_DELETE, &adm), ENOENT);
 		strcpy(adm.src, "no-such-region");
 		strcpy(adm.name, "x");
 		bad |= expect("admin copy from a missing region",
-			      ioctl(fd, SCM_IOC_COPY, &adm), ENOENT);
+			      ioctl(fd, CSCM_IOC_COPY, &adm), ENOENT);
 	}
 	printf("scmtest: refusals %s\n", bad ? "FAILED" : "ok");
 	return bad;
@@ -284,11 +299,159 @@ static int cmd_hold(uint64_t seed, unsigned int seconds)
 	return 0;
 }
 
+/* Move the calling process into cgroup directory @dir. */
+static int join_cgroup(const char *dir)
+{
+	char path[4096];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%d\n", (int)getpid()) > 0;
+	return fclose(f) || !ok ? -1 : 0;
+}
+
+static int cmd_foreign(const char *dir)
+{
+	struct cscm_region_info info;
+	struct cscm_range range = { .offset = 0, .length = 4096 };
+	int fd = open_dev(), bad = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	get_info(fd, &info);
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "scmtest: mmap in the own cgroup: %s\n", strerror(errno));
+		return 2;
+	}
+	if (join_cgroup(dir)) {
+		fprintf(stderr, "scmtest: cannot join %s: %s\n", dir, strerror(errno));
+		return 2;
+	}
+	bad |= expect("foreign: mmap", map_rc(fd, page, 0, MAP_SHARED), EPERM);
+	bad |= expect("foreign: info", ioctl(fd, CSCM_IOC_INFO, &info), EPERM);
+	bad |= expect("foreign: sync", ioctl(fd, CSCM_IOC_SYNC, &range), EPERM);
+	bad |= expect("foreign: fsync", fsync(fd), EPERM);
+	printf("scmtest: foreign %s %s\n", dir, bad ? "FAILED" : "ok");
+	return bad;
+}
+
+static int cmd_open_fails(int want)
+{
+	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		printf("scmtest: open-fails: open succeeded (want %s)\n", strerror(want));
+		return 1;
+	}
+	printf("scmtest: open-fails: %s (want %s)\n", strerror(errno), strerror(want));
+	return errno != want;
+}
+
+static int cmd_use_fails(int want)
+{
+	struct cscm_region_info info;
+	int fd = open_dev(), bad = 0;
+
+	bad |= expect("use: info", ioctl(fd, CSCM_IOC_INFO, &info), want);
+	bad |= expect("use: mmap", map_rc(fd, sysconf(_SC_PAGESIZE), 0, MAP_SHARED),
+		      want);
+	printf("scmtest: use-fails %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
+static sigjmp_buf hammer_jmp;
+
+static void hammer_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(hammer_jmp, 1);
+}
+
+static int cmd_hammer(unsigned int seconds)
+{
+	int fd = open_dev();
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = 0;
+	volatile uint64_t *w = map_region(fd, &len);
+	volatile unsigned long rounds = 0;
+	time_t end = time(NULL) + seconds;
+
+	signal(SIGBUS, hammer_sigbus);
+	if (sigsetjmp(hammer_jmp, 1)) {
+		printf("scmtest: hammer: SIGBUS after %lu rounds\n", rounds);
+		return 0;
+	}
+	printf("scmtest: hammer: running\n");
+	fflush(stdout);
+	while (time(NULL) < end) {
+		madvise((void *)w, page, MADV_DONTNEED);
+		w[rounds % (page / 8)] = rounds;
+		rounds++;
+	}
+	printf("scmtest: hammer: no SIGBUS in %u s (%lu rounds)\n", seconds, rounds);
+	return 1;
+}
+
+static int cmd_afterlife(int admin, const char *gone)
+{
+	struct cscm_range range = { .offset = 0, .length = 4096 };
+	struct cscm_region_info info;
+	struct cscm_admin adm;
+	int fd = open_dev(), bad = 0, status;
+	long page = sysconf(_SC_PAGESIZE);
+	volatile uint8_t *p = NULL;
+	size_t len = page;
+	pid_t pid;
+
+	if (!admin) {
+		p = (volatile uint8_t *)map_region(fd, &len);
+		p[0] = 1;
+	}
+	printf("scmtest: afterlife: ready\n");
+	fflush(stdout);
+	while (access(gone, F_OK))
+		usleep(100000);
+	memset(&adm, 0, sizeof(adm));
+	strcpy(adm.name, "late");
+	adm.size = 1 << 20;
+	if (admin) {
+		bad |= expect("gone: admin create", ioctl(fd, CSCM_IOC_CREATE, &adm), ENODEV);
+		bad |= expect("gone: admin delete", ioctl(fd, CSCM_IOC_DELETE, &adm), ENODEV);
+		adm.size = 0;
+		adm.cgroup = (uintptr_t)"/late";
+		bad |= expect("gone: admin bind", ioctl(fd, CSCM_IOC_BIND, &adm), ENODEV);
+	} else {
+		bad |= expect("gone: info", ioctl(fd, CSCM_IOC_INFO, &info), ENODEV);
+		bad |= expect("gone: sync", ioctl(fd, CSCM_IOC_SYNC, &range), ENODEV);
+		bad |= expect("gone: fsync", fsync(fd), ENODEV);
+		bad |= expect("gone: mmap", map_rc(fd, page, 0, MAP_SHARED), ENODEV);
+		pid = fork();
+		if (pid == 0) {
+			p[0] = 2;
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGBUS) {
+			printf("scmtest: gone: touch of the old mapping: no SIGBUS (status %#x)\n",
+			       status);
+			bad = 1;
+		}
+	}
+	printf("scmtest: afterlife %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: scmtest info | write SEED [LEN] | verify SEED [LEN] | "
 		"checksum [LEN] | zero [LEN [OFF]] | refusals [--admin] | sigbus OFF | "
-		"hold SEED SECONDS\n");
+		"hold SEED SECONDS | hammer SECONDS | afterlife [--admin] FILE | foreign CGROUP-DIR | open-fails ERRNO | "
+		"use-fails ERRNO\n");
 	exit(3);
 }
 
@@ -319,6 +482,16 @@ int main(int argc, char **argv)
 		return cmd_sigbus(strtoull(argv[2], NULL, 0));
 	if (!strcmp(cmd, "hold") && argc >= 4)
 		return cmd_hold(strtoull(argv[2], NULL, 0), atoi(argv[3]));
+	if (!strcmp(cmd, "hammer") && argc >= 3)
+		return cmd_hammer(atoi(argv[2]));
+	if (!strcmp(cmd, "afterlife") && argc >= 3)
+		return cmd_afterlife(!strcmp(argv[2], "--admin"), argv[argc - 1]);
+	if (!strcmp(cmd, "foreign") && argc >= 3)
+		return cmd_foreign(argv[2]);
+	if (!strcmp(cmd, "open-fails") && argc >= 3)
+		return cmd_open_fails(atoi(argv[2]));
+	if (!strcmp(cmd, "use-fails") && argc >= 3)
+		return cmd_use_fails(atoi(argv[2]));
 	usage();
 	return 3;
 }

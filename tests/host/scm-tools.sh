@@ -180,34 +180,24 @@ if [ -x /bin/busybox ]; then
 else
 	hook_sh="sh"
 fi
-mkdir -p "$VM_TMP/bin" "$VM_TMP/b-docker" "$VM_TMP/b-systemd"
+# The hook's refusals, with a scmctl that records its calls first on PATH
+# (the copies themselves run under real runc in the guest: scm-isolation).
+mkdir -p "$VM_TMP/bin"
 cat > "$VM_TMP/bin/scmctl" <<FAKE
 #!/bin/sh
 echo "\$*" >> "$VM_TMP/calls"
 FAKE
 chmod +x "$VM_TMP/bin/scmctl"
-cat > "$VM_TMP/b-docker/config.json" <<'JSON'
-{
-	"ociVersion": "1.0.2",
-	"process": { "args": ["sh"], "cwd": "/" },
-	"linux": {
-		"cgroupsPath": "/system.slice/docker-abc123.scope",
-		"namespaces": [ { "type": "pid" }, { "type": "mount" } ]
-	}
-}
-JSON
-echo '{"linux":{"cgroupsPath":"machine.slice:libpod:f00d"}}' > "$VM_TMP/b-systemd/config.json"
-printf 'name owner size used offset\nold scmctl 1 0 0\nimg - 1 0 0\n' > "$VM_TMP/hook-regions"
 
-# hook_case NAME WANT-STATUS WANT-CALL STATE-JSON
+# hook_case NAME WANT-STATUS WANT-CALL WANT-LOG STATE-JSON
 hook_case() {
-	local name=$1 want=$2 call=$3 state=$4 rc got
+	local name=$1 want=$2 call=$3 logre=$4 state=$5 rc got
 	: > "$VM_TMP/calls"
-	printf '%s' "$state" | SCMCTL=$VM_TMP/bin/scmctl \
-		SCM_PROC_REGIONS=$VM_TMP/hook-regions $hook_sh "$hook" 2> "$VM_TMP/hook.err"
+	printf '%s' "$state" | PATH="$VM_TMP/bin:$PATH" $hook_sh "$hook" 2> "$VM_TMP/hook.err"
 	rc=$?
 	got=$(cat "$VM_TMP/calls")
-	if [ "$rc" = "$want" ] && [ "$got" = "$call" ]; then
+	if [ "$rc" = "$want" ] && [ "$got" = "$call" ] &&
+		{ [ -z "$logre" ] || grep -q -- "$logre" "$VM_TMP/hook.err"; }; then
 		t_ok "oci hook: $name"
 	else
 		sed 's/^/# /' "$VM_TMP/hook.err"
@@ -215,32 +205,25 @@ hook_case() {
 	fi
 }
 
-st() {	# st ID BUNDLE ANNOTATIONS
-	printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":4242,"bundle":"%s","annotations":{%s}}' "$1" "$2" "$3"
+st() {	# st ID PID ANNOTATIONS
+	printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":%s,"bundle":"/none","annotations":{%s}}' "$1" "$2" "$3"
 }
-hook_case "no image annotation: nothing to do" 0 "" "$(st ctA /none '"a":"b"')"
-hook_case "no cgroupsPath: the container id names the region" 0 "copy img ctA" \
-	"$(st ctA /none '"org.vssd.scm.image":"img"')"
-hook_case "docker-style cgroupsPath: the id inside the scope" 0 "copy img abc123" \
-	"$(st x "$VM_TMP/b-docker" '"org.vssd.scm.image":"img"')"
-hook_case "systemd slice:prefix:name cgroupsPath" 0 "copy img f00d" \
-	"$(st y "$VM_TMP/b-systemd" '"z":"1","org.vssd.scm.image":"img"')"
-hook_case "org.vssd.scm.region names the region" 0 "copy img mine" \
-	"$(st x "$VM_TMP/b-docker" '"org.vssd.scm.image":"img","org.vssd.scm.region":"mine"')"
-hook_case "an existing region keeps its data" 0 "" \
-	"$(st old /none '"org.vssd.scm.image":"img"')"
-hook_case "org.vssd.scm.copy=always copies over it" 0 "copy img old" \
-	"$(st old /none '"org.vssd.scm.image":"img","org.vssd.scm.copy":"always"')"
-hook_case "an unknown copy policy fails" 1 "" \
-	"$(st new /none '"org.vssd.scm.image":"img","org.vssd.scm.copy":"sometimes"')"
-hook_case "the image as its own destination fails" 1 "" \
-	"$(st img /none '"org.vssd.scm.image":"img"')"
-hook_case "a container id is sanitised like the kernel's names" 0 "copy img a_b_c" \
-	"$(st 'a:b c' /none '"org.vssd.scm.image":"img"')"
-hook_case "pretty-printed state JSON" 0 "copy img ctP" \
-	"$(printf '{\n  "id": "ctP",\n  "bundle": "/none",\n  "annotations": {\n    "org.vssd.scm.image": "img"\n  }\n}\n')"
-: > "$VM_TMP/calls"
-printf '%s' "$(st ctA /none '"org.vssd.scm.image":"img"')" |
-	SCMCTL=false SCM_PROC_REGIONS=$VM_TMP/hook-regions $hook_sh "$hook" 2>/dev/null
-t_check "oci hook: a failing scmctl copy fails the hook" test $? != 0
+# a live process in the root cgroup v2 (or none): no container of its own
+sleep 60 &
+rootpid=$!
+hook_case "no image annotation: nothing to do" 0 "" "" "$(st ctA $rootpid '"a":"b"')"
+hook_case "a hostile org.vssd.scm.region is refused and logged" 1 "" "refused: annotation org.vssd.scm.region=victim" \
+	"$(st ctA $rootpid '"org.vssd.scm.image":"img","org.vssd.scm.region":"victim"')"
+hook_case "an unknown copy policy is refused" 1 "" "refused: org.vssd.scm.copy" \
+	"$(st ctA $rootpid '"org.vssd.scm.image":"img","org.vssd.scm.copy":"sometimes"')"
+hook_case "a state without the container pid is refused" 1 "" "refused: no container pid" \
+	"$(printf '{"id":"x","annotations":{"org.vssd.scm.image":"img"}}')"
+hook_case "a pid whose process has no cgroup v2 of its own is refused" 1 "" "refused: process" \
+	"$(st ctA 999999999 '"org.vssd.scm.image":"img"')"
+if [ "$(sed -n 's/^0:://p' /proc/$rootpid/cgroup)" = / ]; then
+	hook_case "a process in the root cgroup is refused (no container)" 1 "" "refused: process $rootpid" \
+		"$(st ctA $rootpid '"org.vssd.scm.image":"img"')"
+fi
+kill $rootpid 2>/dev/null
+wait $rootpid 2>/dev/null
 t_done

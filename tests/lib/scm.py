@@ -11,8 +11,11 @@
         `/bin/sh /ct/NAME.sh` (the guest writes that script before each
         start). --admin-caps gives the container every capability (a
         "privileged" container, which still must not administer /dev/scm).
-        --image-hook IMAGE adds guest-driver/tools/oci-hook-scm-copy as a
-        prestart hook with the annotation org.vssd.scm.image=IMAGE.
+        guest-driver/tools/oci-hook-scm-copy runs as a createRuntime hook
+        with --bind (the region is named NAME) unless --no-bind;
+        --image-hook IMAGE adds the annotation org.vssd.scm.image=IMAGE.
+        More: --cgroups-path PATH, --no-cgroupns, --uid N (no
+        capabilities), --annotation=KEY=VALUE.
     scm.py pattern FILE OFFSET SEED LENGTH
         Check that LENGTH bytes of FILE at OFFSET hold scmtest's pattern of
         SEED (tests/guest/scmtest.c); exit 1 with the first bad byte.
@@ -112,11 +115,30 @@ def cmd_bundle(argv):
         ns.append({"type": "cgroup"})
     devs = linux.setdefault("resources", {}).setdefault("devices", [])
     devs.append({"allow": True, "type": "c", "major": 10, "access": "rwm"})
+    # the hook binds the container's cgroup to the region named after its
+    # id (a stable name across restarts), and copies an image if asked
+    if "--no-bind" not in argv[3:] or image:
+        args = ["oci-hook-scm-copy"]
+        if "--no-bind" not in argv[3:]:
+            args.append("--bind")
+        spec.setdefault("hooks", {}).setdefault("createRuntime", []).append({
+            "path": "/usr/libexec/vssd/oci-hook-scm-copy",
+            "args": args, "timeout": 30})
     if image:
         spec.setdefault("annotations", {})["org.vssd.scm.image"] = image
-        spec.setdefault("hooks", {}).setdefault("prestart", []).append({
-            "path": "/usr/libexec/vssd/oci-hook-scm-copy",
-            "args": ["oci-hook-scm-copy"], "timeout": 30})
+    for a in argv[3:]:
+        if a.startswith("--annotation="):
+            k, v = a[len("--annotation="):].split("=", 1)
+            spec.setdefault("annotations", {})[k] = v
+    if "--cgroups-path" in argv[3:]:
+        linux["cgroupsPath"] = argv[argv.index("--cgroups-path") + 1]
+    if "--no-cgroupns" in argv[3:]:
+        linux["namespaces"] = [n for n in ns if n.get("type") != "cgroup"]
+    if "--uid" in argv[3:]:
+        uid = int(argv[argv.index("--uid") + 1])
+        proc["user"] = {"uid": uid, "gid": uid}
+        proc["capabilities"] = {k: [] for k in ("bounding", "effective",
+                                "permitted", "ambient", "inheritable")}
     with open(out, "w") as f:
         json.dump(spec, f, indent=1)
         f.write("\n")
@@ -194,7 +216,8 @@ SCM_MAGIC = 0x4D435356
 TABLE_BYTES = 16384
 MAX_REGIONS = 64
 HDR = struct.Struct("<IIQQQII24s")
-ENTRY = struct.Struct("<64sQQQQ32s")
+ENTRY = struct.Struct("<64sQQQQ24sII")
+TABLE_VERSION = 2
 
 
 def cmd_table(argv):
@@ -211,12 +234,12 @@ def cmd_table(argv):
             state = "empty"
         else:
             hdr0 = buf[:HDR.size - 28] + b"\0\0\0\0" + buf[HDR.size - 24:HDR.size]
-            ok = (magic == SCM_MAGIC and version == 1 and nr == MAX_REGIONS
+            ok = (magic == SCM_MAGIC and version == TABLE_VERSION and nr == MAX_REGIONS
                   and zlib.crc32(hdr0 + ents) == crc)
             state = "valid" if ok else "invalid"
         regions = []
         for i in range(MAX_REGIONS):
-            name, _id, off, size, _used, _owner = ENTRY.unpack_from(ents, i * ENTRY.size)
+            name, _id, off, size, _used, _owner, _flags, _res = ENTRY.unpack_from(ents, i * ENTRY.size)
             name = name.split(b"\0", 1)[0].decode("ascii", "replace")
             if name:
                 regions.append(f"{name}@{off}+{size}")

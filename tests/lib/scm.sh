@@ -16,8 +16,11 @@
 #                       guest helpers (tests/guest/scm-lib.sh) and one OCI
 #                       config per runc container, ct/NAME.json, made from
 #                       `runc spec` (tests/lib/scm.py bundle); names after
-#                       --admin get every capability; NAME@IMAGE runs the
-#                       OCI hook oci-hook-scm-copy of region IMAGE at start
+#                       --admin get every capability; each is bound to the
+#                       region NAME by the OCI hook oci-hook-scm-copy
+#                       --bind at start, and NAME@IMAGE has it copy image
+#                       region IMAGE too
+#   scm_bundle NAME [OPTIONS]   one more OCI config (scm.py bundle options)
 #   scm_regions TAG [LOG]   the regions the guest printed with
 #                       scm_regions TAG: "name owner size used offset" lines
 #   scm_region_col TAG NAME COL [LOG]   one column (owner size used offset)
@@ -96,6 +99,14 @@ scm_files() {
 		scm_py bundle "$base/config.json" "$SCM_FILES/ct/$name.json" "$name" \
 			$([ $admin = 1 ] && echo --admin-caps) "${hook[@]}" || return 1
 	done
+}
+
+# scm_bundle NAME [scm.py bundle options]: one more container, made after
+# scm_files (which sets $SCM_FILES): another cgroup path, no binding, ...
+scm_bundle() {
+	local name=$1
+	shift
+	scm_py bundle "$VM_TMP/runc-spec/config.json" "$SCM_FILES/ct/$name.json" "$name" "$@"
 }
 
 scm_regions() {

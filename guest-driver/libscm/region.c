@@ -42,6 +42,7 @@ pthread_cond_t scm_cond = PTHREAD_COND_INITIALIZER;
 
 #ifdef SCM_TESTING
 unsigned int scm_test_syncv_max;
+void (*scm_test_synced)(const void *base, uint64_t off, uint64_t len);
 #endif
 
 /* Two ranges closer than this are flushed with one request. */
@@ -127,7 +128,13 @@ static int scm_file_sync(struct scm_region *r, uint64_t off, uint64_t len)
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = off & ~(page - 1);
 
-	return msync(r->base + start, off + len - start, MS_SYNC);
+	if (msync(r->base + start, off + len - start, MS_SYNC))
+		return -1;
+#ifdef SCM_TESTING
+	if (scm_test_synced)
+		scm_test_synced(r->base, start, off + len - start);
+#endif
+	return 0;
 }
 
 /* Make [off, off + len) of the region durable on the host. */

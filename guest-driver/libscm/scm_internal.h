@@ -328,7 +328,9 @@ enum scm_flush_method scm_flush_method(void);
  * scm_test_flush_method() forces a write-back instruction; it returns -1
  * when the CPU lacks it. scm_test_syncv_max is the most ranges one host
  * flush was asked for; like the device, the test build refuses more than
- * CSCM_SYNCV_MAX ranges on a regular file too.
+ * CSCM_SYNCV_MAX ranges on a regular file too. scm_test_synced, when
+ * set, is called after each msync of a regular file with the range it
+ * made durable (a test keeps what a host crash would leave).
  */
 enum scm_hook_point {
 	SCM_HOOK_INTENT = 1,	/* intent recorded, map untouched */
@@ -349,6 +351,7 @@ enum scm_hook_point {
 #ifdef SCM_TESTING
 extern void (*scm_test_hook)(enum scm_hook_point point);
 extern unsigned int scm_test_syncv_max;
+extern void (*scm_test_synced)(const void *base, uint64_t off, uint64_t len);
 int scm_test_flush_method(enum scm_flush_method m);
 static inline void scm_hook(enum scm_hook_point point)
 {

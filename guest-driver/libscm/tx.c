@@ -405,25 +405,25 @@ static int scm_tx_append(struct scm_region *r, unsigned int kind,
 			 uint64_t off, uint64_t len, const void *data)
 {
 	struct scm_txlog_head *head = scm_txlog(r);
-	uint64_t pos = SCM_TXLOG_HEAD + r->tx.tail, bytes, sync_from;
+	uint64_t pos = SCM_TXLOG_HEAD + r->tx.tail, sync_from;
+	uint64_t bytes = sizeof(struct scm_txentry) + (data ? scm_align8(len) : 0);
 	struct scm_txentry *e;
-	uint64_t dlen = data ? scm_align8(len) : 0;
 
-	if (dlen > head->bytes || pos > head->bytes - sizeof(*e) - dlen) {
+	if (bytes > head->bytes || pos > head->bytes - bytes) {
 		errno = ENOSPC;
 		return -1;
 	}
 	e = scm_txentry_at(head, pos);
 	if (data) {
 		memcpy(e + 1, data, len);
-		memset((unsigned char *)(e + 1) + len, 0, dlen - len);
+		memset((unsigned char *)(e + 1) + len, 0,
+		       bytes - sizeof(*e) - len);
 	}
 	e->off = off;
 	e->len = len;
 	e->prev = r->tx.last;
 	e->tag = r->tx.gen << 8 | kind;
 	__atomic_store_n(&e->check, scm_txentry_check(e), __ATOMIC_RELEASE);
-	bytes = sizeof(*e) + dlen;
 	scm_flush_range(e, bytes);
 	scm_hook(SCM_HOOK_TX_ENTRY);
 	/* the first entry takes the ACTIVE state to the host with it */

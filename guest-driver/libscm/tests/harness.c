@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -118,6 +119,41 @@ uint64_t t_rand(uint64_t *state)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+void t_copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY), out;
+
+	CHECK(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		CHECK(write(out, buf, n) == n);
+	CHECK(n == 0);
+	close(in);
+	close(out);
+}
+
+void t_expect_killed(pid_t pid)
+{
+	int status;
+
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (WIFEXITED(status))
+		t_note("the child exited (%d) instead of being killed",
+		       WEXITSTATUS(status));
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+double t_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag,
 			struct FTW *ftw)
 {
@@ -183,6 +219,7 @@ int main(int argc, char **argv)
 {
 	const struct scm_test *groups[] = {
 		alloc_tests, sync_tests, crash_tests, thread_tests,
+		lock_tests, tx_tests,
 	};
 	const char *tmp = getenv("TMPDIR");
 	const char *tv = getenv("SCM_TEST_TIMEOUT");

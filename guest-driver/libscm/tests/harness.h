@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct scm_test {
 	const char *name;
@@ -27,6 +28,8 @@ extern const struct scm_test alloc_tests[];
 extern const struct scm_test sync_tests[];
 extern const struct scm_test crash_tests[];
 extern const struct scm_test thread_tests[];
+extern const struct scm_test lock_tests[];
+extern const struct scm_test tx_tests[];
 
 void t_fail_at(const char *file, int line, const char *what, int err)
 	__attribute__((noreturn));
@@ -71,5 +74,11 @@ void t_fill(void *p, size_t len, uint64_t seed);
 int t_verify(const void *p, size_t len, uint64_t seed);
 /* Small, fast PRNG (xorshift64*). */
 uint64_t t_rand(uint64_t *state);
+/* Copy the file @from to @to (created or truncated). */
+void t_copy_file(const char *from, const char *to);
+/* Wait for @pid and check that it died of SIGKILL. */
+void t_expect_killed(pid_t pid);
+/* Seconds since some fixed point (CLOCK_MONOTONIC). */
+double t_now(void);
 
 #endif /* SCM_TEST_HARNESS_H */

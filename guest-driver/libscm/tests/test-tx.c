@@ -6,11 +6,15 @@
  *
  * The crash tests keep their state in a root object (struct txroot):
  * records of WORDS words that every transaction writes whole (so a
- * record whose words differ was half applied) and slots holding block
- * offsets (published with scmalloc_into/scmfree_from). After a crash the
- * heap must pass scm_check(), every record be whole, every slot name an
- * allocated block or be 0, no two slots share a block, and the heap's
- * usage be exactly the blocks the slots name (no leak).
+ * record whose words differ was half applied), accounts (records in
+ * blocks of their own, pages apart: a transaction moves an amount from
+ * one to another, so a sum that changed means a transaction applied on
+ * one page and not on the other), and slots holding block offsets
+ * (published with scmalloc_into/scmfree_from). After a crash the heap
+ * must pass scm_check(), every record and account be whole, the
+ * accounts' sum be unchanged, every slot name an allocated block or be
+ * 0, no two slots share a block, and the heap's usage be exactly the
+ * blocks the root, the accounts and the slots name (no leak).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,12 +36,24 @@
 #define WORDS 8
 #define SLOTS 16
 #define TXROOT_MAGIC 0x544f4f5258544353ULL
+#define ACCOUNTS 4
+#define ACCOUNT_BYTES 8192
+#define ACCOUNT_START 1000000
 
 struct txroot {
 	uint64_t magic;
 	uint64_t rec[RECS][WORDS];
 	uint64_t slot[SLOTS];
+	/* offsets of the accounts: WORDS equal words each */
+	uint64_t account[ACCOUNTS];
+	/* transactions of the random workload that committed */
+	uint64_t commits;
 };
+
+static uint64_t *account(const struct txroot *rt, unsigned int i)
+{
+	return scm_pointer(rt->account[i]);
+}
 
 /* A fresh heap at @path holding a txroot; its usage with no slot set. */
 static size_t make_txheap(const char *path)
@@ -54,6 +70,11 @@ static size_t make_txheap(const char *path)
 	for (i = 0; i < RECS; i++)
 		for (w = 0; w < WORDS; w++)
 			rt->rec[i][w] = 1;
+	for (i = 0; i < ACCOUNTS; i++) {
+		CHECK(scmalloc_into(&rt->account[i], ACCOUNT_BYTES) == 0);
+		for (w = 0; w < WORDS; w++)
+			account(rt, i)[w] = ACCOUNT_START;
+	}
 	CHECK(scm_set_root(rt) == 0);
 	/* the first transaction allocates the undo log */
 	CHECK(scm_tx_begin() == 0);
@@ -71,6 +92,7 @@ static size_t make_txheap(const char *path)
 static void check_txroot(size_t base)
 {
 	struct txroot *rt = scm_root();
+	uint64_t total = 0, *a;
 	size_t sum = 0, n;
 	unsigned int i, j, w;
 
@@ -86,6 +108,20 @@ static void check_txroot(size_t base)
 				       (unsigned long long)rt->rec[i][0]);
 			CHECK(rt->rec[i][w] == rt->rec[i][0]);
 		}
+	for (i = 0; i < ACCOUNTS; i++) {
+		a = account(rt, i);
+		CHECK(a != NULL);
+		for (w = 1; w < WORDS; w++) {
+			if (a[w] != a[0])
+				t_note("account %u half applied", i);
+			CHECK(a[w] == a[0]);
+		}
+		total += a[0];
+	}
+	if (total != ACCOUNTS * ACCOUNT_START)
+		t_note("the accounts sum to %llu: a transaction half applied",
+		       (unsigned long long)total);
+	CHECK(total == ACCOUNTS * ACCOUNT_START);
 	for (i = 0; i < SLOTS; i++) {
 		if (!rt->slot[i])
 			continue;
@@ -634,6 +670,8 @@ static void test_tx_crash_points(void)
 
 struct tx_progress {
 	uint64_t ops;
+	/* rt->commits after the last scm_tx_commit() that returned 0 */
+	uint64_t committed;
 };
 
 /* Random transactions (and, when @plain, publishing outside of them). */
@@ -642,7 +680,7 @@ static void __attribute__((noreturn)) tx_workload(const char *path,
 						  uint64_t rng, bool plain)
 {
 	struct txroot *rt;
-	uint64_t v;
+	uint64_t v, *from, *to;
 	unsigned int i, n, w, s;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -650,8 +688,9 @@ static void __attribute__((noreturn)) tx_workload(const char *path,
 		_exit(2);
 	rt = scm_root();
 	for (;;) {
-		if (scm_tx_begin())
+		if (scm_tx_begin() || scm_tx_add(&rt->commits, 8))
 			_exit(3);
+		rt->commits++;
 		for (n = 1 + t_rand(&rng) % 3; n; n--) {
 			i = t_rand(&rng) % RECS;
 			if (scm_tx_add(rt->rec[i], sizeof(rt->rec[i])))
@@ -660,6 +699,18 @@ static void __attribute__((noreturn)) tx_workload(const char *path,
 			for (w = 0; w < WORDS; w++)
 				__atomic_store_n(&rt->rec[i][w], v,
 						 __ATOMIC_RELAXED);
+		}
+		/* a transfer between two accounts, pages apart */
+		i = t_rand(&rng) % ACCOUNTS;
+		from = account(rt, i);
+		to = account(rt, (i + 1 + t_rand(&rng) % (ACCOUNTS - 1)) %
+				 ACCOUNTS);
+		v = t_rand(&rng) % 1000;
+		if (scm_tx_add(from, WORDS * 8) || scm_tx_add(to, WORDS * 8))
+			_exit(9);
+		for (w = 0; w < WORDS; w++) {
+			__atomic_store_n(&from[w], from[w] - v, __ATOMIC_RELAXED);
+			__atomic_store_n(&to[w], to[w] + v, __ATOMIC_RELAXED);
 		}
 		s = t_rand(&rng) % (SLOTS / 2);
 		if (rt->slot[s] ? scmfree_from(&rt->slot[s]) :
@@ -671,6 +722,9 @@ static void __attribute__((noreturn)) tx_workload(const char *path,
 				_exit(6);
 		} else if (scm_tx_commit()) {
 			_exit(7);
+		} else {
+			__atomic_store_n(&pr->committed, rt->commits,
+					 __ATOMIC_RELEASE);
 		}
 		/* atomic publishing outside of transactions */
 		s = SLOTS / 2 + t_rand(&rng) % (SLOTS / 2);
@@ -690,6 +744,7 @@ static void run_and_kill(const char *path, struct tx_progress *pr,
 	pid_t pid;
 
 	pr->ops = 0;
+	pr->committed = 0;
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0)
@@ -728,6 +783,8 @@ static void test_tx_random_kills(void)
 		run_and_kill(path, pr, &rng, true, 1 + t_rand(&rng) % 20);
 		t_open(path);
 		check_txroot(base);
+		/* what a commit returned for is there */
+		CHECK(((struct txroot *)scm_root())->commits >= pr->committed);
 		CHECK(scm_close() == 0);
 	}
 	t_note("%u rounds in %.1f s", rounds, t_now() - t0);
@@ -800,6 +857,7 @@ static void test_tx_host_crashes(void)
 		shadow_fd = open(shadow, O_WRONLY);
 		CHECK(shadow_fd >= 0);
 		pr->ops = 0;
+		pr->committed = 0;
 		pid = fork();
 		CHECK(pid >= 0);
 		if (pid == 0)
@@ -815,6 +873,12 @@ static void test_tx_host_crashes(void)
 		torn_image(path, shadow, torn, &rng);
 		t_open(torn);
 		check_txroot(base);
+		if (((struct txroot *)scm_root())->commits < pr->committed)
+			t_note("a committed transaction lost: %llu < %llu",
+			       (unsigned long long)
+			       ((struct txroot *)scm_root())->commits,
+			       (unsigned long long)pr->committed);
+		CHECK(((struct txroot *)scm_root())->commits >= pr->committed);
 		CHECK(scm_close() == 0);
 		/* go on from the torn state, as the host would */
 		t_copy_file(torn, path);

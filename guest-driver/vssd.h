@@ -7,7 +7,8 @@
  * File map:
  *   vssd_main.c  module init/exit, virtio probe/remove, virtqueues, config
  *   vssd_blk.c   the block region as a blk-mq disk (/dev/vssdN)
- *   vssd_ctrl.c  the control queue (synchronous requests) and plugged map
+ *   vssd_ctrl.c  the control queue (synchronous requests, concurrent
+ *                flushes) and plugged map
  *   vssd_resize.c  the resize protocol: UNPLUG, UNPLUG_HOST and PLUG rounds
  *   vssd_evict.c   which blocks to give back: hints, then least recently used
  *   vssd_hints.c   the eviction hint list (/proc/vssd/vssdN/hints)
@@ -33,6 +34,7 @@
 
 #include <linux/atomic.h>
 #include <linux/blk-mq.h>
+#include <linux/semaphore.h>
 #include <linux/cache.h>
 #include <linux/completion.h>
 #include <linux/mutex.h>
@@ -124,6 +126,13 @@ enum vssd_pending_op {
 };
 
 /* One virtio-vssd device. */
+/* A request on the control queue, until the device answers it. */
+struct vssd_ctrl_call {
+	struct completion done;
+	/* Bytes the device wrote into the reply; set before @done. */
+	unsigned int used_len;
+};
+
 struct vssd_device {
 	/* The virtio device we are bound to. */
 	struct virtio_device *vdev;
@@ -232,10 +241,13 @@ struct vssd_device {
 	spinlock_t ctrl_lock;
 	/* One control request in flight at a time; owns the buffers below. */
 	struct mutex ctrl_mutex;
-	/* Completed by the control virtqueue's callback. */
-	struct completion ctrl_done;
-	/* Bytes the device wrote into the last reply; under @ctrl_lock. */
-	unsigned int ctrl_used_len;
+	/* The answer to that request (the token it is queued with). */
+	struct vssd_ctrl_call ctrl_call;
+	/*
+	 * PMEM_FLUSH requests (vssd_ctrl_flush()) bring their own buffers and
+	 * may be in flight together, as many as this allows.
+	 */
+	struct semaphore ctrl_flush_slots;
 	/*
 	 * A control request timed out: the device may still own the buffers
 	 * below, so they are never reused nor freed before a device reset.
@@ -336,6 +348,8 @@ void vssd_blk_wait_idle(struct vssd_device *vssd, const unsigned long *blocks);
 int vssd_ctrl_alloc(struct vssd_device *vssd);
 void vssd_ctrl_free(struct vssd_device *vssd);
 void vssd_ctrl_done(struct virtqueue *vq);
+int vssd_ctrl_flush(struct vssd_device *vssd, u16 region, u64 offset,
+		    u64 len, u16 *status);
 int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 		      unsigned int *nr_in_ranges);
 int vssd_map_load(struct vssd_device *vssd);

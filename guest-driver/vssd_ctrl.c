@@ -10,6 +10,13 @@
  * within VSSD_CTRL_TIMEOUT marks the control queue broken: the device may
  * still write the buffers, so they are left alone until remove resets the
  * device.
+ *
+ * PMEM_FLUSH is the exception: it is what every consistency point of every
+ * container waits for, and the device answers flushes out of order as they
+ * complete, so each flush brings its own buffers and several may be in
+ * flight (up to ctrl_flush_slots). Every request is queued with its
+ * struct vssd_ctrl_call as the token, so the callback wakes the right
+ * waiter.
  */
 
 #include <linux/bitmap.h>
@@ -43,28 +50,116 @@ void vssd_ctrl_free(struct vssd_device *vssd)
 	vssd->ctrl_req = NULL;
 }
 
-/* Control virtqueue callback: reap the reply and wake the waiter. */
+/* Control virtqueue callback: reap the replies and wake their waiters. */
 void vssd_ctrl_done(struct virtqueue *vq)
 {
 	struct vssd_device *vssd = vq->vdev->priv;
+	struct vssd_ctrl_call *call;
 	unsigned long flags;
-	bool replied = false;
 	unsigned int len;
 
 	spin_lock_irqsave(&vssd->ctrl_lock, flags);
 	do {
 		virtqueue_disable_cb(vq);
-		while (virtqueue_get_buf(vq, &len)) {
-			vssd->ctrl_used_len = len;
-			replied = true;
+		while ((call = virtqueue_get_buf(vq, &len))) {
+			call->used_len = len;
+			complete(&call->done);
 		}
 		if (unlikely(virtqueue_is_broken(vq)))
 			break;
 	} while (!virtqueue_enable_cb(vq));
 	spin_unlock_irqrestore(&vssd->ctrl_lock, flags);
+}
 
-	if (replied)
-		complete(&vssd->ctrl_done);
+/*
+ * Queue the buffers @sgs with @call as the token and wait for the answer.
+ * A timeout marks the queue broken (the device may still own the buffers).
+ */
+static int vssd_ctrl_call(struct vssd_device *vssd, struct vssd_ctrl_call *call,
+			  struct scatterlist **sgs, unsigned int nr_out,
+			  unsigned int nr_in, u16 type)
+{
+	unsigned long flags;
+	int err;
+
+	reinit_completion(&call->done);
+	spin_lock_irqsave(&vssd->ctrl_lock, flags);
+	err = vssd->ctrl_broken ? -EIO :
+	      virtqueue_add_sgs(vssd->ctrl_vq, sgs, nr_out, nr_in, call,
+				GFP_ATOMIC);
+	if (!err)
+		virtqueue_kick(vssd->ctrl_vq);
+	spin_unlock_irqrestore(&vssd->ctrl_lock, flags);
+	if (err) {
+		dev_warn(&vssd->vdev->dev, "control queue: add failed: %d\n",
+			 err);
+		return err;
+	}
+
+	if (!wait_for_completion_timeout(&call->done, VSSD_CTRL_TIMEOUT)) {
+		WRITE_ONCE(vssd->ctrl_broken, true);
+		dev_err(&vssd->vdev->dev,
+			"control request %u got no answer; control queue disabled\n",
+			type);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* A PMEM_FLUSH with its own buffers. */
+struct vssd_ctrl_flush {
+	struct vssd_ctrl_call call;
+	struct virtio_vssd_ctrl_req req;
+	struct virtio_vssd_ctrl_resp resp;
+};
+
+/**
+ * vssd_ctrl_flush - PMEM_FLUSH a byte range, concurrently with other flushes
+ * @vssd: the device
+ * @region: VIRTIO_VSSD_REGION_PMEM
+ * @offset: first byte
+ * @len: bytes
+ * @status: receives the device's VIRTIO_VSSD_RESP_*
+ *
+ * Does not take ctrl_mutex: flushes of different callers are in flight
+ * together, each waiting only for its own answer.
+ *
+ * Return: 0 when the device answered, -EIO on a malformed answer or a
+ * broken queue, -ETIMEDOUT, -EINTR, -ENOMEM.
+ */
+int vssd_ctrl_flush(struct vssd_device *vssd, u16 region, u64 offset,
+		    u64 len, u16 *status)
+{
+	struct scatterlist req_sg, resp_sg, *sgs[2] = { &req_sg, &resp_sg };
+	struct vssd_ctrl_flush *f;
+	int err;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	init_completion(&f->call.done);
+	f->req.type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH);
+	f->req.region = cpu_to_le16(region);
+	f->req.arg0 = cpu_to_le64(offset);
+	f->req.arg1 = cpu_to_le64(len);
+	sg_init_one(&req_sg, &f->req, sizeof(f->req));
+	sg_init_one(&resp_sg, &f->resp, sizeof(f->resp));
+
+	if (down_killable(&vssd->ctrl_flush_slots)) {
+		kfree(f);
+		return -EINTR;
+	}
+	err = vssd_ctrl_call(vssd, &f->call, sgs, 1, 1,
+			     VIRTIO_VSSD_CTRL_PMEM_FLUSH);
+	up(&vssd->ctrl_flush_slots);
+	if (err == -ETIMEDOUT)
+		return err;	/* the device may still write *f: leak it */
+	if (!err && f->call.used_len < sizeof(f->resp))
+		err = -EIO;
+	if (!err)
+		*status = le16_to_cpu(f->resp.status);
+	kfree(f);
+	return err;
 }
 
 /**
@@ -87,7 +182,6 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 	struct scatterlist *sgs[4];
 	unsigned int nr_out = 0, nr_in = 0;
 	unsigned int nr, len;
-	unsigned long flags;
 	int err;
 
 	lockdep_assert_held(&vssd->ctrl_mutex);
@@ -113,31 +207,11 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 		sgs[nr_out + nr_in++] = &in_ranges_sg;
 	}
 
-	reinit_completion(&vssd->ctrl_done);
-	spin_lock_irqsave(&vssd->ctrl_lock, flags);
-	err = virtqueue_add_sgs(vssd->ctrl_vq, sgs, nr_out, nr_in,
-				vssd->ctrl_req, GFP_ATOMIC);
-	if (!err)
-		virtqueue_kick(vssd->ctrl_vq);
-	spin_unlock_irqrestore(&vssd->ctrl_lock, flags);
-	if (err) {
-		dev_warn(&vssd->vdev->dev, "control queue: add failed: %d\n",
-			 err);
+	err = vssd_ctrl_call(vssd, &vssd->ctrl_call, sgs, nr_out, nr_in,
+			     le16_to_cpu(vssd->ctrl_req->type));
+	if (err)
 		return err;
-	}
-
-	if (!wait_for_completion_timeout(&vssd->ctrl_done,
-					 VSSD_CTRL_TIMEOUT)) {
-		vssd->ctrl_broken = true;
-		dev_err(&vssd->vdev->dev,
-			"control request %u got no answer; control queue disabled\n",
-			le16_to_cpu(vssd->ctrl_req->type));
-		return -ETIMEDOUT;
-	}
-
-	spin_lock_irqsave(&vssd->ctrl_lock, flags);
-	len = vssd->ctrl_used_len;
-	spin_unlock_irqrestore(&vssd->ctrl_lock, flags);
+	len = vssd->ctrl_call.used_len;
 	if (len < sizeof(*vssd->ctrl_resp)) {
 		dev_err(&vssd->vdev->dev,
 			"control reply of %u bytes, expected at least %zu\n",

@@ -220,6 +220,9 @@ static int vssd_find_vqs(struct vssd_device *vssd)
 	for (i = 0; i < vssd->num_queues; i++)
 		vssd->req_vqs[i].vq = vqs[i];
 	vssd->ctrl_vq = vqs[vssd->num_queues];
+	/* a quarter of the ring: the synchronous requests always find room */
+	sema_init(&vssd->ctrl_flush_slots,
+		  max(1U, virtqueue_get_vring_size(vssd->ctrl_vq) / 4));
 
 out_free:
 	kfree(names);
@@ -280,7 +283,7 @@ static int vssd_probe(struct virtio_device *vdev)
 	spin_lock_init(&vssd->ctrl_lock);
 	mutex_init(&vssd->ctrl_mutex);
 	mutex_init(&vssd->map_mutex);
-	init_completion(&vssd->ctrl_done);
+	init_completion(&vssd->ctrl_call.done);
 	init_waitqueue_head(&vssd->agent_wq);
 	INIT_DELAYED_WORK(&vssd->config_work, vssd_config_work);
 	vssd_hints_init(vssd);

@@ -95,20 +95,11 @@ bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len)
  */
 int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len)
 {
-	struct vssd_device *vssd = pmem->vssd;
-	struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
 	u16 status;
 	int err;
 
-	mutex_lock(&vssd->ctrl_mutex);
-	memset(req, 0, sizeof(*req));
-	req->type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH);
-	req->region = cpu_to_le16(VIRTIO_VSSD_REGION_PMEM);
-	req->arg0 = cpu_to_le64(offset);
-	req->arg1 = cpu_to_le64(len);
-	err = vssd_ctrl_request(vssd, 0, NULL);
-	status = le16_to_cpu(vssd->ctrl_resp->status);
-	mutex_unlock(&vssd->ctrl_mutex);
+	err = vssd_ctrl_flush(pmem->vssd, VIRTIO_VSSD_REGION_PMEM, offset, len,
+			      &status);
 	if (err)
 		return err;
 

@@ -63,4 +63,6 @@ check "device_del: the driver lets go of the device" wait_for 120 sh -c "! ls -d
 check "device_del: /dev/scm is gone" test ! -e /dev/scm
 verdicts 2 device_del
 rmdir /sys/fs/cgroup/uh
+# the host is still reading QEMU's DEVICE_DELETED event
+sleep 5
 check_done

@@ -27,6 +27,9 @@
  *                                 open, use and map, wait until FILE exists
  *                                 (the device is gone), then expect ENODEV
  *                                 from every call and SIGBUS from a touch
+ *   scmtest cps SECONDS           consistency points: store to a page and
+ *                                 CSCM_IOC_SYNC it, as often as possible;
+ *                                 prints "cps N" (points per second)
  *   scmtest open-fails ERRNO      open of /dev/scm fails with ERRNO
  *   scmtest use-fails ERRNO       open works, the first use fails so
  *                                 (CSCM_IOC_INFO and mmap)
@@ -364,6 +367,37 @@ static int cmd_use_fails(int want)
 	return bad;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_cps(unsigned int seconds)
+{
+	int fd = open_dev();
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = page;
+	volatile uint64_t *w = map_region(fd, &len);
+	struct cscm_range range = { .offset = 0, .length = page };
+	double start = now_s(), t;
+	unsigned long n = 0;
+
+	do {
+		w[n % (page / 8)] = n;
+		if (ioctl(fd, CSCM_IOC_SYNC, &range)) {
+			fprintf(stderr, "scmtest: CSCM_IOC_SYNC: %s\n", strerror(errno));
+			return 2;
+		}
+		n++;
+		t = now_s() - start;
+	} while (t < seconds);
+	printf("scmtest: cps %.1f (%lu points in %.2f s)\n", n / t, n, t);
+	return 0;
+}
+
 static sigjmp_buf hammer_jmp;
 
 static void hammer_sigbus(int sig)
@@ -450,7 +484,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: scmtest info | write SEED [LEN] | verify SEED [LEN] | "
 		"checksum [LEN] | zero [LEN [OFF]] | refusals [--admin] | sigbus OFF | "
-		"hold SEED SECONDS | hammer SECONDS | afterlife [--admin] FILE | foreign CGROUP-DIR | open-fails ERRNO | "
+		"hold SEED SECONDS | cps SECONDS | hammer SECONDS | afterlife [--admin] FILE | foreign CGROUP-DIR | open-fails ERRNO | "
 		"use-fails ERRNO\n");
 	exit(3);
 }
@@ -482,6 +516,8 @@ int main(int argc, char **argv)
 		return cmd_sigbus(strtoull(argv[2], NULL, 0));
 	if (!strcmp(cmd, "hold") && argc >= 4)
 		return cmd_hold(strtoull(argv[2], NULL, 0), atoi(argv[3]));
+	if (!strcmp(cmd, "cps") && argc >= 3)
+		return cmd_cps(atoi(argv[2]));
 	if (!strcmp(cmd, "hammer") && argc >= 3)
 		return cmd_hammer(atoi(argv[2]));
 	if (!strcmp(cmd, "afterlife") && argc >= 3)

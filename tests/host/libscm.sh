@@ -4,8 +4,11 @@
 # libscm on the host: a warning-free build of libscm.a and libscm.so, its
 # unit tests (guest-driver/libscm/tests, regions in regular files: alloc,
 # free and reuse, alignment, ENOMEM, persistence across reopen, crashes in
-# the middle of updates, 8 threads, scmsync ranges), and the install
-# target. One TAP-like line per unit test (tests/run.sh counts them).
+# the middle of updates, 8 threads, scmsync ranges, the lock between
+# processes, scmalloc_into/scmfree_from, transactions under kill -9 and
+# simulated host crashes), that no test hook is in the libraries that are
+# installed, and the install target. One TAP-like line per unit test
+# (tests/run.sh counts them).
 set -u -o pipefail
 . "$(dirname "$0")/../lib/vm.sh"
 lib=$VSSD_ROOT/guest-driver/libscm
@@ -23,6 +26,17 @@ if make -C "$lib" OUT="$out" all > "$VM_TMP/build.log" 2>&1; then
 else
 	sed 's/^/# /' "$VM_TMP/build.log" | tail -n 20
 	t_bail "libscm does not build" "libscm: builds with -Wall -Wextra without warnings"
+fi
+
+# the test hooks live in libscm-test.a only (built with -DSCM_TESTING)
+if nm "$out/libscm.a" > "$VM_TMP/nm.txt" 2>&1 &&
+	! grep -E ' scm_test_' "$VM_TMP/nm.txt" >/dev/null &&
+	nm -D "$out/libscm.so" | grep -w scm_tx_begin >/dev/null &&
+	! nm "$out/libscm.so" | grep -E ' scm_test_' >/dev/null; then
+	t_ok "libscm: libscm.a and libscm.so hold no test hook (scm_test_*)"
+else
+	grep -E ' scm_test_' "$VM_TMP/nm.txt" | head -n 5 | sed 's/^/# /'
+	t_fail "libscm: libscm.a and libscm.so hold no test hook (scm_test_*)"
 fi
 
 # the unit tests, one result each

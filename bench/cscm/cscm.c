@@ -315,14 +315,14 @@ static void sync_file(uintptr_t lo, uintptr_t hi)
 	nsyncs++;
 }
 
-/* scmsyncv() of the first @n ranges, SCM_SYNCV_MAX at a time. */
+/* scmsyncv() of the first @n ranges, LIBSCM_SYNCV_MAX at a time. */
 static void sync_scm(unsigned int n)
 {
-	static struct iovec iov[SCM_SYNCV_MAX];
+	static struct iovec iov[LIBSCM_SYNCV_MAX];
 	unsigned int i, k;
 
 	for (i = 0; i < n; i += k) {
-		for (k = 0; k < SCM_SYNCV_MAX && i + k < n; k++)
+		for (k = 0; k < LIBSCM_SYNCV_MAX && i + k < n; k++)
 			iov[k] = (struct iovec){
 				.iov_base = (void *)ranges[i + k].lo,
 				.iov_len = ranges[i + k].hi - ranges[i + k].lo,

@@ -534,9 +534,10 @@ int scm_unlock(void);
  *	wait for the transaction to end, except scmsync(), scm_flush() and
  *	the address conversions).
  *
- *	scm_tx_commit() writes every added range back from the CPU caches,
- *	makes them, the log and the heap metadata durable on the host (in
- *	requests of at most LIBSCM_SYNCV_MAX ranges), then records the
+ *	scm_tx_commit() writes every added range and every block the
+ *	transaction allocated back from the CPU caches, makes them, the log
+ *	and the heap metadata durable on the host (in requests of at most
+ *	LIBSCM_SYNCV_MAX ranges), then records the
  *	commit point and makes it durable, then does the frees, and releases
  *	the lock. scm_tx_abort() restores every added range (the latest
  *	change first), frees the blocks the transaction allocated, makes

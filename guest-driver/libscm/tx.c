@@ -24,7 +24,8 @@
  *   add:     entry written, durable; only then may the caller modify the
  *            range (scm_tx_add() returns)
  *   alloc:   ALLOC entry durable, then the heap update
- *   commit:  every DATA range, the log and the heap metadata durable;
+ *   commit:  every DATA range, every ALLOC block, the log and the heap
+ *            metadata durable;
  *            then the commit point: state = n | IDLE, durable (or, with
  *            frees, n | COMMITTED, durable, the frees, durable, IDLE)
  *   abort and recovery of ACTIVE: restore every DATA range from the last
@@ -492,8 +493,9 @@ bool scm_tx_in_log(const struct scm_region *r, uint64_t off, uint64_t len)
 }
 
 /*
- * The ranges a commit makes durable: every DATA range, the used part of
- * the log. Returns how many (*@out, malloc'd), or -1 (ENOMEM).
+ * The ranges a commit makes durable: every DATA range, every block the
+ * transaction allocated, the used part of the log. Returns how many
+ * (*@out, malloc'd), or -1 (ENOMEM).
  */
 static int scm_tx_ranges(struct scm_region *r, struct scm_txlog_head *head,
 			 struct cscm_range **out)
@@ -507,12 +509,23 @@ static int scm_tx_ranges(struct scm_region *r, struct scm_txlog_head *head,
 	if (!v)
 		return -1;
 	for (pos = r->tx.last; pos; pos = e->prev) {
+		uint64_t len;
+
 		e = scm_txentry_at(head, pos);
-		if ((e->tag & 0xff) != SCM_TXE_DATA)
+		switch (e->tag & 0xff) {
+		case SCM_TXE_DATA:
+			len = e->len;
+			break;
+		case SCM_TXE_ALLOC:
+			/* what the caller wrote into its new blocks */
+			len = e->len << SCM_UNIT_SHIFT;
+			break;
+		default:
 			continue;
-		scm_flush_range(r->base + e->off, e->len);
+		}
+		scm_flush_range(r->base + e->off, len);
 		v[n].offset = e->off;
-		v[n++].length = e->len;
+		v[n++].length = len;
 	}
 	v[n].offset = (unsigned char *)head - r->base;
 	v[n++].length = SCM_TXLOG_HEAD + r->tx.tail;

@@ -311,6 +311,17 @@ static void test_alloc_into_crash(void)
 
 /* --- transactions: API --- */
 
+/* Whether an msync covered region offset watch_off. */
+static uint64_t watch_off;
+static int watch_hit;
+
+static void watch_synced(const void *base, uint64_t off, uint64_t len)
+{
+	(void)base;
+	if (watch_off >= off && watch_off < off + len)
+		watch_hit = 1;
+}
+
 static void test_tx_basic(void)
 {
 	const char *path = t_region(256 * KIB);
@@ -358,12 +369,19 @@ static void test_tx_basic(void)
 	CHECK(scm_tx_add(rt->rec[2], sizeof(rt->rec[2])) == 0);
 	memset(rt->rec[2], 0x42, sizeof(rt->rec[2]));
 	CHECK(scmalloc_into(&rt->slot[3], 3000) == 0);
+	/* a block allocated in the transaction is flushed at its commit */
+	memset(scm_pointer(rt->slot[3]), 0x33, 3000);
+	watch_off = rt->slot[3] + 2999;
+	watch_hit = 0;
+	scm_test_synced = watch_synced;
 	q = scm_pointer(rt->slot[0]);
 	scmfree(q);
 	CHECK(scm_usable_size(q) == 512);	/* freed at the commit */
 	CHECK_ERRNO((scmfree(q), 1), EINVAL);	/* already freed by the tx */
 	rt->slot[0] = 0;			/* (not added: not undone) */
 	CHECK(scm_tx_commit() == 0);
+	CHECK(watch_hit);
+	scm_test_synced = NULL;
 	CHECK_ERRNO(scm_usable_size(q) == 0, EINVAL);
 	CHECK(rt->rec[2][0] == 0x4242424242424242ULL);
 	CHECK(scm_usable_size(scm_pointer(rt->slot[3])) == 3008);

@@ -31,7 +31,12 @@
  *              values, nodes of 768 bytes allocated from the memory)
  *              that already holds --keys (200000) keys; one op = one
  *              insert of a new key; tx: a consistency point after each
- *              insert (every node it changed, and the allocator's state)
+ *              insert (every node it changed, and the allocator's state);
+ *              on scm each insert is a libscm transaction instead:
+ *              scm_tx_begin(), scm_tx_add() of each node (and of the
+ *              tree's root word) before it changes, new nodes from
+ *              scmalloc() inside it, scm_tx_commit() (a crash leaves the
+ *              tree as before the insert or after it, never half split)
  * MODE         plain | tx
  * OPTIONS      --ops N (timed operations), --seed S, and the sizes above;
  *              --writeback-only (scm): a consistency point is scm_flush()
@@ -50,7 +55,8 @@
  * Only the timed phase counts. Output: one line
  *   cscm.result memory=M bench=B mode=P ops=N sec=T ops_per_s=R
  *     syncs=S cps=C open_ms=O setup_ms=U region=NAME check=ok|bad
- * (syncs: scmsyncv, scm_flush or msync calls in the timed phase; cps: consistency
+ * (syncs: scmsyncv, scm_flush or msync calls in the timed phase, or
+ * scm_tx_commit calls for btree tx on scm; cps: consistency
  * points; open_ms: open and map, which for a file in an overlayfs
  * includes the copy-up on the first open for writing). Exit status: 0
  * good, 1 the check failed, 2 an error, 3 usage.
@@ -554,6 +560,22 @@ static int run_stream(double *sec, double *setup)
 /* --- btree -------------------------------------------------------------------- */
 
 static struct tree *tree;
+/* The inserts are libscm transactions (scm, tx, not --writeback-only). */
+static int btree_tx;
+
+/* Before [p, p + len) changes: its old contents into the undo log. */
+static void tx_snapshot(const void *p, size_t len)
+{
+	if (btree_tx && scm_tx_add((void *)p, len))
+		die("scm_tx_add");
+}
+
+/* After [p, p + len) changed: a range for the next consistency point. */
+static void tx_touched(const void *p, size_t len)
+{
+	if (tx && !btree_tx)
+		cp_touch(p, len);
+}
 
 static inline struct node *nd(uint64_t off)
 {
@@ -569,14 +591,13 @@ static struct node *node_new(int leaf)
 {
 	struct node *x = mem_alloc(sizeof(struct node));
 
+	/* new in the transaction: freed by a rollback, flushed by the commit */
 	x->n = 0;
 	x->leaf = leaf;
 	memset(x->child, 0, sizeof(x->child));
-	if (tx) {
-		cp_touch(x, sizeof(*x));
-		if (mem_kind == MEM_FILE)
-			cp_touch(fh, sizeof(*fh));	/* the allocator's state */
-	}
+	tx_touched(x, sizeof(*x));
+	if (mem_kind == MEM_FILE)
+		tx_touched(fh, sizeof(*fh));	/* the allocator's state */
 	return x;
 }
 
@@ -586,6 +607,8 @@ static void split_child(struct node *x, unsigned int i)
 	struct node *y = nd(x->child[i]), *z = node_new(y->leaf);
 	unsigned int j;
 
+	tx_snapshot(x, sizeof(*x));
+	tx_snapshot(y, sizeof(*y));
 	z->n = T - 1;
 	for (j = 0; j < T - 1; j++) {
 		z->keys[j] = y->keys[j + T];
@@ -605,10 +628,8 @@ static void split_child(struct node *x, unsigned int i)
 	x->keys[i] = y->keys[T - 1];
 	x->vals[i] = y->vals[T - 1];
 	x->n++;
-	if (tx) {
-		cp_touch(x, sizeof(*x));
-		cp_touch(y, sizeof(*y));
-	}
+	tx_touched(x, sizeof(*x));
+	tx_touched(y, sizeof(*y));
 }
 
 static void tree_insert(uint64_t key, uint64_t val)
@@ -616,19 +637,22 @@ static void tree_insert(uint64_t key, uint64_t val)
 	struct node *x = nd(tree->root);
 	unsigned int i;
 
+	if (btree_tx && scm_tx_begin())
+		die("scm_tx_begin");
 	if (x->n == MAXK) {
 		struct node *s = node_new(0);
 
 		s->child[0] = tree->root;
+		tx_snapshot(tree, sizeof(*tree));
 		tree->root = off_of(s);
-		if (tx)
-			cp_touch(tree, sizeof(*tree));
+		tx_touched(tree, sizeof(*tree));
 		split_child(s, 0);
 		x = s;
 	}
 	for (;;) {
 		i = x->n;
 		if (x->leaf) {
+			tx_snapshot(x, sizeof(*x));
 			while (i > 0 && key < x->keys[i - 1]) {
 				x->keys[i] = x->keys[i - 1];
 				x->vals[i] = x->vals[i - 1];
@@ -637,8 +661,7 @@ static void tree_insert(uint64_t key, uint64_t val)
 			x->keys[i] = key;
 			x->vals[i] = val;
 			x->n++;
-			if (tx)
-				cp_touch(x, sizeof(*x));
+			tx_touched(x, sizeof(*x));
 			break;
 		}
 		while (i > 0 && key < x->keys[i - 1])
@@ -649,6 +672,12 @@ static void tree_insert(uint64_t key, uint64_t val)
 				i++;
 		}
 		x = nd(x->child[i]);
+	}
+	if (btree_tx) {
+		if (scm_tx_commit())
+			die("scm_tx_commit");
+		ncps++;
+		nsyncs++;	/* one commit: its host flushes are libscm's */
 	}
 	tree_count++;
 }
@@ -706,12 +735,14 @@ static int run_btree(double *sec, double *setup)
 
 	tree = mem_alloc(sizeof(*tree));
 	tx = 0;				/* the initial tree: no consistency points */
+	btree_tx = 0;
 	tree->root = off_of(node_new(1));
 	tree_count = 0;
 	root_note(2, tree);
 	for (k = 0; k < opt_keys; k++)
 		tree_insert(mix(opt_seed, k), k);
 	tx = saved_tx;
+	btree_tx = tx && mem_kind == MEM_SCM && !opt_wb_only;
 	tree_span(nd(tree->root), &lo, &hi);
 	make_durable((void *)lo, hi - lo);
 	make_durable(tree, sizeof(*tree));
@@ -719,9 +750,10 @@ static int run_btree(double *sec, double *setup)
 	*setup = t1 - t0;
 	for (k = opt_keys; k < opt_keys + opt_ops; k++) {
 		tree_insert(mix(opt_seed, k), k);
-		if (tx)
+		if (tx && !btree_tx)
 			cp_commit();
 	}
+	btree_tx = 0;
 	*sec = now() - t1;
 	lo = UINTPTR_MAX;
 	hi = 0;

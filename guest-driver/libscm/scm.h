@@ -37,42 +37,49 @@
  *	scmsyncv(), scm_set_root(), and the flushes transactions make);
  *	any page written since may or may not have reached the disk.
  *
- * Guarantees, and the test that checks each on the host (regular-file
- * regions; guest-driver/libscm/tests, "make check"):
+ * Guarantees, and the tests that check each on the host (regular-file
+ * regions; guest-driver/libscm/tests, "make check"; the memory-preserving
+ * crashes are a child process killed with SIGKILL, which leaves the
+ * region's file exactly as a guest crash or a killed QEMU leaves the
+ * memory backend):
  *
  *   1. scmalloc(), scmfree(), scm_set_root() are atomic for memory-
  *	preserving crashes: the heap is as before the call, or, for
  *	scmalloc() killed after the allocation was recorded but before it
- *	returned, with that one block allocated and unreachable. [crash:
- *	a kill at each step of the update and at random moments]
+ *	returned, with that one block allocated and unreachable.
+ *	[test-crash.c: a kill at each step of the update; 40 kills at
+ *	random moments]
  *   2. scmalloc_into() and scmfree_from() are atomic with their
  *	destination word for memory-preserving crashes: the block is
  *	allocated and its offset stored, or neither (freed and the word
- *	cleared, or neither): no leak, no dangling offset. [alloc-into:
- *	a kill at each step]
+ *	cleared, or neither): no leak, no dangling offset. [test-tx.c: a
+ *	kill at each step of both; kills at random moments of a workload
+ *	that also publishes outside transactions]
  *   3. A transaction (scm_tx_begin() ... scm_tx_commit()) is atomic for
  *	both kinds of crash: after a crash before scm_tx_commit() reached
  *	its commit point, every range added with scm_tx_add() holds what it
  *	held at scm_tx_add(), every block allocated in the transaction is
  *	free and every block it freed is still allocated; after the commit
  *	point, all of the transaction holds. When scm_tx_commit() has
- *	returned 0, it is durable on the host. [tx: a kill at each step of
- *	begin, add, commit and rollback; 300+ random kills of a process
- *	running transactions; the same with torn host crashes simulated
- *	from the flushes the library made]
+ *	returned 0, it is durable on the host. [test-tx.c: a kill at each
+ *	step of begin, add, commit, abort and of the recovery itself; 40 to
+ *	300 kills at random moments of random transactions; 30 to 200
+ *	simulated host crashes: each page the transactions changed is
+ *	taken either as the library's last msync of it left it or as it is
+ *	now]
  *   4. A crash leaves nothing to do by hand: the next scm_open() (or the
  *	next process to take the region lock after its holder died)
  *	finishes or undoes the interrupted update and rolls back or
- *	finishes the interrupted transaction. [all of the above; lock: a
- *	holder killed with SIGKILL]
+ *	finishes the interrupted transaction. [all of the above; test-lock.c:
+ *	a holder killed with SIGKILL in a transaction]
  *   5. For a host crash outside transactions: the heap opens again and
  *	passes scm_check(); an allocation or free made after the last
  *	successful host flush may be lost, a block torn by the crash is
  *	freed or leaked, never handed out twice. Blocks scmalloc_into()
  *	published after the last host flush may be lost or leaked, and the
  *	destination word may then name a free block: publish inside a
- *	transaction to be safe from host crashes. [not simulated on the
- *	host for the allocator: by design of the update protocol only]
+ *	transaction to be safe from host crashes. [not tested: by design of
+ *	the update protocol only]
  *
  * Regular files: when the path given to scm_open() (or $SCM_DEVICE) names
  * a regular file, libscm maps the file with MAP_SHARED and makes ranges

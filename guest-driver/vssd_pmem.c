@@ -116,11 +116,11 @@ int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len)
 }
 
 /*
- * Write back the CPU caches over a range, then flush it on the host. A
- * range on blocks the host took back is not touched (-EIO): their memory
- * is the host's, and whatever was there is gone.
+ * Write back the CPU caches over a range (pmem->sem held). A range on
+ * blocks the host took back is not touched (-EIO): their memory is the
+ * host's, and whatever was there is gone.
  */
-int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
+int vssd_pmem_writeback(struct vssd_pmem *pmem, u64 offset, u64 len)
 {
 	if (offset > pmem->size || len > pmem->size - offset)
 		return -EINVAL;
@@ -129,6 +129,37 @@ int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
 	if (!vssd_pmem_range_plugged(pmem, offset, len))
 		return -EIO;
 	arch_wb_cache_pmem(pmem->virt + offset, len);
+	return 0;
+}
+
+/**
+ * vssd_pmem_flush_release - flush a written-back range, releasing pmem->sem
+ * @pmem: the region; pmem->sem held for reading, released here
+ * @offset: first byte
+ * @len: bytes
+ *
+ * The round trip to the device runs without pmem->sem, under flush_sem,
+ * so a container's flush keeps neither an administrator nor a resize
+ * waiting, and removal still waits for it.
+ */
+int vssd_pmem_flush_release(struct vssd_pmem *pmem, u64 offset, u64 len)
+{
+	int err;
+
+	down_read(&pmem->flush_sem);
+	up_read(&pmem->sem);
+	err = vssd_pmem_flush(pmem, offset, len);
+	up_read(&pmem->flush_sem);
+	return err;
+}
+
+/* Write back the CPU caches over a range, then flush it on the host. */
+int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
+{
+	int err = vssd_pmem_writeback(pmem, offset, len);
+
+	if (err || !len)
+		return err;
 	return vssd_pmem_flush(pmem, offset, len);
 }
 
@@ -195,6 +226,7 @@ int vssd_pmem_probe(struct vssd_device *vssd)
 		return -ENOMEM;
 	pmem->vssd = vssd;
 	init_rwsem(&pmem->sem);
+	init_rwsem(&pmem->flush_sem);
 
 	err = vssd_pmem_geometry(vssd, pmem);
 	if (err)
@@ -269,6 +301,9 @@ void vssd_pmem_remove(struct vssd_device *vssd)
 	memunmap(pmem->virt);
 	pmem->virt = NULL;
 	up_write(&pmem->sem);
+	/* flushes that passed their check before are answered */
+	down_write(&pmem->flush_sem);
+	up_write(&pmem->flush_sem);
 	vssd->pmem = NULL;
 	vssd_scm_put(pmem);
 }

@@ -73,8 +73,8 @@ struct vssd_scm_entry {
 	char owner[VSSD_SCM_OWNER_MAX];
 	/* CSCM_REGION_* */
 	__le32 flags;
-	/* Zero. */
-	__le32 reserved;
+	/* Who made an implicit region: its effective uid (initial ns). */
+	__le32 uid;
 };
 
 /* Header of one table copy; the entries follow (little endian, 64 bytes). */
@@ -118,6 +118,12 @@ struct vssd_pmem {
 	/* First byte that container regions may use. */
 	u64 data_start;
 
+	/*
+	 * Held for reading across the device round trip of a container's
+	 * flush, which runs without @sem so that no writer of @sem waits
+	 * behind it; removal takes it for writing before the device goes.
+	 */
+	struct rw_semaphore flush_sem;
 	/* Covers everything below (see the comment at the top). */
 	struct rw_semaphore sem;
 	/* Plugged blocks of the region, set = plugged. */
@@ -144,6 +150,8 @@ struct vssd_pmem {
 int vssd_pmem_probe(struct vssd_device *vssd);
 void vssd_pmem_remove(struct vssd_device *vssd);
 int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len);
+int vssd_pmem_writeback(struct vssd_pmem *pmem, u64 offset, u64 len);
+int vssd_pmem_flush_release(struct vssd_pmem *pmem, u64 offset, u64 len);
 int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len);
 int vssd_pmem_copy(struct vssd_pmem *pmem, u64 dst, u64 src, u64 len);
 bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len);
@@ -158,7 +166,7 @@ struct vssd_scm_entry *vssd_scm_find_id(struct vssd_pmem *pmem, u64 id);
 int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
 		    const char *owner, u32 flags,
 		    struct vssd_scm_entry **entryp);
-unsigned int vssd_scm_count_flag(struct vssd_pmem *pmem, u32 flag);
+unsigned int vssd_scm_count_implicit(struct vssd_pmem *pmem, u32 uid);
 int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 		    u64 size);
 int vssd_scm_delete(struct vssd_pmem *pmem, struct vssd_scm_entry *e);

@@ -23,6 +23,7 @@
  */
 
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/cgroup.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -61,6 +62,11 @@ static unsigned int scm_implicit_max = 32;
 module_param(scm_implicit_max, uint, 0644);
 MODULE_PARM_DESC(scm_implicit_max,
 		 "Regions created that way that may exist at once");
+
+static unsigned int scm_implicit_per_user = 4;
+module_param(scm_implicit_per_user, uint, 0644);
+MODULE_PARM_DESC(scm_implicit_per_user,
+		 "Of those, how many one user other than root may make");
 
 /* The device behind /dev/scm and /proc/scm/regions, or NULL. */
 static struct vssd_pmem *vssd_scm_active;
@@ -115,8 +121,10 @@ static int vssd_scm_caller_owns(struct vssd_scm_file *f)
 /*
  * A region for @f's opener that does not exist yet (pmem->sem held for
  * writing): bound names and the host's are created with their size; an
- * unbound container's only while scm_implicit allows and fewer than
- * scm_implicit_max such regions exist.
+ * unbound container's only while scm_implicit allows, fewer than
+ * scm_implicit_max such regions exist, and (but for root, who starts the
+ * containers of a runtime) fewer than scm_implicit_per_user of the
+ * caller's user.
  */
 static int vssd_scm_create_for(struct vssd_scm_file *f,
 			       struct vssd_scm_entry **entryp)
@@ -127,10 +135,16 @@ static int vssd_scm_create_for(struct vssd_scm_file *f,
 	u32 flags = 0;
 
 	if (!id->bound && !id->host) {
+		u32 uid = from_kuid(&init_user_ns, current_euid());
+
 		if (!READ_ONCE(scm_implicit))
 			return -ENOENT;
-		if (vssd_scm_count_flag(pmem, CSCM_REGION_IMPLICIT) >=
+		if (vssd_scm_count_implicit(pmem, U32_MAX) >=
 		    READ_ONCE(scm_implicit_max))
+			return -EDQUOT;
+		/* a user who may make cgroups must not eat everyone's share */
+		if (uid && vssd_scm_count_implicit(pmem, uid) >=
+			   READ_ONCE(scm_implicit_per_user))
 			return -EDQUOT;
 		flags = CSCM_REGION_IMPLICIT;
 	}
@@ -314,10 +328,16 @@ static int vssd_scm_sync(struct vssd_scm_file *f, u64 off, u64 len)
 
 	down_read(&pmem->sem);
 	e = vssd_scm_file_entry(f, off, len);
-	err = IS_ERR(e) ? PTR_ERR(e) :
-	      vssd_pmem_persist(pmem, le64_to_cpu(e->offset) + off, len);
-	up_read(&pmem->sem);
-	return err;
+	err = IS_ERR(e) ? PTR_ERR(e) : 0;
+	if (!err) {
+		off += le64_to_cpu(e->offset);
+		err = vssd_pmem_writeback(pmem, off, len);
+	}
+	if (err || !len) {
+		up_read(&pmem->sem);
+		return err;
+	}
+	return vssd_pmem_flush_release(pmem, off, len);
 }
 
 /*
@@ -372,7 +392,8 @@ static int vssd_scm_syncv(struct vssd_scm_file *f, void __user *uarg)
 	for (i = 0; i < req.nr; i++)
 		arch_wb_cache_pmem(pmem->virt + base + ranges[i].offset,
 				   ranges[i].length);
-	err = vssd_pmem_flush(pmem, base + lo, hi - lo);
+	kfree(ranges);
+	return vssd_pmem_flush_release(pmem, base + lo, hi - lo);
 out:
 	up_read(&pmem->sem);
 	kfree(ranges);

@@ -221,7 +221,8 @@ static struct vssd_scm_binding *vssd_scm_bound(struct cgroup *cgrp)
 int vssd_scm_ident_current(struct vssd_scm_ident *id)
 {
 	bool v1 = vssd_scm_cgroup_v1_in_use();
-	bool priv = capable(CAP_SYS_ADMIN) && vssd_scm_outside_containers();
+	bool priv = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN) &&
+		    vssd_scm_outside_containers();
 	struct vssd_scm_binding *b;
 	struct cgroup *cgrp;
 	char *path;

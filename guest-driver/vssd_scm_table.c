@@ -22,6 +22,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/crc32.h>
+#include <linux/cred.h>
 #include <linux/ctype.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -67,7 +68,7 @@ static bool vssd_scm_entry_valid(struct vssd_pmem *pmem,
 	    !size || !IS_ALIGNED(size, pmem->block_size) ||
 	    off > pmem->size || size > pmem->size - off ||
 	    le64_to_cpu(e->used) > size ||
-	    le32_to_cpu(e->flags) & ~VSSD_SCM_ENTRY_FLAGS || e->reserved ||
+	    le32_to_cpu(e->flags) & ~VSSD_SCM_ENTRY_FLAGS ||
 	    !memchr(e->owner, 0, sizeof(e->owner)))
 		return false;
 	for (j = 0; j < i; j++) {
@@ -326,15 +327,17 @@ static unsigned int vssd_scm_free_slot(struct vssd_pmem *pmem)
 	return i;
 }
 
-/* Regions with @flag set. */
-unsigned int vssd_scm_count_flag(struct vssd_pmem *pmem, u32 flag)
+/* Implicit regions: all of them (@uid U32_MAX), or those @uid made. */
+unsigned int vssd_scm_count_implicit(struct vssd_pmem *pmem, u32 uid)
 {
 	unsigned int i, n = 0;
 
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
 		const struct vssd_scm_entry *e = &pmem->table.entries[i];
 
-		n += vssd_scm_entry_used(e) && (le32_to_cpu(e->flags) & flag);
+		n += vssd_scm_entry_used(e) &&
+		     (le32_to_cpu(e->flags) & CSCM_REGION_IMPLICIT) &&
+		     (uid == U32_MAX || le32_to_cpu(e->uid) == uid);
 	}
 	return n;
 }
@@ -384,6 +387,7 @@ int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
 	strscpy(e->name, name, sizeof(e->name));
 	strscpy(e->owner, owner, sizeof(e->owner));
 	e->flags = cpu_to_le32(flags);
+	e->uid = cpu_to_le32(from_kuid(&init_user_ns, current_euid()));
 	e->id = cpu_to_le64(t->next_id++);
 	e->offset = cpu_to_le64(first << pmem->block_shift);
 	e->size = cpu_to_le64(nblocks << pmem->block_shift);

@@ -163,13 +163,24 @@ depmod -b "$stage" "$kver"
 # --- 4. our test programs (static) ----------------------------------------
 # Guest test scripts are not part of the image: tests/lib/vm.sh delivers
 # them with every boot, so editing one needs no image rebuild.
+# Those that include libscm's scm.h link libscm.a (built here first).
+libscm=$top/guest-driver/libscm
+make -s -C "$libscm" OUT="$libscm/build" "$libscm/build/libscm.a" ||
+	die "cannot build libscm.a"
 for src in "$top"/tests/guest/*.c; do
 	[ -f "$src" ] || continue
 	name=$(basename "$src" .c)
 	bin=$bindir/$name
-	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
-		gcc -static -O2 -Wall -Wextra -o "$bin.tmp" "$src" ||
-			die "cannot build $src"
+	withlib=()
+	if grep -q '^#include "scm.h"' "$src"; then
+		withlib=(-I"$libscm" -pthread)
+		[ "$libscm/build/libscm.a" -nt "$bin" ] && rm -f "$bin"
+	fi
+	# the programs include the uapi headers: a changed header rebuilds them
+	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] ||
+		[ -n "$(find "$top/include/uapi" -newer "$bin" -name '*.h' | head -n 1)" ]; then
+		gcc -static -O2 -Wall -Wextra "${withlib[@]}" -o "$bin.tmp" "$src" \
+			${withlib[0]:+"$libscm/build/libscm.a"} || die "cannot build $src"
 		mv "$bin.tmp" "$bin"
 	fi
 	cp "$bin" "$stage/usr/bin/$name"

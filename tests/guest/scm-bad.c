@@ -101,6 +101,49 @@ static void admin(int fd, unsigned long cmd, const char *name, const char *src,
 	expect(what, ioctl(fd, cmd, &a), denied ? EPERM : want);
 }
 
+static void bind(int fd, const char *name, const char *cgroup, const char *what,
+		 int want)
+{
+	struct cscm_admin a;
+
+	memset(&a, 0, sizeof(a));
+	strncpy(a.name, name, sizeof(a.name) - 1);
+	a.cgroup = (uintptr_t)cgroup;
+	expect(what, ioctl(fd, CSCM_IOC_BIND, &a), denied ? EPERM : want);
+}
+
+/* A request with every field given: the checks of unused fields. */
+struct admin_case {
+	const char *what;
+	unsigned long cmd;
+	const char *name, *src;
+	uint64_t size;
+	const char *cgroup;	/* a path, or BAD_PTR for an unreadable one */
+	uint32_t flags, reserved;
+	int want;
+};
+
+#define BAD_PTR ((const char *)8)
+
+static void admin_cases(int fd, const struct admin_case *c, size_t n)
+{
+	struct cscm_admin a;
+	size_t i;
+
+	for (i = 0; i < n; i++, c++) {
+		memset(&a, 0, sizeof(a));
+		if (c->name)
+			strncpy(a.name, c->name, sizeof(a.name) - 1);
+		if (c->src)
+			strncpy(a.src, c->src, sizeof(a.src) - 1);
+		a.size = c->size;
+		a.cgroup = (uintptr_t)c->cgroup;
+		a.flags = c->flags;
+		a.reserved = c->reserved;
+		expect(c->what, ioctl(fd, c->cmd, &a), denied ? EPERM : c->want);
+	}
+}
+
 static int cmd_calls(void)
 {
 	struct cscm_region_info info, again;
@@ -258,6 +301,53 @@ static int cmd_admin(void)
 	admin(fd, CSCM_IOC_COPY, info.name, info.name, 0, "COPY a region onto itself",
 	      EINVAL);
 	admin(fd, CSCM_IOC_COPY, "scm-bad-x", "bad/src", 0, "COPY from a bad name", EINVAL);
+	{
+		static const struct admin_case cases[] = {
+			{ "CREATE with flags", CSCM_IOC_CREATE, "scm-bad-f", NULL, 0, NULL, 1, 0, EINVAL },
+			{ "CREATE with a cgroup", CSCM_IOC_CREATE, "scm-bad-f", NULL, 0, "/x", 0, 0, EINVAL },
+			{ "CREATE with reserved set", CSCM_IOC_CREATE, "scm-bad-f", NULL, 0, NULL, 0, 1, EINVAL },
+			{ "DELETE with a size", CSCM_IOC_DELETE, "scm-bad-f", NULL, 1, NULL, 0, 0, EINVAL },
+			{ "RESIZE with a source", CSCM_IOC_RESIZE, "scm-bad-f", "x", 4096, NULL, 0, 0, EINVAL },
+			{ "SET_FLAGS an unknown flag", CSCM_IOC_SET_FLAGS, "host", NULL, 0, NULL, 1 << 7, 0, EINVAL },
+			{ "SET_FLAGS the read-only implicit flag", CSCM_IOC_SET_FLAGS, "host", NULL, 0, NULL,
+			  CSCM_REGION_IMPLICIT, 0, EINVAL },
+			{ "SET_FLAGS of a missing region", CSCM_IOC_SET_FLAGS, "scm-bad-missing", NULL, 0, NULL,
+			  CSCM_REGION_IMAGE, 0, ENOENT },
+			{ "SET_FLAGS with a size", CSCM_IOC_SET_FLAGS, "host", NULL, 1, NULL, 0, 0, EINVAL },
+			{ "BIND without a cgroup", CSCM_IOC_BIND, "scm-bad-b", NULL, 0, NULL, 0, 0, EINVAL },
+			{ "BIND an unreadable cgroup pointer", CSCM_IOC_BIND, "scm-bad-b", NULL, 0, BAD_PTR, 0, 0,
+			  EFAULT },
+			{ "BIND the root cgroup", CSCM_IOC_BIND, "scm-bad-b", NULL, 0, "/", 0, 0, EINVAL },
+			{ "BIND a missing cgroup", CSCM_IOC_BIND, "scm-bad-b", NULL, 0, "/scm-bad/none", 0, 0,
+			  ENOENT },
+			{ "BIND the name host", CSCM_IOC_BIND, "host", NULL, 0, "/x", 0, 0, EINVAL },
+			{ "BIND a path-like name", CSCM_IOC_BIND, "/x", NULL, 0, "/x", 0, 0, EINVAL },
+			{ "BIND a hash-like name", CSCM_IOC_BIND, "#0123456789abcdef0123456789abcdef", NULL, 0,
+			  "/x", 0, 0, EINVAL },
+			{ "BIND larger than the device", CSCM_IOC_BIND, "scm-bad-b", NULL, 1ULL << 40, "/x", 0, 0,
+			  EINVAL },
+			{ "BIND with flags", CSCM_IOC_BIND, "scm-bad-b", NULL, 0, "/x", 1, 0, EINVAL },
+			{ "UNBIND a name that is not bound", CSCM_IOC_UNBIND, "scm-bad-b", NULL, 0, NULL, 0, 0,
+			  ENOENT },
+			{ "UNBIND with a cgroup", CSCM_IOC_UNBIND, "scm-bad-b", NULL, 0, "/x", 0, 0, EINVAL },
+			{ "COPY to a name and a cgroup", CSCM_IOC_COPY, "scm-bad-x", "host", 0, "/x", 0, 0, EINVAL },
+			{ "COPY with an unknown flag", CSCM_IOC_COPY, "scm-bad-x", "host", 0, NULL, 1 << 9, 0,
+			  EINVAL },
+			{ "COPY image-only from a region that is no image", CSCM_IOC_COPY, "scm-bad-x", "host", 0,
+			  NULL, CSCM_COPY_IMAGE_ONLY, 0, EPERM },
+			{ "COPY into the root cgroup's region", CSCM_IOC_COPY, NULL, "host", 0, "/", 0, 0, EINVAL },
+			{ "COPY into a missing cgroup's region", CSCM_IOC_COPY, NULL, "host", 0, "/scm-bad/none", 0,
+			  0, ENOENT },
+		};
+
+		admin_cases(fd, cases, sizeof(cases) / sizeof(cases[0]));
+	}
+	if (!denied) {
+		/* nothing the refused requests named exists now */
+		admin(fd, CSCM_IOC_DELETE, "scm-bad-f", NULL, 0, "no scm-bad-f was made", ENOENT);
+		admin(fd, CSCM_IOC_DELETE, "scm-bad-x", NULL, 0, "no scm-bad-x was made", ENOENT);
+		admin(fd, CSCM_IOC_UNBIND, "scm-bad-b", NULL, 0, "no scm-bad-b was bound", ENOENT);
+	}
 
 	/* good ones on scratch regions */
 	admin(fd, CSCM_IOC_CREATE, "scm-bad-1", NULL, 1 << 20, "CREATE scm-bad-1 (legal)", 0);
@@ -338,11 +428,12 @@ static int cmd_revoked(void)
 
 	sigaction(SIGBUS, &sa, NULL);
 	admin(fd, CSCM_IOC_CREATE, "scm-bad-rv", NULL, 1 << 20, "CREATE scm-bad-rv", 0);
-	/* map it as its owner would: a child in a cgroup named scm-bad-rv */
+	/* map it as its owner would: a child in a cgroup bound to scm-bad-rv */
 	if (mkdir("/sys/fs/cgroup/scm-bad-rv", 0755) && errno != EEXIST) {
 		fprintf(stderr, "scm-bad: mkdir: %s\n", strerror(errno));
 		return 2;
 	}
+	bind(fd, "scm-bad-rv", "/scm-bad-rv", "BIND scm-bad-rv to its cgroup", 0);
 	pid = fork();
 	if (pid == 0) {
 		FILE *f;
@@ -383,6 +474,7 @@ static int cmd_revoked(void)
 	expect("the mapper of the deleted region gets SIGBUS (not the new region's bytes)",
 	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1, 0);
 	admin(fd, CSCM_IOC_DELETE, "scm-bad-rv2", NULL, 0, "DELETE scm-bad-rv2", 0);
+	admin(fd, CSCM_IOC_UNBIND, "scm-bad-rv", NULL, 0, "UNBIND scm-bad-rv", 0);
 	rmdir("/sys/fs/cgroup/scm-bad-rv");
 	printf("scm-bad: revoked %s\n", bad ? "FAILED" : "ok");
 	return bad;

@@ -25,7 +25,7 @@ check "unshare U: scmtest refusals" ct_unshare U "scmtest refusals"
 
 mkdir -p /sys/fs/cgroup/M1 /sys/fs/cgroup/M2
 check "a descriptor carried from cgroup M1 into M2 is refused there" sh -c '
-	echo $$ > /sys/fs/cgroup/M1/cgroup.procs && exec scm-bad moved /sys/fs/cgroup/M2'
+	echo $$ > /sys/fs/cgroup/M1/cgroup.procs && exec /usr/bin/unshare --pid --fork scm-bad moved /sys/fs/cgroup/M2'
 echo $$ > /sys/fs/cgroup/cgroup.procs
 rmdir /sys/fs/cgroup/M1 /sys/fs/cgroup/M2 2>/dev/null
 

@@ -247,6 +247,22 @@ check "within the quota again: the container gets its region" sh -c '
 	echo $$ > /sys/fs/cgroup/qz/cgroup.procs && exec /usr/bin/unshare --pid --fork scmtest info'
 check "no region was made by the refused attempts but the last" test "$(grep -c '^/qz ' /proc/scm/regions)" = 1
 rmdir "$CG/qz"
+# uid 1000 (sess, usvc, rl) made 3; a user who can make cgroups (a
+# delegated subtree) cannot take every implicit region
+echo 3 > $P/scm_implicit_per_user
+mkdir -p "$CG/user.slice/user-1000.slice/user@1000.service/app.slice/many.scope"
+check "scm_implicit_per_user=3: uid 1000's fourth cgroup gets EDQUOT" sh -c '
+	echo $$ > "$1/cgroup.procs" &&
+	exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all scmtest use-fails 122' \
+	sh "$CG/user.slice/user-1000.slice/user@1000.service/app.slice/many.scope"
+mkdir -p "$CG/qr"
+check "scm_implicit_per_user=3: root's containers are not limited by it" sh -c '
+	echo $$ > /sys/fs/cgroup/qr/cgroup.procs && exec /usr/bin/unshare --pid --fork scmtest info'
+echo 4 > $P/scm_implicit_per_user
+check "scm_implicit_per_user=4: uid 1000's fourth cgroup gets its region" sh -c '
+	echo $$ > "$1/cgroup.procs" &&
+	exec /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all scmtest info' \
+	sh "$CG/user.slice/user-1000.slice/user@1000.service/app.slice/many.scope"
 
 # --- cgroup v1 controllers: refuse rather than share -------------------------
 mkdir -p /tmp/v1 "$CG/v1ct"

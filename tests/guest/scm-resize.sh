@@ -115,10 +115,15 @@ for r in A B C H; do
 		while [ \$o -lt $size ]; do
 			if scmtest sigbus \$o >/dev/null; then
 				echo scm.taken $r \$((($off + \$o) / $BS))
+				# the kernel never writes back a taken block
+				scmtest sync-fails \$o 5 >/dev/null ||
+					echo scm.synced-taken $r \$o
 			fi
 			o=\$((o + $BS))
-		done" | grep 'scm\.taken'
-done
+		done" | grep 'scm\.taken\|scm\.synced-taken'
+done | tee /tmp/probed
+check "no sync wrote back a block the host took (EIO for SYNC and SYNCV)" \
+	sh -c '! grep -q scm.synced-taken /tmp/probed'
 step probed
 
 wait_told done

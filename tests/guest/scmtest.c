@@ -30,6 +30,9 @@
  *   scmtest cps SECONDS           consistency points: store to a page and
  *                                 CSCM_IOC_SYNC it, as often as possible;
  *                                 prints "cps N" (points per second)
+ *   scmtest sync-fails OFF ERRNO  CSCM_IOC_SYNC of the page at OFF, and a
+ *                                 CSCM_IOC_SYNCV of it with page 0, fail
+ *                                 with ERRNO (e.g. EIO on a taken block)
  *   scmtest open-fails ERRNO      open of /dev/scm fails with ERRNO
  *   scmtest use-fails ERRNO       open works, the first use fails so
  *                                 (CSCM_IOC_INFO and mmap)
@@ -343,6 +346,22 @@ static int cmd_foreign(const char *dir)
 	return bad;
 }
 
+static int cmd_sync_fails(uint64_t off, int want)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct cscm_range r[2] = {
+		{ .offset = 0, .length = page },
+		{ .offset = off, .length = page },
+	};
+	struct cscm_ranges v = { .ranges = (uintptr_t)r, .nr = 2 };
+	int fd = open_dev(), bad = 0;
+
+	bad |= expect("sync of the page", ioctl(fd, CSCM_IOC_SYNC, &r[1]), want);
+	bad |= expect("syncv of page 0 and the page", ioctl(fd, CSCM_IOC_SYNCV, &v), want);
+	printf("scmtest: sync-fails %" PRIu64 " %s\n", off, bad ? "FAILED" : "ok");
+	return bad;
+}
+
 static int cmd_open_fails(int want)
 {
 	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
@@ -484,7 +503,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: scmtest info | write SEED [LEN] | verify SEED [LEN] | "
 		"checksum [LEN] | zero [LEN [OFF]] | refusals [--admin] | sigbus OFF | "
-		"hold SEED SECONDS | cps SECONDS | hammer SECONDS | afterlife [--admin] FILE | foreign CGROUP-DIR | open-fails ERRNO | "
+		"hold SEED SECONDS | cps SECONDS | hammer SECONDS | afterlife [--admin] FILE | foreign CGROUP-DIR | sync-fails OFF ERRNO | open-fails ERRNO | "
 		"use-fails ERRNO\n");
 	exit(3);
 }
@@ -524,6 +543,8 @@ int main(int argc, char **argv)
 		return cmd_afterlife(!strcmp(argv[2], "--admin"), argv[argc - 1]);
 	if (!strcmp(cmd, "foreign") && argc >= 3)
 		return cmd_foreign(argv[2]);
+	if (!strcmp(cmd, "sync-fails") && argc >= 4)
+		return cmd_sync_fails(strtoull(argv[2], NULL, 0), atoi(argv[3]));
 	if (!strcmp(cmd, "open-fails") && argc >= 3)
 		return cmd_open_fails(atoi(argv[2]));
 	if (!strcmp(cmd, "use-fails") && argc >= 3)

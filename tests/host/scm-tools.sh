@@ -99,12 +99,24 @@ t_check "scmctl: sizes with K/M/G/T suffixes; zero, fractions, junk and overflow
 
 ok=1
 long=$(printf 'a%.0s' $(seq 63))
-for good in ctA a a.b_c-D9 "$long" -x; do
+for good in ctA a a.b_c-D9 "$long" /docker/x /user.slice/user@1000.service "#0123456789abcdef0123456789abcdef"; do
 	[ "$("$scmctl" -n delete -- "$good")" = "delete $good" ] || { echo "# name $good refused"; ok=0; }
 done
-for bad in "" a/b "a b" "${long}b" 'é' 'a*'; do
+for bad in "" a/b "a b" "${long}b" 'é' 'a*' -x .a / "#0123" "#0123456789ABCDEF0123456789abcdef" "/a b"; do
 	expect 2 "$scmctl" -n delete -- "$bad" || ok=0
 done
+# names to bind: an administrator's only (no path or hash form, not host)
+for bad in /x "#0123456789abcdef0123456789abcdef" host -x; do
+	expect 2 "$scmctl" -n bind -- "$bad" /c || ok=0
+done
+[ "$("$scmctl" -n bind web /sys/fs/cgroup/docker/x 2M)" = "bind web /docker/x" ] || ok=0
+expect 2 "$scmctl" -n bind web / || ok=0
+expect 2 "$scmctl" -n bind web relative/path || ok=0
+[ "$("$scmctl" -n copy --image-only --if-missing img --cgroup /docker/x)" = "copy img --cgroup /docker/x" ] || ok=0
+expect 2 "$scmctl" -n copy img || ok=0
+expect 2 "$scmctl" -n delete --cgroup /x ctA || ok=0
+expect 2 "$scmctl" -n image img maybe || ok=0
+[ "$("$scmctl" -n image img on)" = "image img on" ] || ok=0
 [ "$("$scmctl" -n copy img ctA)" = "copy img ctA" ] || ok=0
 [ "$("$scmctl" -n create ctA)" = "create ctA" ] || ok=0
 [ "$("$scmctl" -n resize ctA 2M)" = "resize ctA 2097152" ] || ok=0
@@ -112,20 +124,20 @@ t_check "scmctl: region names as the kernel takes them; requests as given" test 
 
 ok=1
 cat > "$VM_TMP/regions" <<'REGIONS'
-name owner size used offset
-host / 16777216 4352 2097152
-ctA /ctA 16777216 12288 18874368
-img scmctl 1610612736 0 35651584
+name owner size used offset flags
+host host 16777216 4352 2097152 -
+ctA /ctA 16777216 12288 18874368 implicit
+img scmctl 1610612736 0 35651584 image
 REGIONS
 list=$(SCM_PROC_REGIONS=$VM_TMP/regions "$scmctl" list) || ok=0
 echo "$list" | sed 's/^/# /'
-echo "$list" | head -n 1 | grep -E '^NAME +OWNER +SIZE +USED +USE% +OFFSET$' >/dev/null || ok=0
-echo "$list" | grep -E '^host +/ +16M +4\.2K +0% +2M$' >/dev/null || ok=0
-echo "$list" | grep -E '^ctA +/ctA +16M +12K +0% +18M$' >/dev/null || ok=0
-echo "$list" | grep -E '^img +scmctl +1\.5G +0 +0% +34M$' >/dev/null || ok=0
+echo "$list" | head -n 1 | grep -E '^NAME +OWNER +SIZE +USED +USE% +OFFSET +FLAGS$' >/dev/null || ok=0
+echo "$list" | grep -E '^host +host +16M +4\.2K +0% +2M +-$' >/dev/null || ok=0
+echo "$list" | grep -E '^ctA +/ctA +16M +12K +0% +18M +implicit$' >/dev/null || ok=0
+echo "$list" | grep -E '^img +scmctl +1\.5G +0 +0% +34M +image$' >/dev/null || ok=0
 [ "$(echo "$list" | wc -l)" = 4 ] || ok=0
 SCM_PROC_REGIONS=$VM_TMP/regions "$scmctl" list --bytes |
-	grep -E '^img +scmctl +1610612736 +0 +0% +35651584$' >/dev/null || ok=0
+	grep -E '^img +scmctl +1610612736 +0 +0% +35651584 +image$' >/dev/null || ok=0
 printf 'name owner size used offset\n' > "$VM_TMP/empty"
 [ "$(SCM_PROC_REGIONS=$VM_TMP/empty "$scmctl" list | wc -l)" = 1 ] || ok=0
 printf 'name owner size used offset\nbroken line\n' > "$VM_TMP/broken"

@@ -7,8 +7,8 @@
 #
 # Containers (runc, OCI bundles over a busybox rootfs):
 #   ct_init             build the base rootfs /ctroot/base once: busybox and
-#                       its applet links, scmtest, scm-bad, and scm-demo and
-#                       scmctl when present
+#                       its applet links, scmtest, scm-bad, scm-txcrash, and
+#                       scm-demo and scmctl when present
 #   ct_bundle NAME      the bundle /ctroot/NAME (config + rootfs hard links)
 #   ct_run NAME CMDS    start container NAME running the shell commands
 #                       CMDS (`runc run --no-pivot`), wait, return their
@@ -60,7 +60,9 @@ ct_init() {
 		[ "$a" = busybox ] || ln -s busybox "$b/bin/$a"
 	done
 	cp /usr/bin/scmtest "$b/bin/scmtest" || return 1
-	[ -x /usr/bin/scm-bad ] && cp /usr/bin/scm-bad "$b/bin/scm-bad"
+	for a in scm-bad scm-txcrash; do
+		[ -x "/usr/bin/$a" ] && cp "/usr/bin/$a" "$b/bin/$a"
+	done
 	for a in scm-demo scmctl; do
 		p=$(command -v "$a" 2>/dev/null) || continue
 		cp "$p" "$b/bin/$a"

@@ -195,6 +195,8 @@ write_if_changed() {
 
 # The device directory is wholly ours: mirror it, deleting stale files.
 rsync -rc --delete "$ROOT/qemu/hw/block/vssd/" "$WORK/hw/block/vssd/"
+# The rest of qemu/ lands at the same path in the tree: the device's public
+# header include/hw/virtio/virtio-vssd.h, qapi/vssd.json, configs/.
 rsync -rc --exclude=/patches/ --exclude=/hw/block/vssd/ "$ROOT/qemu/" "$WORK/"
 if [ -d "$ROOT/tests/qtest" ]; then
 	rsync -rc "$ROOT/tests/qtest/" "$WORK/tests/qtest/"

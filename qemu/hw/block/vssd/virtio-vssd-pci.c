@@ -21,7 +21,7 @@
 #include "hw/pci/pci.h"
 #include "hw/virtio/virtio-pci.h"
 #include "standard-headers/linux/virtio_pci.h"
-#include "hw/block/vssd/virtio-vssd.h"
+#include "hw/virtio/virtio-vssd.h"
 #include "qom/object.h"
 
 #define TYPE_VIRTIO_VSSD_PCI "virtio-vssd-pci-base"

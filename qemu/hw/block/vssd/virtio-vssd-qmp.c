@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QMP and HMP commands of virtio-vssd: ssd-balloon, query-ssd-balloon,
- * ssd_balloon, info ssd_balloon. The HMP commands are thin wrappers around
- * the QMP handlers.
+ * virtio-vssd: QMP and HMP commands. ssd-balloon, query-ssd-balloon,
+ * ssd_balloon, info ssd_balloon: finding the device, the QAPI view of its
+ * regions. The HMP commands are thin wrappers around the QMP handlers.
  *
  * Copyright (c) 2026 The vssd authors.
  */
@@ -15,7 +15,7 @@
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "hw/qdev-core.h"
-#include "hw/block/vssd/virtio-vssd.h"
+#include "virtio-vssd-internal.h"
 
 /*
  * The virtio-vssd device named by @device: an ID (of virtio-vssd-pci, or
@@ -44,6 +44,73 @@ static VirtIOVSSD *vssd_find(const char *device, Error **errp)
     return NULL;
 }
 
+static SsdBalloonRefusals *virtio_vssd_refusals(const VirtIOVSSDRegion *r)
+{
+    const uint64_t *n = r->stats.refused;
+    SsdBalloonRefusals *ref = g_new0(SsdBalloonRefusals, 1);
+
+    ref->bad_request = n[VIRTIO_VSSD_R_BAD_REQUEST];
+    ref->range = n[VIRTIO_VSSD_R_RANGE];
+    ref->not_plugged = n[VIRTIO_VSSD_R_NOT_PLUGGED];
+    ref->plugged = n[VIRTIO_VSSD_R_PLUGGED];
+    ref->duplicate = n[VIRTIO_VSSD_R_DUPLICATE];
+    ref->too_many = n[VIRTIO_VSSD_R_TOO_MANY];
+    ref->truncated = n[VIRTIO_VSSD_R_TRUNCATED];
+    ref->not_requested = n[VIRTIO_VSSD_R_NOT_REQUESTED];
+    ref->stale = n[VIRTIO_VSSD_R_STALE];
+    return ref;
+}
+
+/* Appends one entry per region of @s to *@tail (QAPI_LIST_APPEND). */
+static void virtio_vssd_query(VirtIOVSSD *s, SsdBalloonInfoList ***tail)
+{
+    static const uint16_t ids[] = {
+        VIRTIO_VSSD_REGION_BLOCK, VIRTIO_VSSD_REGION_PMEM,
+    };
+    DeviceState *dev = virtio_vssd_get_transport(s);
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(ids); i++) {
+        VirtIOVSSDRegion *r = virtio_vssd_get_region(s, ids[i]);
+        SsdBalloonInfo *info;
+
+        if (!r) {
+            continue;
+        }
+        info = g_new0(SsdBalloonInfo, 1);
+        info->qom_path = object_get_canonical_path(OBJECT(dev));
+        info->device = g_strdup(dev->id ?: info->qom_path);
+        info->region = virtio_vssd_qapi_region(r->id);
+        info->block_size = r->block_size;
+        info->max_size = r->size;
+        info->size = r->nb_plugged * r->block_size;
+        info->requested_size = r->requested_blocks * r->block_size;
+        info->status = r->nb_plugged > r->requested_blocks ?
+                       SSD_BALLOON_STATUS_SHRINKING :
+                       r->nb_plugged < r->requested_blocks ?
+                       SSD_BALLOON_STATUS_GROWING : SSD_BALLOON_STATUS_IDLE;
+        info->policy = r->policy == VIRTIO_VSSD_POLICY_HOST ?
+                       SSD_BALLOON_POLICY_HOST : SSD_BALLOON_POLICY_GUEST;
+        info->generation = s->resize_generation;
+        info->blocks_evicted = r->stats.blocks_evicted;
+        info->blocks_granted = r->stats.blocks_granted;
+        info->replies_refused = r->stats.replies_refused;
+        info->refused = virtio_vssd_refusals(r);
+        info->host_errors = r->stats.host_errors;
+        info->has_last_resize_ms = r->last_resize_ms >= 0;
+        info->last_resize_ms = MAX(r->last_resize_ms, 0);
+        if (r == &s->pmem) {
+            info->has_flushes = true;
+            info->flushes = s->flush_stats.done;
+            info->has_flushes_refused = true;
+            info->flushes_refused = s->flush_stats.refused;
+            info->has_flush_errors = true;
+            info->flush_errors = s->flush_stats.errors;
+        }
+        QAPI_LIST_APPEND(*tail, info);
+    }
+}
+
 void qmp_ssd_balloon(const char *device, int64_t size, bool has_region,
                      SsdBalloonRegion region, bool has_policy,
                      SsdBalloonPolicy policy, Error **errp)
@@ -53,10 +120,12 @@ void qmp_ssd_balloon(const char *device, int64_t size, bool has_region,
     if (!s) {
         return;
     }
-    virtio_vssd_request_size(s, has_region ? region : SSD_BALLOON_REGION_BLOCK,
-                             size,
-                             has_policy ? policy : SSD_BALLOON_POLICY_GUEST,
-                             errp);
+    virtio_vssd_resize_set_target(s, has_region ? region
+                                                : SSD_BALLOON_REGION_BLOCK,
+                                  size,
+                                  has_policy ? policy
+                                             : SSD_BALLOON_POLICY_GUEST,
+                                  errp);
 }
 
 static int vssd_query_one(Object *obj, void *opaque)

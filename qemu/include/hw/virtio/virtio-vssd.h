@@ -3,7 +3,9 @@
  * virtio-vssd: elastic SSD and persistent-memory capacity for virtual
  * machines.
  *
- * The wire protocol is include/standard-headers/linux/virtio_vssd.h.
+ * The device state and what the transports (virtio-vssd-pci) need; the
+ * device's own files share hw/block/vssd/virtio-vssd-internal.h. The wire
+ * protocol is include/standard-headers/linux/virtio_vssd.h.
  *
  * Copyright (c) 2026 The vssd authors.
  */
@@ -13,13 +15,11 @@
 
 #include "standard-headers/linux/virtio_vssd.h"
 #include "hw/virtio/virtio.h"
-#include "qemu/units.h"
 #include "hw/block/block.h"
 #include "sysemu/iothread.h"
 #include "sysemu/hostmem.h"
 #include "sysemu/runstate.h"
 #include "qom/object.h"
-#include "qapi/qapi-types-vssd.h"
 
 #define TYPE_VIRTIO_VSSD "virtio-vssd"
 
@@ -97,28 +97,15 @@ typedef struct VirtIOVSSDRegion {
 #define VIRTIO_VSSD_PMEM_REGION_SIZE_PROP "pmem-region-size"
 #define VIRTIO_VSSD_PMEM_PLUGGED_SIZE_PROP "pmem-plugged-size"
 
-#define VIRTIO_VSSD_DEFAULT_BLOCK_SIZE (1 * MiB)
-#define VIRTIO_VSSD_MIN_BLOCK_SIZE 4096
-#define VIRTIO_VSSD_MAX_BLOCK_SIZE (1 * GiB)
-/* a huge page on x86-64; must be at least the memdev's page size */
-#define VIRTIO_VSSD_DEFAULT_PMEM_BLOCK_SIZE (2 * MiB)
-#define VIRTIO_VSSD_DEFAULT_NUM_QUEUES 1
+/* Most request queues a device can have ("num-queues"). */
 #define VIRTIO_VSSD_MAX_NUM_QUEUES 16
-/*
- * A chain may not be longer than the ring (virtio 1.x, also with indirect
- * descriptors): 512 lets a 1 MiB request of 4 KiB pages (256 segments, a
- * header and a status byte) travel whole instead of split in two.
- */
-#define VIRTIO_VSSD_DEFAULT_QUEUE_SIZE 512
-#define VIRTIO_VSSD_MIN_QUEUE_SIZE 4
-#define VIRTIO_VSSD_CTRL_QUEUE_SIZE 64
 
 /*
  * Plugged map: without "state-file" every block starts plugged at each QEMU
  * start. With it, the plugged map of each region is kept in that file
- * (format in vssd-state.h), rewritten atomically after every accepted
- * change, and read back at realize: a restarted QEMU does not hand the
- * guest blocks the host reclaimed. An absent file is created with every
+ * (format in hw/block/vssd/vssd-state.h), rewritten atomically after every
+ * accepted change, and read back at realize: a restarted QEMU does not hand
+ * the guest blocks the host reclaimed. An absent file is created with every
  * block plugged; a file for another geometry is an error.
  *
  * Resize: ssd-balloon sets a region's requested size and bumps
@@ -211,21 +198,5 @@ struct VirtIOVSSDClass {
      */
     MemoryRegion *(*get_pmem_region)(VirtIOVSSD *s);
 };
-
-/* For the QMP/HMP commands (virtio-vssd-qmp.c). */
-
-/* The region @id (VIRTIO_VSSD_REGION_*) of @s, or NULL if it is absent. */
-VirtIOVSSDRegion *virtio_vssd_get_region(VirtIOVSSD *s, uint16_t id);
-/* The transport device the user named (virtio-vssd-pci), or @s itself. */
-DeviceState *virtio_vssd_get_transport(VirtIOVSSD *s);
-/*
- * Asks the guest for @size bytes of @region with @policy: checks the
- * request, sets the target, raises a config interrupt.
- */
-bool virtio_vssd_request_size(VirtIOVSSD *s, SsdBalloonRegion region,
-                              int64_t size, SsdBalloonPolicy policy,
-                              Error **errp);
-/* Appends one entry per region of @s to *@tail (QAPI_LIST_APPEND). */
-void virtio_vssd_query(VirtIOVSSD *s, SsdBalloonInfoList ***tail);
 
 #endif /* HW_VIRTIO_VSSD_H */

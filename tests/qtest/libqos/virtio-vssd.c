@@ -1,28 +1,291 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libqos node for the virtio-vssd device.
+ * libqos driver for the virtio-vssd device.
  *
  * "virtio-vssd-pci" sits on a PCI bus and produces the "virtio-vssd"
- * interface that the tests in virtio-vssd-test.c consume. The device needs a
- * block backend named QVIRTIO_VSSD_NODE_NAME, which each test provides with
- * its own -blockdev (a fresh image per test), so the node does not produce
- * the generic "virtio" or "pci-device" interfaces: tests written for those
- * would start QEMU without the backend. Tests of the persistent-memory
- * region add a memory backend and "-global virtio-vssd.memdev=..." (or
- * start a QEMU of their own for a device without a block region).
+ * interface that the tests in virtio-vssd-*-test.c consume. The device needs
+ * a block backend, a memory backend or both, which each test provides with
+ * its own options (a fresh image per test): "-blockdev ...,node-name="
+ * QVIRTIO_VSSD_NODE_NAME plus "-global virtio-vssd.drive=...", a memory
+ * backend plus "-global virtio-vssd.memdev=...". So the node does not
+ * produce the generic "virtio" or "pci-device" interfaces: tests written
+ * for those would start QEMU without a backend.
+ *
+ * The driver half (qvirtio_vssd_*()) sets the device up and sends it
+ * requests the way a guest driver does.
  *
  * Copyright (c) 2026 The vssd authors.
  */
 
 #include "qemu/osdep.h"
 #include "../libqtest.h"
+#include "qemu/bswap.h"
 #include "qemu/module.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_ring.h"
 #include "standard-headers/linux/virtio_vssd.h"
 #include "qgraph.h"
 #include "virtio-vssd.h"
 
 #define VSSD_PCI_SLOT   0x04
 #define VSSD_PCI_FN     0x00
+
+/* --- the driver ----------------------------------------------------------- */
+
+void qvirtio_vssd_driver_init(QVirtioVssdDriver *d)
+{
+    uint64_t offered = qvirtio_get_features(d->dev);
+    uint64_t wanted = (1ull << VIRTIO_F_VERSION_1) |
+                      (1ull << VIRTIO_VSSD_F_BLOCK_REGION) |
+                      (1ull << VIRTIO_VSSD_F_PMEM_REGION) |
+                      (1ull << VIRTIO_VSSD_F_RESIZE) |
+                      (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+    uint16_t i;
+
+    g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
+    /* at least one region; the tests check which */
+    g_assert_true(offered & ((1ull << VIRTIO_VSSD_F_BLOCK_REGION) |
+                             (1ull << VIRTIO_VSSD_F_PMEM_REGION)));
+    if (d->want_mq) {
+        wanted |= 1ull << VIRTIO_VSSD_F_MQ;
+    }
+
+    /* qvirtio_set_features() checks that the device keeps FEATURES_OK. */
+    d->features = offered & wanted;
+    qvirtio_set_features(d->dev, d->features);
+
+    d->nr_req_queues = 1;
+    if (d->features & (1ull << VIRTIO_VSSD_F_MQ)) {
+        d->nr_req_queues = qvirtio_config_readw(d->dev,
+                               offsetof(struct virtio_vssd_config,
+                                        num_queues));
+    }
+    g_assert_cmpuint(d->nr_req_queues, >=, 1);
+    g_assert_cmpuint(d->nr_req_queues, <=, QVIRTIO_VSSD_MAX_REQ_QUEUES);
+    for (i = 0; i < d->nr_req_queues; i++) {
+        d->req_vqs[i] = qvirtqueue_setup(d->dev, d->alloc, i);
+    }
+    d->vq = d->req_vqs[0];
+    /* the control queue comes after the request queues */
+    d->ctrlq = qvirtqueue_setup(d->dev, d->alloc, d->nr_req_queues);
+    qvirtio_set_driver_ok(d->dev);
+}
+
+void qvirtio_vssd_driver_cleanup(QVirtioVssdDriver *d)
+{
+    uint16_t i;
+
+    for (i = 0; i < d->nr_req_queues; i++) {
+        qvirtqueue_cleanup(d->dev->bus, d->req_vqs[i], d->alloc);
+        d->req_vqs[i] = NULL;
+    }
+    qvirtqueue_cleanup(d->dev->bus, d->ctrlq, d->alloc);
+    d->vq = NULL;
+    d->ctrlq = NULL;
+}
+
+void qvirtio_vssd_driver_reinit(QVirtioVssdDriver *d)
+{
+    qvirtio_vssd_driver_cleanup(d);
+    qvirtio_start_device(d->dev);   /* reset, ACKNOWLEDGE, DRIVER */
+    qvirtio_vssd_driver_init(d);
+}
+
+bool qvirtio_vssd_broken(QVirtioVssdDriver *d)
+{
+    return d->dev->bus->get_status(d->dev) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
+/* --- descriptor chains ---------------------------------------------------- */
+
+void qvirtio_vssd_make_room(QVirtQueue *vq, uint32_t n)
+{
+    g_assert_cmpuint(n, <=, vq->size);
+    if (vq->free_head + n > vq->size) {
+        vq->free_head = 0;
+        vq->num_free = vq->size;
+    }
+}
+
+uint32_t qvirtio_vssd_add_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                const QVirtioVssdSeg *segs, uint32_t n)
+{
+    uint32_t head = 0;
+    uint32_t i;
+
+    qvirtio_vssd_make_room(vq, n);
+    for (i = 0; i < n; i++) {
+        uint32_t idx = qvirtqueue_add(d->qts, vq, segs[i].addr, segs[i].len,
+                                      segs[i].device_writes, i + 1 < n);
+        if (i == 0) {
+            head = idx;
+        }
+    }
+    qvirtqueue_kick(d->qts, d->dev, vq, head);
+    return head;
+}
+
+/*
+ * qvirtio_wait_used_elem() cannot tell a device that refused the chain:
+ * that one never uses it, it sets NEEDS_RESET. Watch for both.
+ */
+bool qvirtio_vssd_wait_used_or_broken(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                      uint32_t head)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        uint32_t got;
+
+        qtest_clock_step(d->qts, 100);
+        if (qvirtqueue_get_buf(d->qts, vq, &got, NULL)) {
+            g_assert_cmpuint(got, ==, head);
+            return true;
+        }
+        if (qvirtio_vssd_broken(d)) {
+            return false;
+        }
+        g_assert_cmpint(g_get_monotonic_time() - start, <=,
+                        QVIRTIO_VSSD_TIMEOUT_US);
+    }
+}
+
+void qvirtio_vssd_submit(QVirtioVssdDriver *d, QVirtQueue *vq,
+                         const QVirtioVssdSeg *segs, uint32_t n)
+{
+    uint32_t head = qvirtio_vssd_add_chain(d, vq, segs, n);
+
+    qvirtio_wait_used_elem(d->qts, d->dev, vq, head, NULL,
+                           QVIRTIO_VSSD_TIMEOUT_US);
+}
+
+bool qvirtio_vssd_submit_may_break(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                   const QVirtioVssdSeg *segs, uint32_t n)
+{
+    uint32_t head = qvirtio_vssd_add_chain(d, vq, segs, n);
+
+    return qvirtio_vssd_wait_used_or_broken(d, vq, head);
+}
+
+/* --- requests ------------------------------------------------------------- */
+
+void qvirtio_vssd_put_blk_hdr(QVirtioVssdDriver *d, uint64_t addr,
+                              uint16_t type, uint16_t flags, uint64_t sector,
+                              uint32_t num_sectors)
+{
+    struct virtio_vssd_blk_req hdr = {
+        .type = cpu_to_le16(type),
+        .flags = cpu_to_le16(flags),
+        .num_sectors = cpu_to_le32(num_sectors),
+        .sector = cpu_to_le64(sector),
+    };
+
+    qtest_memwrite(d->qts, addr, &hdr, sizeof(hdr));
+}
+
+int qvirtio_vssd_blk_request(QVirtioVssdDriver *d,
+                             const QVirtioVssdBlkReq *req, void *buf,
+                             bool may_break)
+{
+    const uint32_t len = req->len;
+    uint64_t hdr = guest_alloc(d->alloc,
+                               sizeof(struct virtio_vssd_blk_req) + len + 1);
+    uint64_t data = hdr + sizeof(struct virtio_vssd_blk_req);
+    uint64_t status = data + len;
+    QVirtioVssdSeg segs[3];
+    uint32_t n = 0;
+    bool used;
+    int ret;
+
+    qvirtio_vssd_put_blk_hdr(d, hdr, req->type, req->flags, req->sector,
+                             req->num_sectors);
+    segs[n++] = (QVirtioVssdSeg) {
+        hdr, sizeof(struct virtio_vssd_blk_req), false
+    };
+    if (len) {
+        if (req->device_writes) {
+            qtest_memset(d->qts, data, 0xa5, len);
+        } else {
+            qtest_memwrite(d->qts, data, buf, len);
+        }
+        segs[n++] = (QVirtioVssdSeg) { data, len, req->device_writes };
+    }
+    qtest_writeb(d->qts, status, 0xff);
+    segs[n++] = (QVirtioVssdSeg) { status, 1, true };
+
+    if (may_break) {
+        used = qvirtio_vssd_submit_may_break(d, d->vq, segs, n);
+    } else {
+        qvirtio_vssd_submit(d, d->vq, segs, n);
+        used = true;
+    }
+    ret = used ? qtest_readb(d->qts, status) : QVIRTIO_VSSD_BROKEN;
+    if (ret == VIRTIO_VSSD_S_OK && len && req->device_writes) {
+        qtest_memread(d->qts, data, buf, len);
+    }
+    guest_free(d->alloc, hdr);
+    return ret;
+}
+
+void qvirtio_vssd_ctrl(QVirtioVssdDriver *d, uint16_t type, uint16_t region,
+                       uint32_t generation, uint64_t arg0, uint64_t arg1,
+                       const struct virtio_vssd_range *in, uint32_t nr_in,
+                       QVirtioVssdCtrlReply *reply,
+                       struct virtio_vssd_range *out, uint32_t max_out)
+{
+    struct virtio_vssd_ctrl_req req = {
+        .type = cpu_to_le16(type),
+        .region = cpu_to_le16(region),
+        .generation = cpu_to_le32(generation),
+        .arg0 = cpu_to_le64(arg0),
+        .arg1 = cpu_to_le64(arg1),
+    };
+    struct virtio_vssd_ctrl_resp resp;
+    size_t in_len = nr_in * sizeof(*in);
+    size_t out_len = max_out * sizeof(*out);
+    uint64_t req_addr = guest_alloc(d->alloc, sizeof(req) + in_len +
+                                    sizeof(resp) + out_len);
+    uint64_t in_addr = req_addr + sizeof(req);
+    uint64_t resp_addr = in_addr + in_len;
+    uint64_t out_addr = resp_addr + sizeof(resp);
+    QVirtioVssdSeg segs[4];
+    uint32_t n = 0, i;
+
+    qtest_memwrite(d->qts, req_addr, &req, sizeof(req));
+    segs[n++] = (QVirtioVssdSeg) { req_addr, sizeof(req), false };
+    if (nr_in) {
+        for (i = 0; i < nr_in; i++) {
+            struct virtio_vssd_range r = {
+                .first = cpu_to_le64(in[i].first),
+                .count = cpu_to_le64(in[i].count),
+            };
+            qtest_memwrite(d->qts, in_addr + i * sizeof(r), &r, sizeof(r));
+        }
+        segs[n++] = (QVirtioVssdSeg) { in_addr, in_len, false };
+    }
+    qtest_memset(d->qts, resp_addr, 0xff, sizeof(resp) + out_len);
+    segs[n++] = (QVirtioVssdSeg) { resp_addr, sizeof(resp), true };
+    if (max_out) {
+        segs[n++] = (QVirtioVssdSeg) { out_addr, out_len, true };
+    }
+
+    qvirtio_vssd_submit(d, d->ctrlq, segs, n);
+    qtest_memread(d->qts, resp_addr, &resp, sizeof(resp));
+    reply->status = le16_to_cpu(resp.status);
+    reply->reason = le16_to_cpu(resp.reason);
+    reply->nr_ranges = le32_to_cpu(resp.nr_ranges);
+    reply->next = le64_to_cpu(resp.next);
+    for (i = 0; i < max_out; i++) {
+        struct virtio_vssd_range r;
+
+        qtest_memread(d->qts, out_addr + i * sizeof(r), &r, sizeof(r));
+        out[i].first = le64_to_cpu(r.first);
+        out[i].count = le64_to_cpu(r.count);
+    }
+    guest_free(d->alloc, req_addr);
+}
+
+/* --- the node ------------------------------------------------------------- */
 
 static void *qvirtio_vssd_get_driver(QVirtioVssd *vssd, const char *interface)
 {
@@ -71,8 +334,7 @@ static void virtio_vssd_register_nodes(void)
     };
     QOSGraphEdgeOptions opts = { };
     g_autofree char *dev_opts =
-        g_strdup_printf("id=%s,drive=%s,serial=%s,addr=%x.%x",
-                        QVIRTIO_VSSD_ID, QVIRTIO_VSSD_NODE_NAME,
+        g_strdup_printf("id=%s,serial=%s,addr=%x.%x", QVIRTIO_VSSD_ID,
                         QVIRTIO_VSSD_SERIAL, VSSD_PCI_SLOT, VSSD_PCI_FN);
 
     opts.extra_device_opts = dev_opts;

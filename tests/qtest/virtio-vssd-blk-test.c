@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QTest testcases for the virtio-vssd device: the block region. Probe and
+ * feature negotiation, config space, I/O (also with an IOThread and with
+ * two request queues), GET_ID, GET_MAP, and every malformed request.
+ *
+ * Malformed requests are checked against the wire contract in
+ * include/standard-headers/linux/virtio_vssd.h: they end in an error status,
+ * or, when the chain cannot be parsed, in the device's broken state
+ * (VIRTIO_CONFIG_S_NEEDS_RESET). Either way QEMU must keep answering QMP;
+ * a broken device is reset and set up again and must then serve requests.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/module.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_ring.h"
+#include "standard-headers/linux/virtio_vssd.h"
+#include "virtio-vssd-helpers.h"
+
+/* Sets of acceptable outcomes for vssd_check_rejected(). */
+#define ACCEPT(status)      (1u << (status))
+#define ACCEPT_BROKEN       (1u << 16)
+
+/* --- malformed requests -------------------------------------------------- */
+
+static const char *vssd_outcome_name(int outcome)
+{
+    static const char *const names[] = {
+        [VIRTIO_VSSD_S_OK] = "OK",
+        [VIRTIO_VSSD_S_IOERR] = "IOERR",
+        [VIRTIO_VSSD_S_UNSUPP] = "UNSUPP",
+        [VIRTIO_VSSD_S_RANGE] = "RANGE",
+        [VIRTIO_VSSD_S_UNPLUGGED] = "UNPLUGGED",
+        [VIRTIO_VSSD_S_INVALID] = "INVALID",
+    };
+
+    if (outcome == QVIRTIO_VSSD_BROKEN) {
+        return "device broken (NEEDS_RESET)";
+    }
+    if (outcome == QVIRTIO_VSSD_NO_STATUS) {
+        return "completed without a status byte";
+    }
+    if (outcome >= 0 && (size_t)outcome < G_N_ELEMENTS(names) &&
+        names[outcome]) {
+        return names[outcome];
+    }
+    return "unknown status";
+}
+
+/*
+ * A malformed request @what ended in @outcome, which must be one of
+ * @accepted. A broken device is reset and set up again. Afterwards QEMU
+ * answers QMP, the image is untouched beyond what the model allows, and the
+ * device serves a good request.
+ */
+static void vssd_check_rejected(VssdTest *t, const char *what, int outcome,
+                                unsigned accepted)
+{
+    bool ok;
+
+    g_test_message("%s: %s (%d)", what, vssd_outcome_name(outcome), outcome);
+    if (outcome == QVIRTIO_VSSD_BROKEN) {
+        ok = accepted & ACCEPT_BROKEN;
+    } else {
+        ok = outcome >= 0 && outcome < 16 && (accepted & ACCEPT(outcome));
+    }
+    if (!ok) {
+        g_test_message("%s: unexpected outcome %s", what,
+                       vssd_outcome_name(outcome));
+    }
+    g_assert_true(ok);
+
+    vssd_check_qemu_alive(t);
+    if (outcome == QVIRTIO_VSSD_BROKEN) {
+        qvirtio_vssd_driver_reinit(&t->drv);
+    } else {
+        g_assert_false(qvirtio_vssd_broken(&t->drv));
+    }
+    vssd_check_qemu_alive(t);
+    vssd_check_image(t);
+    vssd_check_read(t, 0, 8);
+}
+
+/* Outcome of a chain whose status byte is at @status_addr. */
+static int vssd_outcome(VssdTest *t, bool used, uint64_t status_addr)
+{
+    return used ? qtest_readb(t->drv.qts, status_addr) : QVIRTIO_VSSD_BROKEN;
+}
+
+/* Sends a chain whose last segment is the status byte; returns outcome. */
+static int vssd_submit_blk_chain(VssdTest *t, const QVirtioVssdSeg *segs,
+                                 uint32_t n)
+{
+    uint64_t status = segs[n - 1].addr;
+
+    g_assert_cmpuint(segs[n - 1].len, ==, 1);
+    qtest_writeb(t->drv.qts, status, 0xff);
+    return vssd_outcome(t, qvirtio_vssd_submit_may_break(&t->drv, t->drv.vq,
+                                                         segs, n),
+                        status);
+}
+
+/* A malformed block request and the outcomes it may end in. */
+typedef struct VssdBadRequest {
+    const char *what;
+    QVirtioVssdBlkReq req;
+    unsigned accepted;
+} VssdBadRequest;
+
+/* Sends each of @bad, with data made from @seed; each must be rejected. */
+static void vssd_check_bad_requests(VssdTest *t, const VssdBadRequest *bad,
+                                    size_t n, uint8_t seed)
+{
+    g_autofree uint8_t *buf = NULL;
+    uint32_t len = 1;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        len = MAX(len, bad[i].req.len);
+    }
+    buf = g_malloc(len);
+    vssd_fill(buf, len, seed);
+    for (i = 0; i < n; i++) {
+        vssd_check_rejected(t, bad[i].what,
+                            vssd_request(t, &bad[i].req, buf, true),
+                            bad[i].accepted);
+    }
+}
+
+/*
+ * A malformed chain: a block request header of @type at offset 0 of a
+ * buffer, SECTOR bytes of data at offset 16 if @data, and @segs, whose
+ * addresses are offsets in that buffer. A last segment of one
+ * device-writable byte is the status byte.
+ */
+typedef struct VssdBadChain {
+    const char *what;
+    uint16_t type;
+    bool data;
+    QVirtioVssdSeg segs[3];
+    uint32_t nr_segs;
+    unsigned accepted;
+} VssdBadChain;
+
+/* Sends each of @bad on the request queue; each must be rejected. */
+static void vssd_check_bad_chains(VssdTest *t, const VssdBadChain *bad,
+                                  size_t n)
+{
+    uint64_t addr = guest_alloc(t->drv.alloc, 16 + SECTOR + 1);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const QVirtioVssdSeg *last = &bad[i].segs[bad[i].nr_segs - 1];
+        QVirtioVssdSeg segs[G_N_ELEMENTS(bad[i].segs)];
+        uint32_t j;
+        int outcome;
+
+        qvirtio_vssd_put_blk_hdr(&t->drv, addr, bad[i].type, 0, 0, 0);
+        if (bad[i].data) {
+            qtest_memset(t->drv.qts, addr + 16, 0x99, SECTOR);
+        }
+        for (j = 0; j < bad[i].nr_segs; j++) {
+            segs[j] = bad[i].segs[j];
+            segs[j].addr += addr;
+        }
+        if (last->device_writes && last->len == 1) {
+            outcome = vssd_submit_blk_chain(t, segs, bad[i].nr_segs);
+        } else {
+            outcome = qvirtio_vssd_submit_may_break(&t->drv, t->drv.vq, segs,
+                                                    bad[i].nr_segs) ?
+                      QVIRTIO_VSSD_NO_STATUS : QVIRTIO_VSSD_BROKEN;
+        }
+        vssd_check_rejected(t, bad[i].what, outcome, bad[i].accepted);
+    }
+    guest_free(t->drv.alloc, addr);
+}
+
+/* --- tests --------------------------------------------------------------- */
+
+static void test_probe(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioVssd *vssd = obj;
+    QVirtioDevice *dev = vssd->vdev;
+    uint64_t offered = qvirtio_get_features(dev);
+    VssdTest t = { };
+
+    g_assert_cmphex(dev->device_type, ==, VIRTIO_ID_VSSD);
+    g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
+    g_assert_true(offered & (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
+    /* no memdev= on the command line */
+    g_assert_false(offered & (1ull << VIRTIO_VSSD_F_PMEM_REGION));
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    g_assert_cmpuint(qvirtio_config_readl(dev,
+                         offsetof(struct virtio_vssd_config, block_size)),
+                     ==, VSSD_BLOCK_SIZE);
+    g_assert_cmpuint(qvirtio_config_readq(dev,
+                         offsetof(struct virtio_vssd_config,
+                                  block_region_size)),
+                     ==, VSSD_IMAGE_SIZE);
+    g_assert_cmpuint(qvirtio_config_readq(dev,
+                         offsetof(struct virtio_vssd_config,
+                                  block_plugged_size)),
+                     ==, VSSD_IMAGE_SIZE);
+    if (offered & (1ull << VIRTIO_VSSD_F_MQ)) {
+        g_assert_cmpuint(qvirtio_config_readw(dev,
+                             offsetof(struct virtio_vssd_config, num_queues)),
+                         >=, 1);
+    }
+
+    g_assert_false(qvirtio_vssd_broken(&t.drv));
+    vssd_check_read(&t, 0, 1);
+    vssd_check_qemu_alive(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+static void test_read_write(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *buf = g_malloc(16 * SECTOR);
+    VssdTest t = { };
+    uint64_t addr;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    /* three sectors at an offset; the neighbours stay as they were */
+    vssd_fill(buf, 3 * SECTOR, 0x11);
+    g_assert_cmpint(vssd_write(&t, 5, buf, 3 * SECTOR, 0), ==,
+                    VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, 4, 5);
+
+    /* across the boundary of blocks 0 and 1 */
+    vssd_fill(buf, 16 * SECTOR, 0x22);
+    g_assert_cmpint(vssd_write(&t, SECTORS_PER_BLOCK - 8, buf, 16 * SECTOR,
+                               0), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, SECTORS_PER_BLOCK - 9, 18);
+
+    /* the very last sector, with FUA */
+    vssd_fill(buf, SECTOR, 0x33);
+    g_assert_cmpint(vssd_write(&t, NR_SECTORS - 1, buf, SECTOR,
+                               VIRTIO_VSSD_REQ_F_FUA), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, NR_SECTORS - 2, 2);
+
+    /* two sectors written through three unaligned data descriptors */
+    vssd_fill(buf, 2 * SECTOR, 0x44);
+    addr = guest_alloc(t.drv.alloc, 16 + 2 * SECTOR + 1);
+    qvirtio_vssd_put_blk_hdr(&t.drv, addr, VIRTIO_VSSD_T_WRITE, 0, 100, 0);
+    qtest_memwrite(t.drv.qts, addr + 16, buf, 2 * SECTOR);
+    g_assert_cmpint(vssd_submit_blk_chain(&t, (QVirtioVssdSeg[]) {
+                        { addr, 16, false },
+                        { addr + 16, 100, false },
+                        { addr + 116, 2 * SECTOR - 200, false },
+                        { addr + 16 + 2 * SECTOR - 100, 100, false },
+                        { addr + 16 + 2 * SECTOR, 1, true } }, 5),
+                    ==, VIRTIO_VSSD_S_OK);
+    vssd_model_fill(&t, 100, 2, buf);
+    vssd_check_read(&t, 99, 4);
+
+    /* and read back through two descriptors, header and status apart */
+    qtest_memset(t.drv.qts, addr + 16, 0, 2 * SECTOR);
+    qvirtio_vssd_put_blk_hdr(&t.drv, addr, VIRTIO_VSSD_T_READ, 0, 100, 0);
+    g_assert_cmpint(vssd_submit_blk_chain(&t, (QVirtioVssdSeg[]) {
+                        { addr, 16, false },
+                        { addr + 16, 300, true },
+                        { addr + 316, 2 * SECTOR - 300, true },
+                        { addr + 16 + 2 * SECTOR, 1, true } }, 4),
+                    ==, VIRTIO_VSSD_S_OK);
+    qtest_memread(t.drv.qts, addr + 16, buf + 2 * SECTOR, 2 * SECTOR);
+    g_assert_cmpmem(buf + 2 * SECTOR, 2 * SECTOR, buf, 2 * SECTOR);
+    guest_free(t.drv.alloc, addr);
+
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+static void test_discard(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VssdTest t = { };
+    uint64_t before, after;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    /* one sector: reads as zeroes, neighbours kept */
+    g_assert_cmpint(vssd_discard(&t, 10, 1), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, 9, 3);
+
+    /* the whole of block 1: the host file gets a hole */
+    before = vssd_image_blocks(&t);
+    g_assert_cmpint(vssd_discard(&t, SECTORS_PER_BLOCK, SECTORS_PER_BLOCK),
+                    ==, VIRTIO_VSSD_S_OK);
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+    after = vssd_image_blocks(&t);
+    g_test_message("image allocation: %" PRIu64 " -> %" PRIu64
+                   " (512-byte units)", before, after);
+    g_assert_cmpuint(after + VSSD_BLOCK_SIZE / 512, <=, before);
+
+    vssd_check_read(&t, SECTORS_PER_BLOCK, SECTORS_PER_BLOCK);
+    vssd_check_read(&t, SECTORS_PER_BLOCK - 1, 2);
+    vssd_check_read(&t, 2 * SECTORS_PER_BLOCK - 1, 2);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+static void test_write_zeroes(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *buf = g_malloc(8 * SECTOR);
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    vssd_fill(buf, 8 * SECTOR, 0x55);
+    g_assert_cmpint(vssd_write(&t, 200, buf, 8 * SECTOR, 0), ==,
+                    VIRTIO_VSSD_S_OK);
+    g_assert_cmpint(vssd_write_zeroes(&t, 202, 4, 0), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, 199, 10);
+
+    /* with UNMAP over the whole of block 3 */
+    g_assert_cmpint(vssd_write_zeroes(&t, 3 * SECTORS_PER_BLOCK,
+                                      SECTORS_PER_BLOCK,
+                                      VIRTIO_VSSD_REQ_F_UNMAP),
+                    ==, VIRTIO_VSSD_S_OK);
+    vssd_check_read(&t, 3 * SECTORS_PER_BLOCK - 1, 2);
+    vssd_check_read(&t, 4 * SECTORS_PER_BLOCK - 1, 2);
+
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+static int vssd_get_id(VssdTest *t, char id[VIRTIO_VSSD_ID_BYTES])
+{
+    const QVirtioVssdBlkReq req = {
+        .type = VIRTIO_VSSD_T_GET_ID,
+        .len = VIRTIO_VSSD_ID_BYTES,
+        .device_writes = true,
+    };
+
+    return vssd_request(t, &req, id, false);
+}
+
+static void test_get_id(void *obj, void *data, QGuestAllocator *alloc)
+{
+    char id[VIRTIO_VSSD_ID_BYTES];
+    char expected[VIRTIO_VSSD_ID_BYTES] = { };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    G_STATIC_ASSERT(sizeof(QVIRTIO_VSSD_SERIAL) <= VIRTIO_VSSD_ID_BYTES);
+    memcpy(expected, QVIRTIO_VSSD_SERIAL, strlen(QVIRTIO_VSSD_SERIAL));
+    g_assert_cmpint(vssd_get_id(&t, id), ==, VIRTIO_VSSD_S_OK);
+    g_assert_cmpmem(id, sizeof(id), expected, sizeof(expected));
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+static void test_get_map(void *obj, void *data, QGuestAllocator *alloc)
+{
+    struct virtio_vssd_range ranges[4];
+    QVirtioVssdCtrlReply reply;
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    vssd_check_map_full(&t);
+
+    /*
+     * From the region's end there is nothing to report; the header does not
+     * say whether that is an empty ACK or a NACK (RANGE): accept either.
+     */
+    qvirtio_vssd_ctrl(&t.drv, VIRTIO_VSSD_CTRL_GET_MAP,
+                      VIRTIO_VSSD_REGION_BLOCK, 0, VSSD_NR_BLOCKS, 0,
+                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
+    if (reply.status == VIRTIO_VSSD_RESP_ACK) {
+        g_assert_cmpuint(reply.nr_ranges, ==, 0);
+        g_assert_cmpuint(reply.next, ==, VSSD_NR_BLOCKS);
+    } else {
+        g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+        g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_RANGE);
+    }
+    g_assert_false(qvirtio_vssd_broken(&t.drv));
+
+    /* the map survives a device reset */
+    qvirtio_vssd_driver_reinit(&t.drv);
+    vssd_check_map_full(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* Beyond the end of the region: RANGE, and the file does not grow. */
+static void test_bad_range(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const VssdBadRequest bad[] = {
+        { "read at the end",
+          { VIRTIO_VSSD_T_READ, 0, NR_SECTORS, 0, SECTOR, true },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "write straddling the end",
+          { VIRTIO_VSSD_T_WRITE, 0, NR_SECTORS - 1, 0, 2 * SECTOR, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "write far past the end",
+          { VIRTIO_VSSD_T_WRITE, 0, NR_SECTORS + 1000, 0, SECTOR, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "discard straddling the end",
+          { VIRTIO_VSSD_T_DISCARD, 0, NR_SECTORS - 1, 2, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "write-zeroes past the end",
+          { VIRTIO_VSSD_T_WRITE_ZEROES, 0, NR_SECTORS, 1, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_requests(&t, bad, G_N_ELEMENTS(bad), 0x66);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* sector + length overflows: RANGE, nothing written anywhere. */
+static void test_bad_overflow(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const VssdBadRequest bad[] = {
+        { "read at sector UINT64_MAX",
+          { VIRTIO_VSSD_T_READ, 0, UINT64_MAX, 0, SECTOR, true },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "write at sector UINT64_MAX - 1, 2 sectors",
+          { VIRTIO_VSSD_T_WRITE, 0, UINT64_MAX - 1, 0, 2 * SECTOR, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        /* sector * 512 wraps to byte 0 */
+        { "write at sector 2^55",
+          { VIRTIO_VSSD_T_WRITE, 0, 1ull << 55, 0, SECTOR, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "write-zeroes at sector 2^55",
+          { VIRTIO_VSSD_T_WRITE_ZEROES, 0, 1ull << 55, 1, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+        { "discard at UINT64_MAX - 1, 2^32 - 1 sectors",
+          { VIRTIO_VSSD_T_DISCARD, 0, UINT64_MAX - 1, UINT32_MAX, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_RANGE) },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_requests(&t, bad, G_N_ELEMENTS(bad), 0x77);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* A chain with no room for the status byte: broken. */
+static void test_bad_no_status(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const VssdBadChain bad[] = {
+        { "flush with only a header", VIRTIO_VSSD_T_FLUSH, false,
+          { { 0, 16, false } }, 1, ACCEPT_BROKEN },
+        /* a write whose every byte is device-readable */
+        { "write without a status byte", VIRTIO_VSSD_T_WRITE, true,
+          { { 0, 16, false }, { 16, SECTOR, false } }, 2, ACCEPT_BROKEN },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_chains(&t, bad, G_N_ELEMENTS(bad));
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* No room for the header: broken. */
+static void test_bad_short_header(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    static const VssdBadChain bad[] = {
+        { "8-byte header", VIRTIO_VSSD_T_FLUSH, false,
+          { { 0, 8, false }, { 16, 1, true } }, 2, ACCEPT_BROKEN },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_chains(&t, bad, G_N_ELEMENTS(bad));
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* The header in a device-writable descriptor: broken. */
+static void test_bad_writable_header(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    static const VssdBadChain bad[] = {
+        { "device-writable header", VIRTIO_VSSD_T_FLUSH, false,
+          { { 0, 16, true }, { 16, 1, true } }, 2, ACCEPT_BROKEN },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_chains(&t, bad, G_N_ELEMENTS(bad));
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* The status byte in a device-readable descriptor: broken. */
+static void test_bad_readable_status(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    static const VssdBadChain bad[] = {
+        { "device-readable status", VIRTIO_VSSD_T_FLUSH, false,
+          { { 0, 16, false }, { 16, 1, false } }, 2, ACCEPT_BROKEN },
+        { "header and status in one readable descriptor",
+          VIRTIO_VSSD_T_FLUSH, false, { { 0, 17, false } }, 1,
+          ACCEPT_BROKEN },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_chains(&t, bad, G_N_ELEMENTS(bad));
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* Data buffers in the wrong direction: an error, nothing moved. */
+static void test_bad_direction(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const VssdBadChain bad[] = {
+        { "read into a device-readable buffer", VIRTIO_VSSD_T_READ, false,
+          { { 0, 16, false }, { 16, SECTOR, false }, { 16 + SECTOR, 1, true } },
+          3, ACCEPT(VIRTIO_VSSD_S_INVALID) | ACCEPT_BROKEN },
+        { "write from a device-writable buffer", VIRTIO_VSSD_T_WRITE, true,
+          { { 0, 16, false }, { 16, SECTOR, true }, { 16 + SECTOR, 1, true } },
+          3, ACCEPT(VIRTIO_VSSD_S_INVALID) | ACCEPT_BROKEN },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_chains(&t, bad, G_N_ELEMENTS(bad));
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* READ and WRITE without data. */
+static void test_bad_zero_length(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    static const VssdBadRequest bad[] = {
+        { "zero-length read", { VIRTIO_VSSD_T_READ, 0, 0, 0, 0, true },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) | ACCEPT_BROKEN },
+        { "zero-length write", { VIRTIO_VSSD_T_WRITE, 0, 0, 0, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) | ACCEPT_BROKEN },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_requests(&t, bad, G_N_ELEMENTS(bad), 0);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* Data lengths that are not a multiple of the sector size: INVALID. */
+static void test_bad_length(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const VssdBadRequest bad[] = {
+        { "700-byte read", { VIRTIO_VSSD_T_READ, 0, 0, 0, 700, true },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+        { "513-byte write",
+          { VIRTIO_VSSD_T_WRITE, 0, 0, 0, SECTOR + 1, false },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+        { "1-byte write at sector 3",
+          { VIRTIO_VSSD_T_WRITE, 0, 3, 0, 1, false },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_requests(&t, bad, G_N_ELEMENTS(bad), 0x88);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* A descriptor chain that loops: longer than the queue. */
+static void test_bad_looped_chain(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    VssdTest t = { };
+    uint64_t addr, desc;
+    uint32_t head, tail;
+
+    vssd_test_start(&t, obj, data, alloc);
+    addr = guest_alloc(t.drv.alloc, 16 + SECTOR);
+
+    /* header, then a data descriptor whose "next" is itself */
+    qvirtio_vssd_make_room(t.drv.vq, 2);
+    qvirtio_vssd_put_blk_hdr(&t.drv, addr, VIRTIO_VSSD_T_READ, 0, 0, 0);
+    head = qvirtqueue_add(t.drv.qts, t.drv.vq, addr, 16, false, true);
+    tail = qvirtqueue_add(t.drv.qts, t.drv.vq, addr + 16, SECTOR, true, true);
+    desc = t.drv.vq->desc + tail * sizeof(struct vring_desc);
+    qtest_writew(t.drv.qts, desc + offsetof(struct vring_desc, next), tail);
+    qvirtqueue_kick(t.drv.qts, t.drv.dev, t.drv.vq, head);
+    vssd_check_rejected(&t, "looped chain",
+                        qvirtio_vssd_wait_used_or_broken(&t.drv, t.drv.vq,
+                                                         head) ?
+                        QVIRTIO_VSSD_NO_STATUS : QVIRTIO_VSSD_BROKEN,
+                        ACCEPT_BROKEN);
+
+    guest_free(t.drv.alloc, addr);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/*
+ * Indirect tables: one with more entries than the queue (QEMU accepts up to
+ * VIRTQUEUE_MAX_SIZE), one beyond what virtio can map at all.
+ */
+static int vssd_submit_indirect_write(VssdTest *t, uint64_t sector,
+                                      uint32_t nr_data, uint64_t data,
+                                      bool distinct)
+{
+    uint32_t nr = nr_data + 2;
+    g_autofree struct vring_desc *table = g_new0(struct vring_desc, nr);
+    uint64_t hdr = guest_alloc(t->drv.alloc, 16 + 1);
+    uint64_t table_addr = guest_alloc(t->drv.alloc, nr * sizeof(*table));
+    uint64_t desc;
+    uint32_t i, head;
+    int ret;
+
+    qvirtio_vssd_put_blk_hdr(&t->drv, hdr, VIRTIO_VSSD_T_WRITE, 0, sector, 0);
+    qtest_writeb(t->drv.qts, hdr + 16, 0xff);
+
+    table[0].addr = cpu_to_le64(hdr);
+    table[0].len = cpu_to_le32(16);
+    for (i = 1; i <= nr_data; i++) {
+        table[i].addr = cpu_to_le64(data + (distinct ? (i - 1) * SECTOR : 0));
+        table[i].len = cpu_to_le32(SECTOR);
+    }
+    table[nr - 1].addr = cpu_to_le64(hdr + 16);
+    table[nr - 1].len = cpu_to_le32(1);
+    table[nr - 1].flags = cpu_to_le16(VRING_DESC_F_WRITE);
+    for (i = 0; i + 1 < nr; i++) {
+        table[i].flags |= cpu_to_le16(VRING_DESC_F_NEXT);
+        table[i].next = cpu_to_le16(i + 1);
+    }
+    qtest_memwrite(t->drv.qts, table_addr, table, nr * sizeof(*table));
+
+    qvirtio_vssd_make_room(t->drv.vq, 1);
+    head = qvirtqueue_add(t->drv.qts, t->drv.vq, table_addr,
+                          nr * sizeof(*table), false, false);
+    desc = t->drv.vq->desc + head * sizeof(struct vring_desc);
+    qtest_writew(t->drv.qts, desc + offsetof(struct vring_desc, flags),
+                 VRING_DESC_F_INDIRECT);
+    qvirtqueue_kick(t->drv.qts, t->drv.dev, t->drv.vq, head);
+    ret = vssd_outcome(t, qvirtio_vssd_wait_used_or_broken(&t->drv, t->drv.vq,
+                                                           head),
+                       hdr + 16);
+
+    guest_free(t->drv.alloc, table_addr);
+    guest_free(t->drv.alloc, hdr);
+    return ret;
+}
+
+static void test_bad_huge_chain(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VssdTest t = { };
+    uint32_t nr_data;
+    g_autofree uint8_t *buf = NULL;
+    uint64_t data_addr;
+    int ret;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    /* longer than the queue, within what QEMU maps: OK or refused cleanly */
+    nr_data = t.drv.vq->size + 8;
+    buf = g_malloc(nr_data * SECTOR);
+    vssd_fill(buf, nr_data * SECTOR, 0xaa);
+    data_addr = guest_alloc(t.drv.alloc, nr_data * SECTOR);
+    qtest_memwrite(t.drv.qts, data_addr, buf, nr_data * SECTOR);
+    ret = vssd_submit_indirect_write(&t, 64, nr_data, data_addr, true);
+    if (ret == VIRTIO_VSSD_S_OK) {
+        vssd_model_fill(&t, 64, nr_data, buf);
+    }
+    vssd_check_rejected(&t, "indirect table longer than the queue", ret,
+                        ACCEPT(VIRTIO_VSSD_S_OK) |
+                        ACCEPT(VIRTIO_VSSD_S_INVALID) | ACCEPT_BROKEN);
+    if (ret == VIRTIO_VSSD_S_OK) {
+        vssd_check_read(&t, 63, nr_data + 2);
+    }
+
+    /* more descriptors than virtio can map (VIRTQUEUE_MAX_SIZE = 1024) */
+    vssd_check_rejected(&t, "indirect table of 1100 descriptors",
+                        vssd_submit_indirect_write(&t, 0, 1098, data_addr,
+                                                   false),
+                        ACCEPT(VIRTIO_VSSD_S_INVALID) | ACCEPT_BROKEN);
+
+    guest_free(t.drv.alloc, data_addr);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* Unknown request type or flags: UNSUPP. */
+static void test_bad_type(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const VssdBadRequest bad[] = {
+        { "type 0x42", { 0x42, 0, 0, 0, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_UNSUPP) },
+        { "type 0xffff with a data buffer",
+          { 0xffff, 0, 0, 0, SECTOR, true },
+          ACCEPT(VIRTIO_VSSD_S_UNSUPP) },
+        { "write with unknown flag 0x8000",
+          { VIRTIO_VSSD_T_WRITE, 0x8000, 1, 0, SECTOR, false },
+          ACCEPT(VIRTIO_VSSD_S_UNSUPP) },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_requests(&t, bad, G_N_ELEMENTS(bad), 0xbb);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* Well-formed control requests the device does not know: NACK. */
+static void test_bad_ctrl_request(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    struct virtio_vssd_range ranges[4];
+    QVirtioVssdCtrlReply reply;
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    qvirtio_vssd_ctrl(&t.drv, 0x7777, VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0,
+                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
+    g_assert_false(qvirtio_vssd_broken(&t.drv));
+
+    qvirtio_vssd_ctrl(&t.drv, VIRTIO_VSSD_CTRL_GET_MAP, 0x55, 0, 0, 0,
+                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
+    g_assert_false(qvirtio_vssd_broken(&t.drv));
+
+    vssd_check_qemu_alive(&t);
+    vssd_check_map_full(&t);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* Control chains too short to parse: broken. */
+static void test_bad_ctrl_short(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_ctrl_req req = {
+        .type = cpu_to_le16(VIRTIO_VSSD_CTRL_GET_MAP),
+        .region = cpu_to_le16(VIRTIO_VSSD_REGION_BLOCK),
+    };
+    /* request at offset 0, reply buffer at 32 */
+    const struct {
+        const char *what;
+        QVirtioVssdSeg segs[2];
+        uint32_t nr_segs;
+    } bad[] = {
+        { "8-byte control request",
+          { { 0, 8, false },
+            { 32, sizeof(struct virtio_vssd_ctrl_resp), true } }, 2 },
+        { "control request without a reply buffer",
+          { { 0, sizeof(req), false } }, 1 },
+        { "4-byte reply buffer",
+          { { 0, sizeof(req), false }, { 32, 4, true } }, 2 },
+    };
+    VssdTest t = { };
+    uint64_t addr;
+    unsigned i, j;
+
+    vssd_test_start(&t, obj, data, alloc);
+    addr = guest_alloc(t.drv.alloc, 64);
+    qtest_memwrite(t.drv.qts, addr, &req, sizeof(req));
+
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        QVirtioVssdSeg segs[G_N_ELEMENTS(bad[i].segs)];
+        bool used;
+
+        for (j = 0; j < bad[i].nr_segs; j++) {
+            segs[j] = bad[i].segs[j];
+            segs[j].addr += addr;
+        }
+        used = qvirtio_vssd_submit_may_break(&t.drv, t.drv.ctrlq, segs,
+                                             bad[i].nr_segs);
+        vssd_check_rejected(&t, bad[i].what,
+                            used ? QVIRTIO_VSSD_NO_STATUS
+                                 : QVIRTIO_VSSD_BROKEN,
+                            ACCEPT_BROKEN);
+    }
+
+    guest_free(t.drv.alloc, addr);
+    vssd_check_map_full(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/*
+ * Two request queues (num-queues=2). Without VIRTIO_VSSD_F_MQ the driver
+ * sees one request queue and the control queue at index 1; with it, the
+ * control queue is at index num_queues and every request queue serves I/O.
+ */
+static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    VssdTest t = { };
+    uint16_t i;
+
+    g_assert_true(qvirtio_get_features(((QVirtioVssd *)obj)->vdev) &
+                  (1ull << VIRTIO_VSSD_F_MQ));
+
+    /* MQ negotiated: both request queues serve I/O, control at 2 */
+    t.drv.want_mq = true;
+    g_test_message("with VIRTIO_VSSD_F_MQ: 2 request queues, control 2");
+    vssd_test_start(&t, obj, data, alloc);
+    g_assert_cmpuint(t.drv.nr_req_queues, ==, 2);
+    for (i = 0; i < t.drv.nr_req_queues; i++) {
+        t.drv.vq = t.drv.req_vqs[i];
+        vssd_fill(buf, SECTOR, 0xc0 + i);
+        g_assert_cmpint(vssd_write(&t, 50 + i, buf, SECTOR, 0), ==,
+                        VIRTIO_VSSD_S_OK);
+        vssd_check_read(&t, 49, 4);
+    }
+    t.drv.vq = t.drv.req_vqs[0];
+    vssd_check_map_full(&t);
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+
+    /* MQ not negotiated: one request queue, control at 1 */
+    t.drv.want_mq = false;
+    g_test_message("without VIRTIO_VSSD_F_MQ: 1 request queue, control 1");
+    qvirtio_vssd_driver_reinit(&t.drv);
+    g_assert_cmpuint(t.drv.nr_req_queues, ==, 1);
+    vssd_check_map_full(&t);
+    vssd_check_read(&t, 49, 4);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/* --- registration -------------------------------------------------------- */
+
+static void *vssd_test_setup_mq(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_with(cmd_line,
+                                "-global virtio-vssd.num-queues=2");
+}
+
+static void register_virtio_vssd_blk_test(void)
+{
+    QOSGraphTestOptions opts = {
+        .before = vssd_test_setup,
+    };
+    QOSGraphTestOptions mq_opts = {
+        .before = vssd_test_setup_mq,
+    };
+    QOSGraphTestOptions iothread_opts = {
+        .before = vssd_test_setup_iothread,
+    };
+
+    qos_add_test("probe", "virtio-vssd", test_probe, &opts);
+    qos_add_test("read-write", "virtio-vssd", test_read_write, &opts);
+    qos_add_test("read-write-iothread", "virtio-vssd", test_read_write,
+                 &iothread_opts);
+    qos_add_test("multiqueue", "virtio-vssd", test_multiqueue, &mq_opts);
+    qos_add_test("discard", "virtio-vssd", test_discard, &opts);
+    qos_add_test("write-zeroes", "virtio-vssd", test_write_zeroes, &opts);
+    qos_add_test("get-id", "virtio-vssd", test_get_id, &opts);
+    qos_add_test("get-map", "virtio-vssd", test_get_map, &opts);
+    qos_add_test("bad-range", "virtio-vssd", test_bad_range, &opts);
+    qos_add_test("bad-overflow", "virtio-vssd", test_bad_overflow, &opts);
+    qos_add_test("bad-no-status", "virtio-vssd", test_bad_no_status, &opts);
+    qos_add_test("bad-short-header", "virtio-vssd", test_bad_short_header,
+                 &opts);
+    qos_add_test("bad-writable-header", "virtio-vssd",
+                 test_bad_writable_header, &opts);
+    qos_add_test("bad-readable-status", "virtio-vssd",
+                 test_bad_readable_status, &opts);
+    qos_add_test("bad-direction", "virtio-vssd", test_bad_direction, &opts);
+    qos_add_test("bad-zero-length", "virtio-vssd", test_bad_zero_length,
+                 &opts);
+    qos_add_test("bad-length", "virtio-vssd", test_bad_length, &opts);
+    qos_add_test("bad-looped-chain", "virtio-vssd", test_bad_looped_chain,
+                 &opts);
+    qos_add_test("bad-huge-chain", "virtio-vssd", test_bad_huge_chain,
+                 &opts);
+    qos_add_test("bad-type", "virtio-vssd", test_bad_type, &opts);
+    qos_add_test("bad-ctrl-request", "virtio-vssd", test_bad_ctrl_request,
+                 &opts);
+    qos_add_test("bad-ctrl-short", "virtio-vssd", test_bad_ctrl_short,
+                 &opts);
+}
+
+libqos_init(register_virtio_vssd_blk_test);

@@ -548,7 +548,6 @@ static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
     QVirtioVssdCtrlReply reply;
     VssdTest t = { };
     uint64_t addr;
-    uint32_t head;
     unsigned i, refused = 0;
 
     vssd_test_start(&t, obj, data, alloc);
@@ -607,13 +606,12 @@ static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
                        .region = cpu_to_le16(VIRTIO_VSSD_REGION_PMEM),
                        .arg1 = cpu_to_le64(VSSD_PMEM_SIZE),
                    }, sizeof(struct virtio_vssd_ctrl_req));
-    qvirtio_vssd_make_room(t.drv.ctrlq, 2);
-    head = qvirtqueue_add(t.drv.qts, t.drv.ctrlq, addr,
-                          sizeof(struct virtio_vssd_ctrl_req), false, true);
-    qvirtqueue_add(t.drv.qts, t.drv.ctrlq,
-                   addr + sizeof(struct virtio_vssd_ctrl_req),
-                   sizeof(struct virtio_vssd_ctrl_resp), true, false);
-    qvirtqueue_kick(t.drv.qts, t.drv.dev, t.drv.ctrlq, head);
+    qvirtio_vssd_add_chain(&t.drv, t.drv.ctrlq, (QVirtioVssdSeg[]) {
+                               { addr, sizeof(struct virtio_vssd_ctrl_req),
+                                 false },
+                               { addr + sizeof(struct virtio_vssd_ctrl_req),
+                                 sizeof(struct virtio_vssd_ctrl_resp), true },
+                           }, 2);
     qvirtio_vssd_driver_reinit(&t.drv);
     guest_free(t.drv.alloc, addr);
     vssd_check_qemu_alive(&t);

@@ -4,14 +4,19 @@
 # tests/run.sh [TEST...]
 #
 # Run every test: the device qtests (tests/qtest/run.sh, when present),
-# then each guest end-to-end test tests/e2e/*.sh (or only the named ones).
-# Each test prints TAP-like "ok N - name" / "not ok N - name" lines; this
-# script counts them and ends with exactly one line "N passed, N failed".
-# A test script that exits non-zero without reporting a failure counts as
-# one failure. Exit status: 0 when nothing failed.
+# the host tests tests/host/*.sh, then each guest end-to-end test
+# tests/e2e/*.sh (or only the named ones). Each test prints TAP: "ok N -
+# name", "not ok N - name", "ok N - name # SKIP why", and a plan "1..N".
+# This script counts them and ends with exactly one line
+# "N passed, N failed, N skipped". What the project installs itself is
+# never skipped, so a skip fails the run too; so does a suite that
+# printed no plan or another number of results than its plan (a check
+# that never ran), or that exits non-zero without reporting a failure.
+# Every suite runs under a time limit ($VSSD_SUITE_TIMEOUT, default 1800 s).
 #
-# Logs: build/test-logs/<test>.out (and the guest consoles of failed
-# tests under build/test-logs/<test>/).
+# Logs: build/test-logs/<test>.out, the guest consoles of failed tests
+# under build/test-logs/<test>/, and build/test-logs/durations.tsv (the
+# seconds each suite took, and its counts).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,25 +25,43 @@ mkdir -p "$logs"
 
 passed=0
 failed=0
+skipped=0
 failed_names=()
+suite_timeout=${VSSD_SUITE_TIMEOUT:-1800}
+durations=$logs/durations.tsv
+printf 'suite\tseconds\tpassed\tfailed\tskipped\n' > "$durations"
 
 # run_one NAME CMD...: run a test, show its output, count its results.
 run_one() {
-	local name=$1 out=$logs/$1.out rc ok notok start=$SECONDS
+	local name=$1 out=$logs/$1.out rc ok notok skip results plan start=$SECONDS
 	shift
 	echo "# ---- $name"
-	"$@" 2>&1 | tee "$out"
+	timeout --kill-after=30 "$suite_timeout" "$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	ok=$(grep -c '^ok ' "$out")
+	skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out")
+	ok=$(($(grep -c '^ok ' "$out") - skip))
 	notok=$(grep -c '^not ok ' "$out")
-	if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+	results=$((ok + skip + notok))
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" | tail -n 1)
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "not ok - $name did not finish within $suite_timeout s"
+		notok=$((notok + 1))
+	elif [ -z "$plan" ]; then
+		echo "not ok - $name printed no plan (1..N)"
+		notok=$((notok + 1))
+	elif [ "$plan" != "$results" ]; then
+		echo "not ok - $name planned $plan results and reported $results"
+		notok=$((notok + 1))
+	elif [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ] && [ "$skip" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc without reporting a failure"
 		notok=1
 	fi
 	passed=$((passed + ok))
 	failed=$((failed + notok))
-	[ "$notok" -gt 0 ] && failed_names+=("$name")
-	echo "# ---- $name: $ok passed, $notok failed ($((SECONDS - start)) s)"
+	skipped=$((skipped + skip))
+	[ "$notok" -gt 0 ] || [ "$skip" -gt 0 ] && failed_names+=("$name")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$name" $((SECONDS - start)) "$ok" "$notok" "$skip" >> "$durations"
+	echo "# ---- $name: $ok passed, $notok failed, $skip skipped ($((SECONDS - start)) s)"
 }
 
 if [ $# -gt 0 ]; then
@@ -60,7 +83,7 @@ for t in "${tests[@]}"; do
 done
 
 if [ "${#failed_names[@]}" -gt 0 ]; then
-	echo "# failed: ${failed_names[*]} (logs in $logs)"
+	echo "# failed or skipped: ${failed_names[*]} (logs in $logs)"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ]

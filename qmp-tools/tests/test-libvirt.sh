@@ -10,6 +10,11 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
+
+# every call of virsh ends: a wedged daemon fails the test, it does not hang it
+virsh() {
+	timeout 120 virsh "$@"
+}
 QEMU=${VSSD_QEMU:-$ROOT/build/qemu/qemu-system-x86_64}
 URI=qemu:///system
 export LIBVIRT_DEFAULT_URI=$URI

@@ -6,6 +6,7 @@
 # pattern, reboot on the same file and read it again. Negative controls
 # (a wrong seed) show that the checker can fail.
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 7
 
 SIZE=$((64 << 20))
 SEED=$(( (RANDOM << 15 | RANDOM) + 1 ))

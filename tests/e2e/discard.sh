@@ -5,6 +5,7 @@
 # the guest, and check that the backing file's allocated size dropped by
 # the discarded amount while the rest of the data is intact.
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 9
 
 SIZE=$((64 << 20))
 OFF=$((8 << 20))

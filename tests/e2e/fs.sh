@@ -4,6 +4,7 @@
 # An ext4 file system on /dev/vssd0: a file workload read back through a
 # cold cache, a clean fsck, then the same after a reboot (plus fstrim).
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 5
 
 vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built (make qemu image)"
 vm_tmpdir

@@ -12,6 +12,7 @@
 # punched into the backing file, also when the host picks the blocks.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/resize.sh"
+t_plan 62
 
 SEED=$(( (RANDOM << 15 | RANDOM) + 1 ))
 BS=$((64 << 10))

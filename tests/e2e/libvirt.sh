@@ -8,6 +8,7 @@
 # them resizes the device: the guest driver follows (its console reports
 # every change of its plugged size, tests/guest/resize-follow.sh).
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 32
 
 vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built"
 for need in libvirtd virsh; do
@@ -16,6 +17,11 @@ done
 VSSDCTL=$VSSD_ROOT/build/bin/vssdctl
 [ -x "$VSSDCTL" ] || t_bail "no $VSSDCTL (make vssdctl)"
 [ "$(id -u)" = 0 ] || t_bail "needs root to start libvirtd"
+
+# every call of virsh ends: a wedged daemon fails the test, it does not hang it
+virsh() {
+	timeout --kill-after=10 120 virsh "$@"
+}
 
 vm_tmpdir
 chmod 755 "$VM_TMP"
@@ -77,7 +83,7 @@ cat > "$VM_TMP/dom.xml" <<XML
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$VSSD_KERNEL</kernel>
     <initrd>$VM_TMP/initrd</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet no_timer_check vssd.run=/test/run.sh</cmdline>
+    <cmdline>console=ttyS0 panic=-1 loglevel=5 no_timer_check softlockup_all_cpu_backtrace=1 vssd.run=/test/run.sh</cmdline>
   </os>
   <features><acpi/></features>
   <devices>

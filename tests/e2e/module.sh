@@ -4,6 +4,7 @@
 # Load, unload and reload virtio_vssd (also with I/O in flight and by
 # unbinding the device); the guest must stay up and log no kernel bug.
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 2
 
 vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built (make qemu image)"
 vm_tmpdir

@@ -8,6 +8,7 @@
 # map (query-ssd-balloon) agrees with the guest's. Guest half:
 # tests/guest/resize-midway.sh.
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 6
 
 MAX=$((64 << 20))
 MB=$((1 << 20))

@@ -10,6 +10,7 @@
 # are then kept by a third boot. Guest half: tests/guest/restart.sh.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/resize.sh"
+t_plan 16
 
 SEED=$(( (RANDOM << 15 | RANDOM) + 1 ))
 MAX=$((256 << 20))

@@ -12,6 +12,7 @@
 # Two passes: 1 GiB with 1 MiB blocks (the default), 256 MiB with 64 KiB.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/resize.sh"
+t_plan 98
 
 SEED=$(( (RANDOM << 15 | RANDOM) + 1 ))
 SLACK=$((128 << 10))

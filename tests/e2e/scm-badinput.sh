@@ -14,6 +14,7 @@
 # /dev/scm, no regions, the block region as before.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 9
 
 scm_need
 scm_image_has usr/bin/scm-bad || t_bail "the guest image has no scm-bad (make image)"

@@ -11,6 +11,7 @@
 # a tear one copy is invalid and the valid one is the old table.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 14
 
 rnd() { echo $(( (RANDOM << 15 | RANDOM) + 1 )); }
 SEEDS=(--env SCM_DEFAULT_SIZE=$((4 << 20)) --env SEED_A="$(rnd)" --env SEED_B="$(rnd)"

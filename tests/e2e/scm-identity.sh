@@ -15,6 +15,7 @@
 # tests/guest/scm-identity.sh.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 5
 
 hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ID1=$(hex 32) ID2=$(hex 32) ID3=$(hex 32) ID4=$(hex 32) ID5=$(hex 32)

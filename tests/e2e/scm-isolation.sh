@@ -14,6 +14,7 @@
 # QEMU still answers after every refused request.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 8
 
 rnd() { echo $(( (RANDOM << 15 | RANDOM) + 1 )); }
 SEED_A=$(rnd) SEED_B=$(rnd) SEED_H=$(rnd) SEED_U=$(rnd)

@@ -13,6 +13,7 @@
 # back after each of the three as well.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 25
 
 rnd() { echo $(( (RANDOM << 15 | RANDOM) + 1 )); }
 SEED_A=$(rnd) SEED_B=$(rnd) SEED_U=$(rnd) SEED_H=$(rnd) SEED_A2=$(rnd) SEED_U2=$(rnd)

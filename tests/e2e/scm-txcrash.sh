@@ -11,6 +11,7 @@
 # the crash.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 6
 
 scm_need
 vm_tmpdir

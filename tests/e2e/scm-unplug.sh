@@ -8,6 +8,7 @@
 # guest half is tests/guest/scm-unplug.sh.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
+t_plan 3
 
 SEED=$(( (RANDOM << 15 | RANDOM) + 1 ))
 scm_need

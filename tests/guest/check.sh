@@ -7,6 +7,8 @@
 #
 # and then
 #
+#   plan N                   N checks will follow (in this boot); the host
+#                            fails the test when another number ran
 #   check NAME CMD...        passes when CMD succeeds
 #   check_fails NAME CMD...  passes when CMD fails (negative controls)
 #   check_done               exits 0 if every check passed, 1 otherwise
@@ -20,6 +22,10 @@
 [ -f /test/env.sh ] && . /test/env.sh
 
 CHECK_FAILED=0
+
+plan() {
+	echo "vssd.plan $1"
+}
 
 check__verdict() {
 	if [ "$1" = ok ]; then

@@ -2,6 +2,7 @@
 # Guest half of tests/e2e/data.sh, first boot: fill /dev/vssd0 with the
 # pattern of $SEED and read it back. Needs SEED, SIZE.
 . /test/check.sh
+plan 17
 
 check "/dev/vssd0 is a block device" test -b /dev/vssd0
 check "/proc/vssd/vssd0/status exists" test -r /proc/vssd/vssd0/status

@@ -3,6 +3,7 @@
 # of /dev/vssd0; that range reads as zeroes, the rest keeps its data.
 # (/sbin/blkdiscard is util-linux's: busybox's applet has no -z.)
 . /test/check.sh
+plan 9
 
 gran=$(cat /sys/block/vssd0/queue/discard_granularity 2>/dev/null)
 maxb=$(cat /sys/block/vssd0/queue/discard_max_bytes 2>/dev/null)

@@ -2,6 +2,7 @@
 # Guest half of tests/e2e/fs.sh, first boot: ext4 on /dev/vssd0, a file
 # workload, read-back through a cold cache, a clean fsck.
 . /test/check.sh
+plan 14
 
 src=/tmp/src
 mkdir -p $src/small $src/deep/a/b/c

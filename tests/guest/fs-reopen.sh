@@ -2,6 +2,7 @@
 # Guest half of tests/e2e/fs.sh, second boot: the file system and its
 # files survived the reboot; more writes; fsck clean again.
 . /test/check.sh
+plan 9
 
 check "fsck is clean after the reboot" e2fsck -f -n /dev/vssd0
 check "mount" mount -t ext4 /dev/vssd0 /mnt

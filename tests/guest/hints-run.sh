@@ -8,6 +8,7 @@
 # compare the map with the holes in its backing file.
 . /test/check.sh
 . /test/resize-lib.sh
+plan 85
 
 max=$(st max_size)
 BS=$(st block_size)

@@ -5,6 +5,7 @@
 # device (which resets it); each time the driver that comes back finishes
 # the shrink the device still asks for, and both sides agree on the map.
 . /test/check.sh
+plan 15
 
 P=/proc/vssd/vssd0
 DRV=/sys/bus/virtio/drivers/virtio_vssd

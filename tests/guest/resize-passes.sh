@@ -15,6 +15,8 @@
 # "vssd.unplugged MIB RANGES" and "vssd.counters MIB evicted=N granted=N".
 . /test/check.sh
 . /test/resize-lib.sh
+# 4 checks first, 15 per size, 1 at the end
+plan $((5 + 15 * $(echo $SIZES | wc -w)))
 
 max=$(st max_size)
 BS=$(st block_size)

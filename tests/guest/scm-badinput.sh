@@ -7,6 +7,7 @@
 # mapper. Afterwards the device still serves syncs. Environment: SEED.
 . /test/check.sh
 . /test/scm-lib.sh
+plan 14
 
 [ -c /dev/scm ] || { check "/dev/scm is a character device" false; check_done; }
 echo $((4 << 20)) > /sys/module/virtio_vssd/parameters/scm_default_size

@@ -13,6 +13,7 @@
 # Environment: PHASE, SEED_A SEED_B SEED_C SEED_D.
 . /test/check.sh
 . /test/scm-lib.sh
+case "$PHASE" in 1) plan 8 ;; 2) plan 13 ;; 3) plan 11 ;; esac
 
 [ -c /dev/scm ] || { check "/dev/scm is a character device" false; check_done; }
 TEAR=/sys/module/virtio_vssd/parameters/scm_table_tear

@@ -15,6 +15,7 @@
 # Environment: IDS (docker-style ids, pod uids), SEED0.
 . /test/check.sh
 . /test/scm-lib.sh
+plan 105
 
 CG=/sys/fs/cgroup
 set -- $IDS

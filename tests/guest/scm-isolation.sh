@@ -8,6 +8,7 @@
 # Environment: SEED_A SEED_B SEED_H SEED_U.
 . /test/check.sh
 . /test/scm-lib.sh
+plan 63
 
 if [ ! -c /dev/scm ]; then
 	check "/dev/scm is a character device" false

@@ -5,6 +5,7 @@
 # empty /proc/scm/regions, no pmem_ lines in status, and a working block
 # region.
 . /test/check.sh
+plan 5
 
 check "the block region is there" test -b /dev/vssd0
 check "no /dev/scm without memdev" test ! -e /dev/scm

@@ -22,6 +22,7 @@
 #   done          (host: grown back) still working
 . /test/check.sh
 . /test/scm-lib.sh
+plan 19
 
 [ -c /dev/scm ] || { check "/dev/scm is a character device" false; check_done; }
 BS=$(sst pmem_block_size)

@@ -11,6 +11,7 @@
 # Environment: SEED.
 . /test/check.sh
 . /test/scm-lib.sh
+plan 17
 
 DRV=/sys/bus/virtio/drivers/virtio_vssd
 mkdir -p /sys/fs/cgroup/uh

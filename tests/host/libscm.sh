@@ -11,6 +11,7 @@
 # (tests/run.sh counts them).
 set -u -o pipefail
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 35
 lib=$VSSD_ROOT/guest-driver/libscm
 vm_tmpdir
 out=$VM_TMP/libscm

@@ -8,6 +8,7 @@
 # has it. The kernel side of scmctl is tested in the guest.
 set -u -o pipefail
 . "$(dirname "$0")/../lib/vm.sh"
+t_plan 16
 tools=$VSSD_ROOT/guest-driver/tools
 vm_tmpdir
 out=$VM_TMP/tools

@@ -25,12 +25,20 @@
 #   guest half of the reporting below).
 #   After a boot: $VM_LOG is the log, $VM_STATUS the status.
 #
-# Results (TAP-like, counted by tests/run.sh):
+# Results (TAP, counted by tests/run.sh):
+#   t_plan N          the number of results this script reports itself
+#                     (everything but the guests' checks, which follow the
+#                     guest script's own plan); declared first
 #   t_ok NAME / t_fail NAME [WHY] / t_check NAME CMD... / t_skip NAME WHY
-#   t_done            prints the totals, exits 1 if anything failed
-#   vm_run NAME [vm_boot OPTIONS]   vm_boot, then one result per guest
-#                     check (see tests/guest/check.sh), one for the exit
-#                     status and one for a clean kernel log
+#                     (a skip is not a pass: tests/run.sh fails on it)
+#   t_done            checks the plan (a result that never came is a
+#                     failure), prints "1..N" and the totals, exits 1 if
+#                     anything failed or was skipped
+#   vm_report_checks NAME   one result per guest check (tests/guest/
+#                     check.sh) and one for the guest's plan
+#   vm_run NAME [vm_boot OPTIONS]   vm_boot, vm_report_checks, then one
+#                     result for the exit status and one for a clean
+#                     kernel log (both count in the script's plan)
 #
 # Helpers:
 #   vm_tmpdir         a scratch folder removed at exit ($VM_TMP)
@@ -61,6 +69,10 @@ VM_QMP=
 VM_TIMEOUT=
 T_NUM=0
 T_FAILED=0
+T_SKIPPED=0
+T_PLAN=
+# results that came from guest checks (not in the script's plan)
+T_GUEST=0
 
 # ---------------------------------------------------------------------------
 # Reporting
@@ -78,7 +90,13 @@ t_fail() {
 
 t_skip() {
 	T_NUM=$((T_NUM + 1))
-	echo "ok $T_NUM - $1 # SKIP ${2:-}"
+	T_SKIPPED=$((T_SKIPPED + 1))
+	echo "ok $T_NUM - $1 # SKIP ${2:-no reason given}"
+}
+
+t_plan() {
+	T_PLAN=$1
+	echo "# plan: $1 results of $(basename "$0") itself, plus its guests' checks"
 }
 
 # t_check NAME CMD...: ok when CMD succeeds.
@@ -93,8 +111,15 @@ t_check() {
 }
 
 t_done() {
-	echo "# $(basename "$0"): $((T_NUM - T_FAILED)) of $T_NUM passed"
-	[ "$T_FAILED" -eq 0 ]
+	local own=$((T_NUM - T_GUEST))
+	if [ -z "$T_PLAN" ]; then
+		t_fail "$(basename "$0"): plan" "the script declared no plan (t_plan; it reported $own)"
+	elif [ "$own" != "$T_PLAN" ]; then
+		t_fail "$(basename "$0"): plan" "$T_PLAN results planned, $own reported"
+	fi
+	echo "1..$T_NUM"
+	echo "# $(basename "$0"): $((T_NUM - T_FAILED - T_SKIPPED)) of $T_NUM passed, $T_SKIPPED skipped"
+	[ "$T_FAILED" -eq 0 ] && [ "$T_SKIPPED" -eq 0 ]
 	exit $?
 }
 
@@ -235,7 +260,10 @@ vm_append_cpio() {
 vm__cmdline() {
 	# no_timer_check: under a loaded host TCG can miss the IO-APIC timer check
 	# at boot and panic ("IO-APIC + timer doesn't work").
-	local c="console=ttyS0 panic=-1 quiet no_timer_check"
+	# loglevel=5 (not quiet): WARNINGs, soft lockups, hung tasks and their
+	# stacks reach the console, and vm_log_clean fails on them.
+	local c="console=ttyS0 panic=-1 loglevel=5 no_timer_check"
+	c="$c softlockup_all_cpu_backtrace=1 sysctl.kernel.hung_task_timeout_secs=60"
 	[ -n "$vm__script" ] && c="$c vssd.run=/test/run.sh"
 	echo "$c${vm__append:+ $vm__append}"
 }
@@ -406,7 +434,7 @@ vm_host_pattern() {
 # kernel bug: init's "vssd.dmesg:" report or an oops printed directly.
 vm_log_clean() {
 	local log=${1:-$VM_LOG} bad
-	bad=$(tr -d '\r' < "$log" | grep -aE 'vssd\.dmesg:|BUG:|Oops|WARNING:|Kernel panic|general protection')
+	bad=$(tr -d '\r' < "$log" | grep -aE 'vssd\.dmesg:|BUG:|Oops|WARNING:|Kernel panic|general protection|soft lockup|blocked for more than|rcu_.*detected stall')
 	if [ -n "$bad" ]; then
 		echo "$bad" | head -n 20 | sed 's/^/vm.sh: kernel: /' >&2
 		return 1
@@ -416,14 +444,25 @@ vm_log_clean() {
 # vm_report_checks NAME: one result per "vssd.check ok|fail CHECK" line
 # the guest printed (tests/guest/check.sh), named "NAME: CHECK".
 vm_report_checks() {
-	local name=$1 verdict check
+	local name=$1 verdict check plan ran=0
 	while read -r verdict check; do
+		ran=$((ran + 1))
 		if [ "$verdict" = ok ]; then
 			t_ok "$name: $check"
 		else
 			t_fail "$name: $check"
 		fi
 	done < <(tr -d '\r' < "$VM_LOG" | sed -n 's/^.*vssd\.check \(ok\|fail\) \(.*\)$/\1 \2/p')
+	plan=$(tr -d '\r' < "$VM_LOG" | sed -n 's/^.*vssd\.plan \([0-9]*\)$/\1/p' |
+		awk '{ n += $1 } END { if (NR) print n }')
+	if [ -z "$plan" ]; then
+		t_fail "$name: the guest's plan" "the guest script declared no plan (plan; $ran checks ran)"
+	elif [ "$plan" != "$ran" ]; then
+		t_fail "$name: the guest's plan" "$plan checks planned, $ran ran"
+	else
+		t_ok "$name: the guest ran its plan of $plan checks"
+	fi
+	T_GUEST=$((T_GUEST + ran + 1))
 }
 
 vm_run() {

@@ -5,6 +5,11 @@
 #   make demo    boot a VM with a vSSD and show it at work
 #   make test    every test (qtest, guest end-to-end, host reclaim)
 #   make bench   benchmarks (CSV + PNG under build/bench/, not part of test)
+#   make deb     Debian packages (build/deb/): vssd-host, vssd-guest-tools,
+#                libscm1, libscm-dev, virtio-vssd-dkms; lintian clean
+#   make install           vssdctl, its manual page and bash completion
+#   make install-guest     libscm, scmctl, scm-demo, the OCI hook, manual
+#                          pages (in a guest that builds from source)
 #
 # Everything is installed and fetched by the targets themselves; the QEMU
 # build tree is cached under $(VSSD_CACHE), keyed on the QEMU overlay, and
@@ -20,7 +25,7 @@ VMLINUZ := $(BUILD)/guest/vmlinuz
 MODULE := guest-driver/virtio_vssd.ko
 INITRAMFS := $(BUILD)/guest/initramfs.cpio.gz
 
-.PHONY: all deps qemu guest module image demo test bench install clean vssdctl
+.PHONY: all deps qemu guest module image demo test bench install install-guest clean vssdctl deb
 
 all: qemu image vssdctl
 
@@ -59,6 +64,13 @@ bench: qemu image
 PREFIX ?= /usr/local
 install: vssdctl
 	$(MAKE) -C qmp-tools OUT=$(BUILD)/qmp-tools install PREFIX=$(PREFIX)
+
+install-guest:
+	$(MAKE) -C guest-driver/libscm OUT=$(BUILD)/libscm install install-man PREFIX=$(PREFIX)
+	$(MAKE) -C guest-driver/tools OUT=$(BUILD)/tools LIBSCM_OUT=$(BUILD)/libscm install PREFIX=$(PREFIX)
+
+deb: deps
+	bash scripts/mkdeb.sh $(BUILD)/deb
 
 clean:
 	rm -rf build

@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The Debian packages (`make deb`, scripts/mkdeb.sh): they build with
+# dpkg-buildpackage and are lintian clean; installed into a clean root
+# (dpkg --root) they give working commands: vssdctl and its manual page and
+# bash completion, scmctl, scm-demo, and libscm (a program compiled against
+# the installed header and pkg-config file, linked with the shared library,
+# keeps a counter in a region across runs; the exported symbols carry the
+# version node LIBSCM_1.0). The DKMS package builds virtio_vssd.ko for the
+# guest kernel through dkms (its own trees, nothing system-wide), and the
+# guest loads that module in place of the image's and uses the device.
+. "$(dirname "$0")/../lib/vm.sh"
+t_plan 15
+
+vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built"
+for t in dpkg-buildpackage lintian dkms; do
+	command -v $t >/dev/null || t_bail "$t missing (sh scripts/deps.sh installs it)"
+done
+vm_tmpdir
+deb=$VM_TMP/deb
+kver=$(cat "$VSSD_ROOT/build/guest/kver")
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+
+if timeout 900 bash "$VSSD_ROOT/scripts/mkdeb.sh" "$deb" > "$VM_TMP/mkdeb.log" 2>&1; then
+	t_ok "make deb: the packages build and lintian reports no error or warning"
+else
+	sed 's/^/# /' "$VM_TMP/mkdeb.log" | tail -n 30
+	t_bail "make deb failed" "make deb: the packages build and lintian reports no error or warning"
+fi
+n=$(ls "$deb"/*.deb | grep -vc dbgsym)
+t_check "five packages: vssd-host, vssd-guest-tools, libscm1, libscm-dev, virtio-vssd-dkms ($n)" test "$n" = 5
+
+# --- a clean root -------------------------------------------------------------
+root=$VM_TMP/root
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
+: > "$root/var/lib/dpkg/status"
+: > "$root/var/lib/dpkg/available"
+t_check "dpkg --root installs the four non-DKMS packages" \
+	dpkg --root="$root" --force-depends --force-not-root --force-script-chrootless -i \
+	"$deb"/vssd-host_*.deb "$deb"/vssd-guest-tools_*.deb "$deb"/libscm1_*.deb "$deb"/libscm-dev_*.deb
+t_check "vssdctl from the package answers --help" \
+	eval "'$root/usr/bin/vssdctl' --help | grep -q '^    vssdctl - '"
+t_check "vssdctl's manual page renders without warnings" \
+	eval "[ -z \"\$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l '$root/usr/share/man/man1/vssdctl.1' 2>&1 >/dev/null)\" ]"
+t_check "bash completion completes vssdctl's commands" bash -c "
+	. /usr/share/bash-completion/bash_completion && . '$root/usr/share/bash-completion/completions/vssdctl' &&
+	COMP_WORDS=(vssdctl res) COMP_CWORD=1 COMP_LINE='vssdctl res' COMP_POINT=11 && _vssdctl &&
+	[ \"\${COMPREPLY[*]}\" = resize ]"
+t_check "scmctl from the package (a dry run)" \
+	eval "[ \"\$('$root/usr/sbin/scmctl' -n bind web /docker/x)\" = 'bind web /docker/x' ]"
+t_check "scmctl(8), scm-demo(1) and the libscm pages render without warnings" eval "
+	for p in '$root'/usr/share/man/man8/scmctl.8 '$root'/usr/share/man/man1/scm-demo.1 \
+		'$root'/usr/share/man/man3/scmalloc.3 '$root'/usr/share/man/man3/scmsync.3 \
+		'$root'/usr/share/man/man3/scm_tx_begin.3 '$root'/usr/share/man/man3/scm_open.3; do
+		[ -z \"\$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l \$p 2>&1 >/dev/null)\" ] || exit 1
+	done"
+t_check "scm-demo from the package keeps its counter in a region file" eval "
+	truncate -s 1M '$VM_TMP/region' &&
+	LD_LIBRARY_PATH='$root/usr/lib/$multiarch' '$root/usr/bin/scm-demo' -d '$VM_TMP/region' a >/dev/null &&
+	LD_LIBRARY_PATH='$root/usr/lib/$multiarch' '$root/usr/bin/scm-demo' -s -d '$VM_TMP/region' | grep -q 'counter=1 '"
+cat > "$VM_TMP/t.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <scm.h>
+
+int main(void)
+{
+	unsigned long *n = scm_root();
+
+	if (!n) {
+		n = scmalloc(sizeof(*n));
+		if (!n || scm_set_root(n))
+			return 2;
+		*n = 0;
+	}
+	(*n)++;
+	if (scmsync(n, sizeof(*n)))
+		return 2;
+	printf("%lu\n", *n);
+	return scm_close();
+}
+C
+t_check "a program built with the installed scm.h, libscm.pc and libscm.so runs twice" eval "
+	cc -o '$VM_TMP/t' '$VM_TMP/t.c' \$(PKG_CONFIG_SYSROOT_DIR='$root' PKG_CONFIG_LIBDIR='$root/usr/lib/$multiarch/pkgconfig' pkg-config --cflags --libs libscm) &&
+	truncate -s 1M '$VM_TMP/r2' &&
+	SCM_DEVICE='$VM_TMP/r2' LD_LIBRARY_PATH='$root/usr/lib/$multiarch' '$VM_TMP/t' &&
+	[ \"\$(SCM_DEVICE='$VM_TMP/r2' LD_LIBRARY_PATH='$root/usr/lib/$multiarch' '$VM_TMP/t')\" = 2 ]"
+t_check "libscm.so.1 exports its API under the version node LIBSCM_1.0, nothing else" eval "
+	objdump -T '$root/usr/lib/$multiarch/libscm.so.1' > '$VM_TMP/syms' &&
+	grep -q 'LIBSCM_1.0 *scmalloc\$' '$VM_TMP/syms' && grep -q 'LIBSCM_1.0 *scm_tx_commit\$' '$VM_TMP/syms' &&
+	[ \"\$(grep ' DF \.text' '$VM_TMP/syms' | grep -vc 'LIBSCM_1\.0')\" = 0 ]"
+
+# --- DKMS: build for the guest kernel, load it in the guest ---------------------
+dk=$VM_TMP/dkms
+mkdir -p "$dk/root" "$dk/tree"
+dpkg -x "$deb"/virtio-vssd-dkms_*.deb "$dk/root"
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$dk"/root/usr/src/virtio-vssd-*/dkms.conf)
+t_check "dkms add from the package's source tree" \
+	dkms add -m virtio-vssd -v "$ver" --sourcetree "$dk/root/usr/src" --dkmstree "$dk/tree"
+t_check "dkms build for the guest kernel $kver" \
+	timeout 600 dkms build -m virtio-vssd -v "$ver" -k "$kver" --sourcetree "$dk/root/usr/src" \
+	--dkmstree "$dk/tree" --kernelsourcedir "/usr/src/linux-headers-$kver"
+ko=$(find "$dk/tree" -name 'virtio_vssd.ko*' | head -n 1)
+mkdir -p "$VM_TMP/files/dkms"
+case $ko in
+*.xz) xz -dc "$ko" > "$VM_TMP/files/dkms/virtio_vssd.ko" ;;
+*.ko) cp "$ko" "$VM_TMP/files/dkms/virtio_vssd.ko" ;;
+esac
+truncate -s 16M "$VM_TMP/disk.img"
+vm_run "guest" --script "$VSSD_ROOT/tests/guest/dkms-load.sh" --files "$VM_TMP/files" --timeout 120 -- \
+	-blockdev "driver=file,filename=$VM_TMP/disk.img,node-name=vssd-disk" \
+	-device virtio-vssd-pci,id=vssd0,drive=vssd-disk
+t_done

@@ -4,26 +4,29 @@
  *
  * Copyright (c) 2026 The vssd authors.
  *
- * File map:
- *   vssd_main.c  module init/exit, virtio probe/remove, virtqueues, config
- *   vssd_blk.c   the block region as a blk-mq disk (/dev/vssdN)
- *   vssd_ctrl.c  the control queue (synchronous requests, concurrent
- *                flushes) and plugged map
- *   vssd_resize.c  the resize protocol: UNPLUG, UNPLUG_HOST and PLUG rounds
- *   vssd_evict.c   which blocks to give back: hints, then least recently used
- *   vssd_hints.c   the eviction hint list (/proc/vssd/vssdN/hints)
- *   vssd_proc.c  /proc/vssd/vssdN/
- *   vssd_pmem.c, vssd_scm_table.c, vssd_scm.c: persistent memory and
- *                /dev/scm (see vssd_pmem.h)
+ * Layers, each calling only the ones below it (README.md has the file
+ * table):
+ *   vssd_main.c                       module, probe/remove
+ *   vssd_proc.c                       /proc/vssd/vssdN/
+ *   vssd_resize.c                     resize policy (config_work)
+ *   vssd_scm*.c                       /dev/scm, a client of pmem
+ *   vssd_blk.c, vssd_evict.c,         the two users of a region: the
+ *   vssd_hints.c, vssd_pmem.c         block region, the pmem region
+ *   vssd_region.c                     a region of plugged blocks
+ *   vssd_ctrl.c                       the control queue
+ *   vssd_ranges.c                     range lists (no device state)
  *
  * Locking, outermost first:
- *   ctrl_mutex   one control request at a time (sleeps); held by the resize
- *                work for a whole round, so it also serialises resizes
+ *   pmem->sem    the pmem region (vssd_pmem.h)
+ *   ctrl_mutex   one synchronous control request at a time (sleeps); taken
+ *                and released by each call of vssd_ctrl.c. Resizes are
+ *                serialised by config_work, which never runs twice at once
  *   hints_mutex  the hint list (sleeps)
- *   map_mutex    the plugged bitmap's writers (sleeps); queue_rq reads the
- *                bitmap locklessly after starting the request: a cleared
- *                bit is followed by a wait for started requests on it
- *                (vssd_blk_wait_idle), and a set bit is safe to see late
+ *   map_mutex    a region's plugged bitmap's writers (sleeps); queue_rq
+ *                reads the block region's bitmap locklessly after starting
+ *                the request: a cleared bit is followed by a wait for
+ *                started requests on it (vssd_blk_wait_idle), and a set bit
+ *                is safe to see late
  *   lock         removing, config_pending, the cached config and the
  *                pending resize (irqsave)
  *   req_vq.lock  one request virtqueue (irqsave)
@@ -46,7 +49,9 @@
 
 struct seq_file;
 struct vssd_pmem;
+struct vssd_scm;
 #include <linux/virtio_vssd.h>
+#include "vssd_region.h"
 
 /* Prefix of disk and /proc folder names: vssd0, vssd1, ... */
 #define VSSD_NAME		"vssd"
@@ -212,18 +217,14 @@ struct vssd_device {
 	struct blk_mq_tag_set tag_set;
 	/* The disk; NULL without a block region. */
 	struct gendisk *disk;
-	/* Serialises the plugged bitmap. */
-	struct mutex map_mutex;
-	/* One bit per block of the block region, set = plugged. */
-	unsigned long *plugged;
+	/* Its plugged map (vssd_evict.c sets it up); unused without. */
+	struct vssd_region block;
 	/*
 	 * Per block: jiffies of the last read or write (low bit forced on),
 	 * 0 = not touched since probe. Written racily by queue_rq; it only
 	 * steers the eviction choice.
 	 */
 	u32 *last_use;
-	/* Scratch bitmap of the resize work: the blocks of one step. */
-	unsigned long *chosen;
 
 	/* --- Eviction hints (vssd_hints.c); protected by @hints_mutex --- */
 
@@ -263,6 +264,8 @@ struct vssd_device {
 	/* --- Persistent-memory region (vssd_pmem.c); NULL without --- */
 
 	struct vssd_pmem *pmem;
+	/* /dev/scm on it (vssd_scm.c); NULL without. */
+	struct vssd_scm *scm;
 
 	/* --- /proc/vssd/vssdN --- */
 
@@ -281,24 +284,10 @@ void vssd_read_changing_config(struct vssd_device *vssd);
 void vssd_config_work(struct work_struct *work);
 const char *vssd_pending_name(enum vssd_pending_op op);
 void vssd_agent_ready(struct vssd_device *vssd);
-int vssd_resize_request(struct vssd_device *vssd, u16 region, u16 type,
-			u32 generation, u64 arg0, unsigned int nr_out,
-			unsigned int *nr_in);
-unsigned int vssd_bitmap_to_ranges(struct vssd_device *vssd,
-				   const unsigned long *map, u64 nbits,
-				   u64 *from);
-int vssd_check_host_ranges(struct vssd_device *vssd, unsigned int nr,
-			   u64 nr_blocks, u64 want, u64 *total);
-
-/* vssd_pmem_resize.c */
-int vssd_pmem_resize_step(struct vssd_device *vssd, bool grow, bool host,
-			  u32 generation, u64 blocks);
 
 /* vssd_evict.c */
-int vssd_evict_alloc(struct vssd_device *vssd);
+int vssd_evict_init(struct vssd_device *vssd);
 void vssd_evict_free(struct vssd_device *vssd);
-u64 vssd_choose_evict(struct vssd_device *vssd, u64 want);
-u64 vssd_choose_grant(struct vssd_device *vssd, u64 want);
 
 /* Block numbers [first, last] of a request of @nr_sectors from @sector. */
 static inline void vssd_sector_blocks(struct vssd_device *vssd, u64 sector,
@@ -323,19 +312,11 @@ static inline void vssd_touch_blocks(struct vssd_device *vssd, u64 first,
 }
 
 /* vssd_hints.c */
-/* Longest token of a range list: two 20-digit numbers and a dash. */
-#define VSSD_TOKEN_MAX		42
-bool vssd_hints_has_token(const char *buf);
-char *vssd_hints_unfinished(char *buf);
 void vssd_hints_init(struct vssd_device *vssd);
 void vssd_hints_free(struct vssd_device *vssd);
 int vssd_hints_update(struct vssd_device *vssd, char *buf, bool append);
 void vssd_hints_show(struct vssd_device *vssd, struct seq_file *m);
 void vssd_hints_prune(struct vssd_device *vssd);
-int vssd_parse_range(const char *tok, u64 nr_blocks, u64 *first, u64 *last);
-void vssd_seq_ranges(struct seq_file *m, const u32 *blocks, u32 nr);
-void vssd_seq_bitmap_ranges(struct seq_file *m, const unsigned long *map,
-			    u64 nr_bits);
 
 /* vssd_blk.c */
 int vssd_blk_init(struct vssd_device *vssd);
@@ -350,14 +331,15 @@ void vssd_ctrl_free(struct vssd_device *vssd);
 void vssd_ctrl_done(struct virtqueue *vq);
 int vssd_ctrl_flush(struct vssd_device *vssd, u16 region, u64 offset,
 		    u64 len, u16 *status);
-int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
-		      unsigned int *nr_in_ranges);
-int vssd_map_load(struct vssd_device *vssd);
-int vssd_map_load_region(struct vssd_device *vssd, u16 region,
-			 unsigned long *map, u64 nr_blocks);
-const char *vssd_resp_name(u16 status);
-void vssd_map_free(struct vssd_device *vssd);
-u64 vssd_map_weight(struct vssd_device *vssd);
+int vssd_ctrl_get_map(struct vssd_device *vssd, u16 region,
+		      unsigned long *map, u64 nr_blocks);
+int vssd_ctrl_plug(struct vssd_device *vssd, u16 region, u32 generation,
+		   const unsigned long *map, u64 nr_blocks, u64 *from);
+int vssd_ctrl_unplug(struct vssd_device *vssd, u16 region, u32 generation,
+		     const unsigned long *map, u64 nr_blocks, u64 *from);
+int vssd_ctrl_unplug_host(struct vssd_device *vssd, u16 region,
+			  u32 generation, u64 want, unsigned long *taken,
+			  u64 nr_blocks, u64 *total);
 
 /* vssd_proc.c */
 int vssd_proc_init(void);

@@ -123,7 +123,7 @@ static blk_status_t vssd_check_blocks(struct vssd_device *vssd,
 	if (last >= vssd->nr_blocks)
 		return BLK_STS_OK;	/* the device answers S_RANGE */
 
-	if (find_next_zero_bit(vssd->plugged, last + 1, first) <= last) {
+	if (find_next_zero_bit(vssd->block.plugged, last + 1, first) <= last) {
 		atomic64_inc(&vssd->stats.unplugged_io_errors);
 		return BLK_STS_IOERR;
 	}

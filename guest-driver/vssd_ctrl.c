@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-vssd guest driver: the control queue and the plugged map.
+ * virtio-vssd guest driver: the control queue.
  *
  * Copyright (c) 2026 The vssd authors.
  *
@@ -17,6 +17,12 @@
  * flight (up to ctrl_flush_slots). Every request is queued with its
  * struct vssd_ctrl_call as the token, so the callback wakes the right
  * waiter.
+ *
+ * This file is the only one that touches the shared request buffers
+ * (ctrl_req, ctrl_resp, ctrl_ranges): the layers above use the typed
+ * calls vssd_ctrl_get_map(), vssd_ctrl_plug(), vssd_ctrl_unplug(),
+ * vssd_ctrl_unplug_host() (which take ctrl_mutex themselves and speak in
+ * bitmaps of blocks) and vssd_ctrl_flush().
  */
 
 #include <linux/bitmap.h>
@@ -25,7 +31,14 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include "vssd.h"
+#include "vssd_ranges.h"
 
+/**
+ * vssd_ctrl_alloc - allocate the buffers of the synchronous requests
+ * @vssd: the device
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int vssd_ctrl_alloc(struct vssd_device *vssd)
 {
 	vssd->ctrl_req = kzalloc(sizeof(*vssd->ctrl_req), GFP_KERNEL);
@@ -39,7 +52,10 @@ int vssd_ctrl_alloc(struct vssd_device *vssd)
 	return 0;
 }
 
-/* Only after the device was reset (or never made ready). */
+/**
+ * vssd_ctrl_free - free the buffers of the synchronous requests
+ * @vssd: the device, reset (or never made ready)
+ */
 void vssd_ctrl_free(struct vssd_device *vssd)
 {
 	kfree(vssd->ctrl_ranges);
@@ -50,7 +66,12 @@ void vssd_ctrl_free(struct vssd_device *vssd)
 	vssd->ctrl_req = NULL;
 }
 
-/* Control virtqueue callback: reap the replies and wake their waiters. */
+/**
+ * vssd_ctrl_done - control virtqueue callback
+ * @vq: the control virtqueue
+ *
+ * Reaps the replies and wakes their waiters.
+ */
 void vssd_ctrl_done(struct virtqueue *vq)
 {
 	struct vssd_device *vssd = vq->vdev->priv;
@@ -162,21 +183,21 @@ int vssd_ctrl_flush(struct vssd_device *vssd, u16 region, u64 offset,
 	return err;
 }
 
-/**
- * vssd_ctrl_request - send vssd->ctrl_req and wait for vssd->ctrl_resp
- * @vssd: the device; the caller holds ctrl_mutex and filled ctrl_req
- * @nr_out_ranges: ranges of ctrl_ranges sent after the request (PLUG, UNPLUG)
- * @nr_in_ranges: NULL, or receives the number of ranges the device wrote
- *                into ctrl_ranges (GET_MAP, UNPLUG_HOST); the whole buffer
- *                is then offered to the device
+/*
+ * Send vssd->ctrl_req and wait for vssd->ctrl_resp (ctrl_mutex held).
+ * @nr_out_ranges ranges of ctrl_ranges go after the request (PLUG,
+ * UNPLUG); with @nr_in_ranges the whole of ctrl_ranges is offered to the
+ * device, and *@nr_in_ranges receives the number it wrote (GET_MAP,
+ * UNPLUG_HOST).
  *
- * Return: 0 when the device answered (check ctrl_resp->status), -EIO when
+ * Returns 0 when the device answered (check ctrl_resp->status), -EIO when
  * the answer is malformed or the control queue is broken, -ETIMEDOUT when
  * no answer came (the queue is broken from then on), -ENOSPC or another
  * error from virtqueue_add_sgs().
  */
-int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
-		      unsigned int *nr_in_ranges)
+static int vssd_ctrl_request(struct vssd_device *vssd,
+			     unsigned int nr_out_ranges,
+			     unsigned int *nr_in_ranges)
 {
 	struct scatterlist req_sg, resp_sg, out_ranges_sg, in_ranges_sg;
 	struct scatterlist *sgs[4];
@@ -234,7 +255,7 @@ int vssd_ctrl_request(struct vssd_device *vssd, unsigned int nr_out_ranges,
 }
 
 /* Readable names of VIRTIO_VSSD_RESP_*, for messages. */
-const char *vssd_resp_name(u16 status)
+static const char *vssd_resp_name(u16 status)
 {
 	switch (status) {
 	case VIRTIO_VSSD_RESP_ACK:
@@ -250,36 +271,45 @@ const char *vssd_resp_name(u16 status)
 	}
 }
 
+/* Fill ctrl_req for a request of @type on @region (ctrl_mutex held). */
+static void vssd_ctrl_prepare(struct vssd_device *vssd, u16 type, u16 region,
+			      u32 generation, u64 arg0)
+{
+	struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
+
+	memset(req, 0, sizeof(*req));
+	req->type = cpu_to_le16(type);
+	req->region = cpu_to_le16(region);
+	req->generation = cpu_to_le32(generation);
+	req->arg0 = cpu_to_le64(arg0);
+}
+
 /**
- * vssd_map_load_region - read a region's plugged map from the device
+ * vssd_ctrl_get_map - read a region's plugged map from the device
  * @vssd: the device; its control queue is up
  * @region: VIRTIO_VSSD_REGION_*
  * @map: bitmap of @nr_blocks bits, zeroed by the caller; filled here
  * @nr_blocks: blocks in the region
  *
- * One GET_MAP round trip per VSSD_CTRL_RANGES ranges. Fails with -EIO on a
- * refused request or on a reply that is out of range or makes no progress.
+ * One GET_MAP round trip per VSSD_CTRL_RANGES ranges. The caller makes
+ * sure nobody else looks at @map meanwhile.
+ *
+ * Return: 0, -EIO on a refused request or on a reply that is out of range
+ * or makes no progress, or the transport's error.
  */
-int vssd_map_load_region(struct vssd_device *vssd, u16 region,
-			 unsigned long *map, u64 nr_blocks)
+int vssd_ctrl_get_map(struct vssd_device *vssd, u16 region,
+		      unsigned long *map, u64 nr_blocks)
 {
+	struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
 	struct device *dev = &vssd->vdev->dev;
-	unsigned int nr, i;
-	u64 next = 0;
+	unsigned int nr, bad;
+	u64 next = 0, total, resp_next;
 	int err = 0;
 
 	mutex_lock(&vssd->ctrl_mutex);
-	mutex_lock(&vssd->map_mutex);
 	while (next < nr_blocks) {
-		struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
-		struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
-		u64 resp_next;
-
-		memset(req, 0, sizeof(*req));
-		req->type = cpu_to_le16(VIRTIO_VSSD_CTRL_GET_MAP);
-		req->region = cpu_to_le16(region);
-		req->arg0 = cpu_to_le64(next);
-
+		vssd_ctrl_prepare(vssd, VIRTIO_VSSD_CTRL_GET_MAP, region, 0,
+				  next);
 		err = vssd_ctrl_request(vssd, 0, &nr);
 		if (err)
 			break;
@@ -291,19 +321,15 @@ int vssd_map_load_region(struct vssd_device *vssd, u16 region,
 			err = -EIO;
 			break;
 		}
-
-		for (i = 0; i < nr; i++) {
-			u64 first = le64_to_cpu(vssd->ctrl_ranges[i].first);
-			u64 count = le64_to_cpu(vssd->ctrl_ranges[i].count);
-
-			if (!count || first >= nr_blocks ||
-			    count > nr_blocks - first) {
-				dev_err(dev, "GET_MAP: bad range %llu+%llu\n",
-					first, count);
-				err = -EIO;
-				goto out_unlock;
-			}
-			bitmap_set(map, first, count);
+		bad = vssd_ranges_check(vssd->ctrl_ranges, nr, nr_blocks,
+					&total);
+		vssd_ranges_to_bitmap(vssd->ctrl_ranges, bad, map);
+		if (bad < nr) {
+			dev_err(dev, "GET_MAP: bad range %llu+%llu\n",
+				le64_to_cpu(vssd->ctrl_ranges[bad].first),
+				le64_to_cpu(vssd->ctrl_ranges[bad].count));
+			err = -EIO;
+			break;
 		}
 
 		resp_next = le64_to_cpu(resp->next);
@@ -315,49 +341,188 @@ int vssd_map_load_region(struct vssd_device *vssd, u16 region,
 		}
 		next = resp_next;
 	}
-out_unlock:
-	mutex_unlock(&vssd->map_mutex);
 	mutex_unlock(&vssd->ctrl_mutex);
 	return err;
 }
 
-/* The block region's plugged bitmap, allocated and filled at probe. */
-int vssd_map_load(struct vssd_device *vssd)
+/*
+ * Send the resize request in ctrl_req (with @nr_out ranges of
+ * ctrl_ranges; ctrl_mutex held) and map the answer: 0 (ACK), -EAGAIN
+ * (STALE), -EBUSY, -EPROTO (any other NACK), -EREMOTEIO (host error) or
+ * the transport's error (-EIO, -ETIMEDOUT: the control queue is broken).
+ */
+static int vssd_ctrl_resize_request(struct vssd_device *vssd,
+				    unsigned int nr_out, unsigned int *nr_in)
 {
+	struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
+	struct vssd_counters *c = &vssd->stats;
+	u16 type = le16_to_cpu(vssd->ctrl_req->type);
+	u32 generation = le32_to_cpu(vssd->ctrl_req->generation);
+	u16 status, reason;
 	int err;
 
-	if (!vssd->has_block_region)
-		return 0;
-
-	vssd->plugged = kvcalloc(BITS_TO_LONGS(vssd->nr_blocks),
-				 sizeof(unsigned long), GFP_KERNEL);
-	if (!vssd->plugged)
-		return -ENOMEM;
-	err = vssd_map_load_region(vssd, VIRTIO_VSSD_REGION_BLOCK,
-				   vssd->plugged, vssd->nr_blocks);
+	atomic64_inc(&c->resize_requests);
+	err = vssd_ctrl_request(vssd, nr_out, nr_in);
 	if (err) {
-		vssd_map_free(vssd);
+		atomic64_inc(&c->resize_errors);
 		return err;
 	}
-	dev_dbg(&vssd->vdev->dev, "GET_MAP: %llu of %llu blocks plugged\n",
-		vssd_map_weight(vssd), vssd->nr_blocks);
-	return 0;
+
+	status = le16_to_cpu(resp->status);
+	reason = le16_to_cpu(resp->reason);
+	switch (status) {
+	case VIRTIO_VSSD_RESP_ACK:
+		return 0;
+	case VIRTIO_VSSD_RESP_BUSY:
+		atomic64_inc(&c->resize_busy);
+		return -EBUSY;
+	case VIRTIO_VSSD_RESP_NACK:
+		atomic64_inc(&c->resize_refused);
+		if (reason == VIRTIO_VSSD_R_STALE)
+			return -EAGAIN;
+		dev_warn(&vssd->vdev->dev,
+			 "resize request %u (generation %u) refused, reason %u\n",
+			 type, generation, reason);
+		return -EPROTO;
+	default:
+		atomic64_inc(&c->resize_errors);
+		dev_warn(&vssd->vdev->dev,
+			 "resize request %u (generation %u): %s\n", type,
+			 generation, vssd_resp_name(status));
+		return -EREMOTEIO;
+	}
 }
 
-void vssd_map_free(struct vssd_device *vssd)
+/* PLUG or UNPLUG the set bits of @map from *@from on, one request's worth. */
+static int vssd_ctrl_send_list(struct vssd_device *vssd, u16 type,
+			       u16 region, u32 generation,
+			       const unsigned long *map, u64 nr_blocks,
+			       u64 *from)
 {
-	kvfree(vssd->plugged);
-	vssd->plugged = NULL;
+	unsigned int nr;
+	u64 next = *from;
+	int err;
+
+	mutex_lock(&vssd->ctrl_mutex);
+	nr = vssd_ranges_from_bitmap(vssd->ctrl_ranges, VSSD_CTRL_RANGES, map,
+				     nr_blocks, &next);
+	if (!nr) {
+		err = -ENODATA;
+		goto out_unlock;
+	}
+	vssd_ctrl_prepare(vssd, type, region, generation, nr);
+	err = vssd_ctrl_resize_request(vssd, nr, NULL);
+	if (!err)
+		*from = next;
+out_unlock:
+	mutex_unlock(&vssd->ctrl_mutex);
+	return err;
 }
 
-/* Number of plugged blocks according to the map. */
-u64 vssd_map_weight(struct vssd_device *vssd)
+/**
+ * vssd_ctrl_plug - PLUG blocks of a bitmap, as many as one request holds
+ * @vssd: the device
+ * @region: VIRTIO_VSSD_REGION_*
+ * @generation: the resize_generation answered
+ * @map: the blocks to plug
+ * @nr_blocks: bits in @map
+ * @from: first block to look at; on ACK moved past the blocks sent, so
+ *        that the blocks of @map in [old *@from, new *@from) were plugged
+ *
+ * Return: 0 (ACK), -ENODATA when no block is set from *@from, -EAGAIN
+ * (STALE), -EBUSY, -EPROTO (any other refusal), -EREMOTEIO (host error),
+ * or the transport's error (-EIO, -ETIMEDOUT).
+ */
+int vssd_ctrl_plug(struct vssd_device *vssd, u16 region, u32 generation,
+		   const unsigned long *map, u64 nr_blocks, u64 *from)
 {
-	u64 weight;
+	return vssd_ctrl_send_list(vssd, VIRTIO_VSSD_CTRL_PLUG, region,
+				   generation, map, nr_blocks, from);
+}
 
-	mutex_lock(&vssd->map_mutex);
-	weight = vssd->plugged ?
-		 bitmap_weight(vssd->plugged, vssd->nr_blocks) : 0;
-	mutex_unlock(&vssd->map_mutex);
-	return weight;
+/**
+ * vssd_ctrl_unplug - UNPLUG blocks of a bitmap, as many as one request holds
+ * @vssd: the device
+ * @region: VIRTIO_VSSD_REGION_*
+ * @generation: the resize_generation answered
+ * @map: the blocks to give back
+ * @nr_blocks: bits in @map
+ * @from: as for vssd_ctrl_plug()
+ *
+ * Return: as vssd_ctrl_plug().
+ */
+int vssd_ctrl_unplug(struct vssd_device *vssd, u16 region, u32 generation,
+		     const unsigned long *map, u64 nr_blocks, u64 *from)
+{
+	return vssd_ctrl_send_list(vssd, VIRTIO_VSSD_CTRL_UNPLUG, region,
+				   generation, map, nr_blocks, from);
+}
+
+/*
+ * Check the list of an UNPLUG_HOST reply (ctrl_mutex held). A reply that
+ * names blocks outside the region or more than asked is a broken device:
+ * the caller keeps its map rather than trust it (-EIO). -ENOSPC when the
+ * device took nothing (it keeps some blocks back: a shrink stops short).
+ */
+static int vssd_ctrl_check_host_ranges(struct vssd_device *vssd,
+				       unsigned int nr, u64 nr_blocks,
+				       u64 want, u64 *total)
+{
+	struct device *dev = &vssd->vdev->dev;
+	unsigned int bad;
+
+	bad = vssd_ranges_check(vssd->ctrl_ranges, nr, nr_blocks, total);
+	if (bad < nr) {
+		dev_err(dev, "UNPLUG_HOST: bad range %llu+%llu\n",
+			le64_to_cpu(vssd->ctrl_ranges[bad].first),
+			le64_to_cpu(vssd->ctrl_ranges[bad].count));
+		atomic64_inc(&vssd->stats.resize_errors);
+		return -EIO;
+	}
+	if (*total > want) {
+		dev_err(dev, "UNPLUG_HOST: %llu blocks for %llu asked\n",
+			*total, want);
+		atomic64_inc(&vssd->stats.resize_errors);
+		return -EIO;
+	}
+	/* the device had nothing it may take (e.g. reserved pmem blocks) */
+	return *total ? 0 : -ENOSPC;
+}
+
+/**
+ * vssd_ctrl_unplug_host - UNPLUG_HOST: the device picks blocks to take back
+ * @vssd: the device
+ * @region: VIRTIO_VSSD_REGION_*
+ * @generation: the resize_generation answered
+ * @want: blocks asked for
+ * @taken: bitmap of @nr_blocks bits; receives the blocks the device took
+ * @nr_blocks: blocks in the region
+ * @total: receives the number of blocks taken
+ *
+ * Return: 0, -ENOSPC when the device took nothing, -EIO for a reply we
+ * cannot trust (nothing taken then), or an error as vssd_ctrl_plug().
+ */
+int vssd_ctrl_unplug_host(struct vssd_device *vssd, u16 region,
+			  u32 generation, u64 want, unsigned long *taken,
+			  u64 nr_blocks, u64 *total)
+{
+	unsigned int nr;
+	int err;
+
+	mutex_lock(&vssd->ctrl_mutex);
+	vssd_ctrl_prepare(vssd, VIRTIO_VSSD_CTRL_UNPLUG_HOST, region,
+			  generation, want);
+	err = vssd_ctrl_resize_request(vssd, 0, &nr);
+	if (!err)
+		err = vssd_ctrl_check_host_ranges(vssd, nr, nr_blocks, want,
+						  total);
+	if (!err) {
+		bitmap_zero(taken, nr_blocks);
+		vssd_ranges_to_bitmap(vssd->ctrl_ranges, nr, taken);
+		dev_dbg(&vssd->vdev->dev,
+			"UNPLUG_HOST: host took %llu blocks of region %u in %u ranges\n",
+			*total, region, nr);
+	}
+	mutex_unlock(&vssd->ctrl_mutex);
+	return err;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-vssd guest driver: which blocks to give back, and which to take.
+ * virtio-vssd guest driver: the block region's resize ops: which blocks
+ * to give back, quiescing them, recency.
  *
  * Copyright (c) 2026 The vssd authors.
  *
@@ -18,7 +19,7 @@
  * with jiffies without a lock: a lost update only makes a hot block look
  * a little older. A grow takes the lowest unplugged blocks.
  *
- * The choice goes into vssd->chosen, which belongs to the resize work
+ * The choice goes into vssd->block.chosen, which belongs to the resize work
  * (ctrl_mutex held); the plugged bitmap does not change meanwhile because
  * the resize work is its only writer after probe.
  */
@@ -28,31 +29,10 @@
 #include <linux/sort.h>
 #include "vssd.h"
 
-int vssd_evict_alloc(struct vssd_device *vssd)
-{
-	vssd->last_use = kvcalloc(vssd->nr_blocks, sizeof(*vssd->last_use),
-				  GFP_KERNEL);
-	vssd->chosen = kvcalloc(BITS_TO_LONGS(vssd->nr_blocks),
-				sizeof(unsigned long), GFP_KERNEL);
-	if (!vssd->last_use || !vssd->chosen) {
-		vssd_evict_free(vssd);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void vssd_evict_free(struct vssd_device *vssd)
-{
-	kvfree(vssd->chosen);
-	kvfree(vssd->last_use);
-	vssd->chosen = NULL;
-	vssd->last_use = NULL;
-}
-
 /* A plugged block that is not chosen yet. */
 static bool vssd_evictable(struct vssd_device *vssd, u64 block)
 {
-	return test_bit(block, vssd->plugged) && !test_bit(block, vssd->chosen);
+	return test_bit(block, vssd->block.plugged) && !test_bit(block, vssd->block.chosen);
 }
 
 /* Step 1: the hints, in order. Returns the blocks chosen. */
@@ -66,7 +46,7 @@ static u64 vssd_choose_hinted(struct vssd_device *vssd, u64 want)
 		u32 block = vssd->hints[i];
 
 		if (vssd_evictable(vssd, block)) {
-			__set_bit(block, vssd->chosen);
+			__set_bit(block, vssd->block.chosen);
 			n++;
 		}
 	}
@@ -82,7 +62,7 @@ static u64 vssd_choose_untouched(struct vssd_device *vssd, u64 want)
 	while (block-- > 0 && n < want) {
 		if (!READ_ONCE(vssd->last_use[block]) &&
 		    vssd_evictable(vssd, block)) {
-			__set_bit(block, vssd->chosen);
+			__set_bit(block, vssd->block.chosen);
 			n++;
 		}
 	}
@@ -116,7 +96,7 @@ static u64 vssd_choose_lru(struct vssd_device *vssd, u64 want)
 	if (!keys) {
 		for (n = 0, block = vssd->nr_blocks; block-- > 0 && n < want;) {
 			if (vssd_evictable(vssd, block)) {
-				__set_bit(block, vssd->chosen);
+				__set_bit(block, vssd->block.chosen);
 				n++;
 			}
 		}
@@ -134,25 +114,20 @@ static u64 vssd_choose_lru(struct vssd_device *vssd, u64 want)
 	}
 	sort(keys, i, sizeof(*keys), vssd_cmp_u64, NULL);
 	for (n = 0; n < i && n < want; n++)
-		__set_bit((u32)keys[n], vssd->chosen);
+		__set_bit((u32)keys[n], vssd->block.chosen);
 	kvfree(keys);
 	return n;
 }
 
-/**
- * vssd_choose_evict - choose up to @want plugged blocks to give back
- * @vssd: the device; the caller holds ctrl_mutex
- * @want: number of blocks asked for
- *
- * Return: the number of blocks now set in vssd->chosen (fewer than @want
- * only when fewer blocks are plugged).
+/*
+ * ops->choose: up to @want plugged blocks to give back, into r->chosen.
+ * Fewer than @want only when fewer blocks are plugged.
  */
-u64 vssd_choose_evict(struct vssd_device *vssd, u64 want)
+static u64 vssd_choose_evict(struct vssd_region *r, u64 want)
 {
+	struct vssd_device *vssd = container_of(r, struct vssd_device, block);
 	u64 n;
 
-	lockdep_assert_held(&vssd->ctrl_mutex);
-	bitmap_zero(vssd->chosen, vssd->nr_blocks);
 	n = vssd_choose_hinted(vssd, want);
 	if (n < want)
 		n += vssd_choose_untouched(vssd, want - n);
@@ -163,27 +138,73 @@ u64 vssd_choose_evict(struct vssd_device *vssd, u64 want)
 	return n;
 }
 
-/**
- * vssd_choose_grant - choose up to @want unplugged blocks to take back
- * @vssd: the device; the caller holds ctrl_mutex
- * @want: number of blocks asked for
- *
- * Return: the number of blocks now set in vssd->chosen, lowest first.
- */
-u64 vssd_choose_grant(struct vssd_device *vssd, u64 want)
+/* ops->quiesce: requests in flight to the chosen blocks complete. */
+static void vssd_evict_quiesce(struct vssd_region *r)
 {
-	u64 n = 0, block = 0;
+	vssd_blk_wait_idle(container_of(r, struct vssd_device, block),
+			   r->chosen);
+}
 
-	lockdep_assert_held(&vssd->ctrl_mutex);
-	bitmap_zero(vssd->chosen, vssd->nr_blocks);
-	while (n < want) {
-		block = find_next_zero_bit(vssd->plugged, vssd->nr_blocks,
-					   block);
-		if (block >= vssd->nr_blocks)
-			break;
-		__set_bit(block, vssd->chosen);
-		block++;
-		n++;
-	}
-	return n;
+/* ops->unplugged: blocks given back leave the hint list. */
+static void vssd_evict_unplugged(struct vssd_region *r, u64 done)
+{
+	if (done)
+		vssd_hints_prune(container_of(r, struct vssd_device, block));
+}
+
+/* ops->plugged: a granted block starts as never used. */
+static void vssd_evict_plugged(struct vssd_region *r, u64 first, u64 count)
+{
+	struct vssd_device *vssd = container_of(r, struct vssd_device, block);
+
+	memset(&vssd->last_use[first], 0, count * sizeof(*vssd->last_use));
+}
+
+static const struct vssd_region_ops vssd_block_region_ops = {
+	.choose		= vssd_choose_evict,
+	.quiesce	= vssd_evict_quiesce,
+	.unplugged	= vssd_evict_unplugged,
+	.plugged	= vssd_evict_plugged,
+};
+
+/**
+ * vssd_evict_init - set up the block region's plugged map and recency
+ * @vssd: the device, with its control queue up
+ *
+ * Reads the plugged map from the device (GET_MAP). Nothing to do without
+ * a block region.
+ *
+ * Return: 0, -ENOMEM, or the error of GET_MAP.
+ */
+int vssd_evict_init(struct vssd_device *vssd)
+{
+	struct vssd_region *r = &vssd->block;
+	int err;
+
+	if (!vssd->has_block_region)
+		return 0;
+	vssd->last_use = kvcalloc(vssd->nr_blocks, sizeof(*vssd->last_use),
+				  GFP_KERNEL);
+	if (!vssd->last_use)
+		return -ENOMEM;
+	r->id = VIRTIO_VSSD_REGION_BLOCK;
+	r->nr_blocks = vssd->nr_blocks;
+	r->ops = &vssd_block_region_ops;
+	r->evicted = &vssd->stats.evicted_blocks;
+	r->granted = &vssd->stats.granted_blocks;
+	err = vssd_region_init(vssd, r);
+	if (err)
+		vssd_evict_free(vssd);
+	return err;
+}
+
+/**
+ * vssd_evict_free - undo vssd_evict_init()
+ * @vssd: the device
+ */
+void vssd_evict_free(struct vssd_device *vssd)
+{
+	vssd_region_free(&vssd->block);
+	kvfree(vssd->last_use);
+	vssd->last_use = NULL;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-vssd guest driver: the eviction hint list and range lists.
+ * virtio-vssd guest driver: the eviction hint list.
  *
  * Copyright (c) 2026 The vssd authors.
  *
@@ -12,19 +12,17 @@
  * -EINVAL and leaves the list as it was. Blocks that a shrink gave back
  * leave the list (vssd_hints_prune()).
  *
- * Lists are printed in the same syntax, so that what is read can be
- * written back.
+ * The range syntax is vssd_ranges.c's.
  */
 
 #include <linux/bitmap.h>
-#include <linux/ctype.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "vssd.h"
-
+#include "vssd_ranges.h"
 
 void vssd_hints_init(struct vssd_device *vssd)
 {
@@ -38,88 +36,6 @@ void vssd_hints_free(struct vssd_device *vssd)
 	kvfree(vssd->hints);
 	vssd->hints = NULL;
 	vssd->nr_hints = 0;
-}
-
-/* A decimal number and nothing else (no sign, no space, no base prefix). */
-static int vssd_parse_block(const char *s, u64 *block)
-{
-	if (!isdigit(*s))
-		return -EINVAL;
-	return kstrtou64(s, 10, block);
-}
-
-/**
- * vssd_parse_range - parse "N" or "A-B" into an inclusive block range
- * @tok: the token, NUL-terminated, without white space
- * @nr_blocks: blocks in the region; every block must be below it
- * @first: receives the first block
- * @last: receives the last block (>= @first)
- *
- * Return: 0, or -EINVAL for anything else.
- */
-int vssd_parse_range(const char *tok, u64 nr_blocks, u64 *first, u64 *last)
-{
-	char buf[VSSD_TOKEN_MAX + 1];
-	char *dash;
-
-	if (strscpy(buf, tok, sizeof(buf)) < 0)
-		return -EINVAL;
-	dash = strchr(buf, '-');
-	if (dash)
-		*dash++ = '\0';
-	if (vssd_parse_block(buf, first))
-		return -EINVAL;
-	if (!dash)
-		*last = *first;
-	else if (vssd_parse_block(dash, last))
-		return -EINVAL;
-	if (*first > *last || *last >= nr_blocks)
-		return -EINVAL;
-	return 0;
-}
-
-/*
- * Cut the next white-space separated token out of *@pos (NUL-terminating
- * it in place). Returns NULL at the end of the buffer.
- */
-static char *vssd_next_token(char **pos)
-{
-	char *s = skip_spaces(*pos), *end;
-
-	if (!*s)
-		return NULL;
-	for (end = s; *end && !isspace(*end); end++)
-		;
-	if (*end)
-		*end++ = '\0';
-	*pos = end;
-	return s;
-}
-
-/* @buf holds at least one token. */
-bool vssd_hints_has_token(const char *buf)
-{
-	return *skip_spaces(buf) != '\0';
-}
-
-/*
- * The last token of @buf if it may continue in a next write: @buf does
- * not end in white space and the token is digits with at most one dash
- * (a number or range cut short). NULL otherwise.
- */
-char *vssd_hints_unfinished(char *buf)
-{
-	size_t len = strlen(buf);
-	char *tok;
-
-	if (!len || isspace(buf[len - 1]))
-		return NULL;
-	for (tok = buf + len; tok > buf && !isspace(tok[-1]); tok--)
-		;
-	if (strspn(tok, "0123456789-") != strlen(tok) ||
-	    strchr(tok, '-') != strrchr(tok, '-'))
-		return NULL;
-	return tok;
 }
 
 /*
@@ -234,52 +150,11 @@ void vssd_hints_prune(struct vssd_device *vssd)
 
 	mutex_lock(&vssd->hints_mutex);
 	for (i = 0; i < vssd->nr_hints; i++) {
-		if (test_bit(vssd->hints[i], vssd->plugged))
+		if (test_bit(vssd->hints[i], vssd->block.plugged))
 			vssd->hints[n++] = vssd->hints[i];
 	}
 	vssd->nr_hints = n;
 	mutex_unlock(&vssd->hints_mutex);
-}
-
-/* Print one inclusive range, space-separated from the previous one. */
-static void vssd_seq_range(struct seq_file *m, bool *first_out, u64 first,
-			   u64 last)
-{
-	seq_printf(m, first == last ? "%s%llu" : "%s%llu-%llu",
-		   *first_out ? "" : " ", first, last);
-	*first_out = false;
-}
-
-/* Print @nr block numbers as ranges of consecutive ascending runs. */
-void vssd_seq_ranges(struct seq_file *m, const u32 *blocks, u32 nr)
-{
-	bool first_out = true;
-	u32 i, start = 0;
-
-	for (i = 1; i <= nr; i++) {
-		if (i < nr && blocks[i] == blocks[i - 1] + 1)
-			continue;
-		vssd_seq_range(m, &first_out, blocks[start], blocks[i - 1]);
-		start = i;
-	}
-	seq_putc(m, '\n');
-}
-
-/* Print the set bits of @map as ranges. */
-void vssd_seq_bitmap_ranges(struct seq_file *m, const unsigned long *map,
-			    u64 nr_bits)
-{
-	bool first_out = true;
-	u64 start, end = 0;
-
-	for (;;) {
-		start = find_next_bit(map, nr_bits, end);
-		if (start >= nr_bits)
-			break;
-		end = find_next_zero_bit(map, nr_bits, start);
-		vssd_seq_range(m, &first_out, start, end - 1);
-	}
-	seq_putc(m, '\n');
 }
 
 /* The hint list, for /proc/vssd/vssdN/hints. */

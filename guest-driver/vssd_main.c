@@ -282,7 +282,6 @@ static int vssd_probe(struct virtio_device *vdev)
 	spin_lock_init(&vssd->lock);
 	spin_lock_init(&vssd->ctrl_lock);
 	mutex_init(&vssd->ctrl_mutex);
-	mutex_init(&vssd->map_mutex);
 	init_completion(&vssd->ctrl_call.done);
 	init_waitqueue_head(&vssd->agent_wq);
 	INIT_DELAYED_WORK(&vssd->config_work, vssd_config_work);
@@ -316,13 +315,9 @@ static int vssd_probe(struct virtio_device *vdev)
 	/* From here the device may use the queues and raise interrupts. */
 	virtio_device_ready(vdev);
 
-	err = vssd_map_load(vssd);
+	err = vssd_evict_init(vssd);
 	if (err)
 		goto err_reset;
-
-	err = vssd_evict_alloc(vssd);
-	if (err)
-		goto err_free_map;
 
 	err = vssd_blk_init(vssd);
 	if (err)
@@ -355,8 +350,6 @@ err_del_disk:
 	vssd_blk_free(vssd);
 err_free_evict:
 	vssd_evict_free(vssd);
-err_free_map:
-	vssd_map_free(vssd);
 err_reset:
 	vssd_stop_config_work(vssd);
 	virtio_reset_device(vdev);
@@ -395,7 +388,6 @@ static void vssd_remove(struct virtio_device *vdev)
 	vssd_free_req_vqs(vssd);
 	vssd_hints_free(vssd);
 	vssd_evict_free(vssd);
-	vssd_map_free(vssd);
 	vssd_ctrl_free(vssd);
 	ida_free(&vssd_index_ida, vssd->index);
 	vdev->priv = NULL;

@@ -81,7 +81,7 @@ bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len)
 
 	if (offset > pmem->size || len > pmem->size - offset)
 		return false;
-	return find_next_zero_bit(pmem->plugged, last + 1, first) > last;
+	return find_next_zero_bit(pmem->region.plugged, last + 1, first) > last;
 }
 
 /**
@@ -194,14 +194,79 @@ int vssd_pmem_copy(struct vssd_pmem *pmem, u64 dst, u64 src, u64 len)
 	return 0;
 }
 
+/*
+ * ops->choose: up to @want plugged blocks that neither the region table
+ * nor any container region uses, highest first.
+ */
+static u64 vssd_pmem_choose_free(struct vssd_region *r, u64 want)
+{
+	struct vssd_pmem *pmem = container_of(r, struct vssd_pmem, region);
+	u64 first = pmem->data_start >> pmem->block_shift;
+	u64 b = pmem->nr_blocks, n = 0;
+
+	while (b-- > first && n < want) {
+		if (test_bit(b, r->plugged) && !vssd_scm_block_used(pmem, b)) {
+			__set_bit(b, r->chosen);
+			n++;
+		}
+	}
+	if (!n)
+		dev_info(&pmem->vssd->vdev->dev,
+			 "pmem: every plugged block is in use; %llu blocks not given back\n",
+			 want);
+	return n;
+}
+
+/* ops->prepare_host: revoke every mapping; faults check the map again. */
+static void vssd_pmem_prepare_host(struct vssd_region *r)
+{
+	vssd_scm_revoke(container_of(r, struct vssd_pmem, region));
+}
+
+/* Free blocks need no quiescing: no mapping can reach them. */
+static const struct vssd_region_ops vssd_pmem_region_ops = {
+	.choose		= vssd_pmem_choose_free,
+	.prepare_host	= vssd_pmem_prepare_host,
+};
+
+/**
+ * vssd_pmem_resize - one step of a persistent-memory resize
+ * @pmem: the region
+ * @grow: plug blocks (else unplug)
+ * @host: policy HOST (the device picks the blocks to unplug)
+ * @generation: resize_generation answered
+ * @blocks: blocks still to move
+ *
+ * Runs under pmem->sem for writing, so that no /dev/scm fault and no
+ * region table change runs meanwhile. A guest-policy shrink gives back
+ * only free blocks and stops short when there are fewer than asked
+ * (pmem_short_blocks); a host-policy shrink revokes every mapping first
+ * (a process touching a taken page gets SIGBUS, never another block's
+ * data); the device never takes the region table's blocks (they lie in
+ * VIRTIO_VSSD_PMEM_RESERVED_BYTES).
+ *
+ * Return: as vssd_region_resize().
+ */
+int vssd_pmem_resize(struct vssd_pmem *pmem, bool grow, bool host,
+		     u32 generation, u64 blocks)
+{
+	int err;
+
+	BUILD_BUG_ON(VSSD_SCM_META_BYTES > VIRTIO_VSSD_PMEM_RESERVED_BYTES);
+	down_write(&pmem->sem);
+	err = vssd_region_resize(&pmem->region, grow, host, generation,
+				 blocks);
+	up_write(&pmem->sem);
+	return err;
+}
+
 /* The last reference is gone (or probe failed before /dev/scm existed). */
 void vssd_pmem_free(struct vssd_pmem *pmem)
 {
 	vssd_scm_inode_put(pmem);
 	if (pmem->virt)
 		memunmap(pmem->virt);
-	kvfree(pmem->chosen);
-	kvfree(pmem->plugged);
+	vssd_region_free(&pmem->region);
 	kfree(pmem);
 }
 
@@ -239,16 +304,13 @@ int vssd_pmem_probe(struct vssd_device *vssd)
 		err = -ENOMEM;
 		goto err_free;
 	}
-	pmem->plugged = kvcalloc(BITS_TO_LONGS(pmem->nr_blocks),
-				 sizeof(unsigned long), GFP_KERNEL);
-	pmem->chosen = kvcalloc(BITS_TO_LONGS(pmem->nr_blocks),
-				sizeof(unsigned long), GFP_KERNEL);
-	if (!pmem->plugged || !pmem->chosen) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-	err = vssd_map_load_region(vssd, VIRTIO_VSSD_REGION_PMEM,
-				   pmem->plugged, pmem->nr_blocks);
+	pmem->region.id = VIRTIO_VSSD_REGION_PMEM;
+	pmem->region.nr_blocks = pmem->nr_blocks;
+	pmem->region.ops = &vssd_pmem_region_ops;
+	pmem->region.evicted = &vssd->stats.pmem_evicted_blocks;
+	pmem->region.granted = &vssd->stats.pmem_granted_blocks;
+	pmem->region.short_blocks = &vssd->stats.pmem_short_blocks;
+	err = vssd_region_init(vssd, &pmem->region);
 	if (err)
 		goto err_free;
 	if (!vssd_pmem_range_plugged(pmem, 0, pmem->data_start)) {

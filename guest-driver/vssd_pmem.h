@@ -36,6 +36,7 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/vssd_scm.h>
+#include "vssd_region.h"
 
 struct vssd_device;
 
@@ -126,10 +127,8 @@ struct vssd_pmem {
 	struct rw_semaphore flush_sem;
 	/* Covers everything below (see the comment at the top). */
 	struct rw_semaphore sem;
-	/* Plugged blocks of the region, set = plugged. */
-	unsigned long *plugged;
-	/* Scratch bitmap of a resize step (vssd_pmem_resize.c). */
-	unsigned long *chosen;
+	/* Its plugged blocks; region.plugged is written under @sem too. */
+	struct vssd_region region;
 	/* The region table. */
 	struct vssd_scm_table table;
 	/* Which copy holds table.seq (0 or 1). */
@@ -156,6 +155,8 @@ int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len);
 int vssd_pmem_copy(struct vssd_pmem *pmem, u64 dst, u64 src, u64 len);
 bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len);
 void vssd_pmem_free(struct vssd_pmem *pmem);
+int vssd_pmem_resize(struct vssd_pmem *pmem, bool grow, bool host,
+		     u32 generation, u64 blocks);
 
 /* vssd_scm_table.c */
 int vssd_scm_table_load(struct vssd_pmem *pmem);

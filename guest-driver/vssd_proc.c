@@ -28,6 +28,7 @@
 #include <linux/uaccess.h>
 #include "vssd.h"
 #include "vssd_pmem.h"
+#include "vssd_ranges.h"
 
 /* Longest write accepted by hints: about a million single blocks. */
 #define VSSD_HINTS_MAX_WRITE	(16 << 20)
@@ -68,7 +69,7 @@ static int vssd_proc_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "max_size: %llu\n", vssd->block_region_size);
 	seq_printf(m, "plugged_size: %llu\n", plugged);
 	seq_printf(m, "requested_size: %llu\n", requested);
-	seq_printf(m, "map_plugged_blocks: %llu\n", vssd_map_weight(vssd));
+	seq_printf(m, "map_plugged_blocks: %llu\n", vssd_region_weight(&vssd->block));
 	seq_printf(m, "state: %s\n", vssd_state_name(state));
 	seq_printf(m, "generation: %u\n", generation);
 	seq_printf(m, "num_queues: %u\n", vssd->num_queues);
@@ -122,9 +123,7 @@ static int vssd_proc_map_show(struct seq_file *m, void *v)
 {
 	struct vssd_device *vssd = m->private;
 
-	mutex_lock(&vssd->map_mutex);
-	vssd_seq_bitmap_ranges(m, vssd->plugged, vssd->nr_blocks);
-	mutex_unlock(&vssd->map_mutex);
+	vssd_region_show_map(&vssd->block, m);
 	return 0;
 }
 
@@ -244,13 +243,13 @@ static ssize_t vssd_proc_hints_write(struct file *file,
 	strcpy(buf + carry_len, data);
 	kvfree(data);
 
-	tail = count >= VSSD_HINTS_CHUNK ? vssd_hints_unfinished(buf) : NULL;
+	tail = count >= VSSD_HINTS_CHUNK ? vssd_ranges_unfinished(buf) : NULL;
 	if (tail && strlen(tail) <= VSSD_TOKEN_MAX) {
 		char held[VSSD_TOKEN_MAX + 1];
 
 		strscpy(held, tail, sizeof(held));
 		*tail = '\0';
-		if (vssd_hints_has_token(buf))
+		if (vssd_ranges_has_token(buf))
 			err = vssd_proc_hints_apply(file, hf, buf);
 		if (!err)
 			strscpy(hf->carry, held, sizeof(hf->carry));

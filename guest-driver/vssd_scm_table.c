@@ -283,7 +283,7 @@ static unsigned long *vssd_scm_busy_map(struct vssd_pmem *pmem,
 	busy = bitmap_alloc(pmem->nr_blocks, GFP_KERNEL);
 	if (!busy)
 		return NULL;
-	bitmap_complement(busy, pmem->plugged, pmem->nr_blocks);
+	bitmap_complement(busy, pmem->region.plugged, pmem->nr_blocks);
 	bitmap_set(busy, 0, pmem->data_start >> pmem->block_shift);
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
 		const struct vssd_scm_entry *e = &pmem->table.entries[i];

@@ -276,11 +276,9 @@ struct vssd_device {
 	struct vssd_counters stats;
 };
 
-/* vssd_main.c */
+/* vssd_resize.c */
 const char *vssd_state_name(enum vssd_state state);
 void vssd_read_changing_config(struct vssd_device *vssd);
-
-/* vssd_resize.c */
 void vssd_config_work(struct work_struct *work);
 const char *vssd_pending_name(enum vssd_pending_op op);
 void vssd_agent_ready(struct vssd_device *vssd);

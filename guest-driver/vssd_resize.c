@@ -58,6 +58,82 @@ const char *vssd_pending_name(enum vssd_pending_op op)
 	return vssd_pending_names[op];
 }
 
+static const char * const vssd_state_names[] = {
+	[VSSD_STATE_IDLE]	= "idle",
+	[VSSD_STATE_SHRINKING]	= "shrinking",
+	[VSSD_STATE_GROWING]	= "growing",
+};
+
+/**
+ * vssd_state_name - the name of a block region state, for /proc
+ * @state: the state
+ *
+ * Return: "idle", "shrinking", "growing" or "unknown".
+ */
+const char *vssd_state_name(enum vssd_state state)
+{
+	if (state >= ARRAY_SIZE(vssd_state_names))
+		return "unknown";
+	return vssd_state_names[state];
+}
+
+/**
+ * vssd_read_changing_config - reread the config fields the host may change
+ * @vssd: the device
+ *
+ * Reads them as one consistent snapshot (retried while the config
+ * generation moves) into the cache under vssd->lock.
+ */
+void vssd_read_changing_config(struct vssd_device *vssd)
+{
+	struct virtio_device *vdev = vssd->vdev;
+	u64 plugged = 0, requested = 0, pm_plugged = 0, pm_requested = 0;
+	u32 generation, policy = 0, pm_policy = 0;
+	unsigned long flags;
+	u32 gen;
+
+	do {
+		gen = vdev->config->generation ?
+		      vdev->config->generation(vdev) : 0;
+		virtio_cread_le(vdev, struct virtio_vssd_config,
+				resize_generation, &generation);
+		if (vssd->has_block_region) {
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					block_plugged_size, &plugged);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					block_requested_size, &requested);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					block_policy, &policy);
+		}
+		if (virtio_has_feature(vdev, VIRTIO_VSSD_F_PMEM_REGION)) {
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					pmem_plugged_size, &pm_plugged);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					pmem_requested_size, &pm_requested);
+			virtio_cread_le(vdev, struct virtio_vssd_config,
+					pmem_policy, &pm_policy);
+		}
+	} while (vdev->config->generation &&
+		 gen != vdev->config->generation(vdev));
+
+	spin_lock_irqsave(&vssd->lock, flags);
+	vssd->resize_generation = generation;
+	vssd->block_plugged_size = plugged;
+	vssd->block_requested_size = requested;
+	vssd->block_policy = policy;
+	vssd->pmem_plugged_size = pm_plugged;
+	vssd->pmem_requested_size = pm_requested;
+	vssd->pmem_policy = pm_policy;
+	vssd->state = plugged > requested ? VSSD_STATE_SHRINKING :
+		      plugged < requested ? VSSD_STATE_GROWING :
+		      VSSD_STATE_IDLE;
+	spin_unlock_irqrestore(&vssd->lock, flags);
+
+	dev_dbg(&vdev->dev,
+		"config: generation %u plugged %llu requested %llu policy %u\n",
+		generation, plugged, requested, policy);
+}
+
 /* The config as one step sees it. */
 struct vssd_resize_target {
 	/* VIRTIO_VSSD_REGION_* */

@@ -32,6 +32,7 @@ made_conf=no
 
 lv_cleanup() {
 	virsh destroy "$DOM" >/dev/null 2>&1
+	virsh undefine "$DOM" >/dev/null 2>&1
 	if [ -n "$daemon_pid" ]; then
 		kill "$daemon_pid" 2>/dev/null
 		wait "$daemon_pid" 2>/dev/null
@@ -74,35 +75,38 @@ printf '#!/bin/sh\nexec "%s" -L /usr/share/seabios -L /usr/share/qemu "$@"\n' \
 	"$VSSD_QEMU" > "$VM_TMP/qemu"
 chmod 755 "$VM_TMP/qemu"
 console=$VM_TMP/console.log
-cat > "$VM_TMP/dom.xml" <<XML
-<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
-  <name>$DOM</name>
-  <memory unit='MiB'>512</memory>
-  <vcpu>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$VSSD_KERNEL</kernel>
-    <initrd>$VM_TMP/initrd</initrd>
-    <cmdline>console=ttyS0 panic=-1 loglevel=5 no_timer_check softlockup_all_cpu_backtrace=1 vssd.run=/test/run.sh</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <emulator>$VM_TMP/qemu</emulator>
-    <serial type='file'><source path='$console'/></serial>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-  <qemu:commandline>
-    <qemu:arg value='-blockdev'/>
-    <qemu:arg value='driver=file,filename=$img,node-name=vssd-disk,discard=unmap'/>
-    <qemu:arg value='-device'/>
-    <qemu:arg value='virtio-vssd-pci,id=vssd0,drive=vssd-disk'/>
-  </qemu:commandline>
-</domain>
-XML
-virsh create "$VM_TMP/dom.xml" > "$VM_TMP/create.log" 2>&1 ||
-	t_bail "virsh create: $(cat "$VM_TMP/create.log")"
-t_ok "transient domain with the vSSD started"
+# The domain is the README's (between its domain-xml markers), with only
+# what this machine needs changed: the name, kvm -> qemu (TCG),
+# the emulator, the vSSD's backing files, the test kernel booted instead of
+# the disk (an empty raw file stands in for the qcow2), the serial console
+# in a file. The vSSD's <qemu:commandline> is used as it stands.
+pmem=$VM_TMP/vssd.pmem
+truncate -s 256M "$pmem"
+truncate -s 64M "$VM_TMP/root.img"
+# TCG like every other test here (a /dev/kvm node may exist without
+# working virtualization behind it)
+domtype=qemu
+sed -n '/<!-- domain-xml begin -->/,/<!-- domain-xml end -->/p' "$VSSD_ROOT/README.md" |
+	sed '/^<!--/d; /^```/d' > "$VM_TMP/readme.xml"
+grep -q "<qemu:arg value='virtio-vssd-pci,id=vssd0,drive=vssd-disk,memdev=vssd-pm,bus=pci.0,addr=0x10'/>" "$VM_TMP/readme.xml" ||
+	t_bail "README.md has no domain XML with the vSSD between its domain-xml markers"
+sed -e "s|<domain type='kvm'|<domain type='$domtype'|" \
+	-e "s|<name>vm1</name>|<name>$DOM</name>|" \
+	-e "s|/usr/local/bin/qemu-system-x86_64|$VM_TMP/qemu|" \
+	-e "s|/var/lib/libvirt/images/vm1-vssd.img|$img|" \
+	-e "s|/var/lib/libvirt/images/vm1-vssd.pmem|$pmem|" \
+	-e "s|<driver name='qemu' type='qcow2'/>|<driver name='qemu' type='raw'/>|" \
+	-e "s|/var/lib/libvirt/images/vm1.qcow2|$VM_TMP/root.img|" \
+	-e "s|<boot dev='hd'/>|<kernel>$VSSD_KERNEL</kernel><initrd>$VM_TMP/initrd</initrd><cmdline>console=ttyS0 panic=-1 loglevel=5 no_timer_check softlockup_all_cpu_backtrace=1 vssd.run=/test/run.sh</cmdline>|" \
+	-e "s|<serial type='pty'/>|<serial type='file'><source path='$console'/></serial>|" \
+	-e "/<console type='pty'\/>/d" \
+	"$VM_TMP/readme.xml" > "$VM_TMP/dom.xml"
+sed 's/^/# /' "$VM_TMP/dom.xml"
+virsh define "$VM_TMP/dom.xml" > "$VM_TMP/create.log" 2>&1 ||
+	t_bail "virsh define of the README's domain: $(cat "$VM_TMP/create.log")"
+virsh start "$DOM" > "$VM_TMP/start.log" 2>&1 ||
+	t_bail "virsh start: $(cat "$VM_TMP/start.log")"
+t_ok "the README's domain with the vSSD defined and started"
 
 VM_LOG=$console
 VM_PID=

@@ -13,7 +13,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include "vssd.h"
-#include "vssd_pmem.h"
+#include "vssd_scm.h"
 
 /* Hands out N in vssdN; shared by disk and /proc names. */
 static DEFINE_IDA(vssd_index_ida);
@@ -255,13 +255,13 @@ static int vssd_probe(struct virtio_device *vdev)
 	if (err)
 		goto err_free_evict;
 
-	err = vssd_pmem_probe(vssd);
+	err = vssd_scm_probe(vssd);
 	if (err)
 		goto err_del_disk;
 
 	err = vssd_proc_add(vssd);
 	if (err)
-		goto err_pmem_remove;
+		goto err_scm_remove;
 
 	/* A resize may have been requested before we came (or last time). */
 	vssd_start_config_work(vssd);
@@ -274,8 +274,8 @@ static int vssd_probe(struct virtio_device *vdev)
 			 vssd->block_plugged_size >> 20, vssd->num_queues);
 	return 0;
 
-err_pmem_remove:
-	vssd_pmem_remove(vssd);
+err_scm_remove:
+	vssd_scm_remove(vssd);
 err_del_disk:
 	/* No request is in flight after del_gendisk(): free before reset. */
 	vssd_blk_remove(vssd);
@@ -310,7 +310,7 @@ static void vssd_remove(struct virtio_device *vdev)
 
 	vssd_stop_config_work(vssd);
 	vssd_proc_remove(vssd);
-	vssd_pmem_remove(vssd);
+	vssd_scm_remove(vssd);
 	vssd_blk_remove(vssd);
 
 	virtio_reset_device(vdev);

@@ -196,7 +196,7 @@ int vssd_pmem_copy(struct vssd_pmem *pmem, u64 dst, u64 src, u64 len)
 
 /*
  * ops->choose: up to @want plugged blocks that neither the region table
- * nor any container region uses, highest first.
+ * nor any container region uses (the client says), highest first.
  */
 static u64 vssd_pmem_choose_free(struct vssd_region *r, u64 want)
 {
@@ -205,7 +205,9 @@ static u64 vssd_pmem_choose_free(struct vssd_region *r, u64 want)
 	u64 b = pmem->nr_blocks, n = 0;
 
 	while (b-- > first && n < want) {
-		if (test_bit(b, r->plugged) && !vssd_scm_block_used(pmem, b)) {
+		if (test_bit(b, r->plugged) &&
+		    !(pmem->client_ops &&
+		      pmem->client_ops->block_used(pmem->client, b))) {
 			__set_bit(b, r->chosen);
 			n++;
 		}
@@ -217,10 +219,13 @@ static u64 vssd_pmem_choose_free(struct vssd_region *r, u64 want)
 	return n;
 }
 
-/* ops->prepare_host: revoke every mapping; faults check the map again. */
+/* ops->prepare_host: the client revokes every mapping. */
 static void vssd_pmem_prepare_host(struct vssd_region *r)
 {
-	vssd_scm_revoke(container_of(r, struct vssd_pmem, region));
+	struct vssd_pmem *pmem = container_of(r, struct vssd_pmem, region);
+
+	if (pmem->client_ops)
+		pmem->client_ops->revoke(pmem->client);
 }
 
 /* Free blocks need no quiescing: no mapping can reach them. */
@@ -260,14 +265,48 @@ int vssd_pmem_resize(struct vssd_pmem *pmem, bool grow, bool host,
 	return err;
 }
 
-/* The last reference is gone (or probe failed before /dev/scm existed). */
-void vssd_pmem_free(struct vssd_pmem *pmem)
+/* The last reference is gone. */
+static void vssd_pmem_free(struct kref *ref)
 {
-	vssd_scm_inode_put(pmem);
+	struct vssd_pmem *pmem = container_of(ref, struct vssd_pmem, ref);
+
 	if (pmem->virt)
 		memunmap(pmem->virt);
 	vssd_region_free(&pmem->region);
 	kfree(pmem);
+}
+
+/**
+ * vssd_pmem_get - take a reference on the region
+ * @pmem: the region
+ */
+void vssd_pmem_get(struct vssd_pmem *pmem)
+{
+	kref_get(&pmem->ref);
+}
+
+/**
+ * vssd_pmem_put - drop a reference; the last frees the region
+ * @pmem: the region
+ */
+void vssd_pmem_put(struct vssd_pmem *pmem)
+{
+	kref_put(&pmem->ref, vssd_pmem_free);
+}
+
+/**
+ * vssd_pmem_set_client - register (or with @ops NULL, clear) the client
+ * @pmem: the region
+ * @ops: what the region calls, with pmem->sem held for writing
+ * @client: passed to @ops
+ */
+void vssd_pmem_set_client(struct vssd_pmem *pmem,
+			  const struct vssd_pmem_client_ops *ops, void *client)
+{
+	down_write(&pmem->sem);
+	pmem->client_ops = ops;
+	pmem->client = client;
+	up_write(&pmem->sem);
 }
 
 /**
@@ -289,6 +328,7 @@ int vssd_pmem_probe(struct vssd_device *vssd)
 	pmem = kzalloc(sizeof(*pmem), GFP_KERNEL);
 	if (!pmem)
 		return -ENOMEM;
+	kref_init(&pmem->ref);
 	pmem->vssd = vssd;
 	init_rwsem(&pmem->sem);
 	init_rwsem(&pmem->flush_sem);
@@ -319,31 +359,27 @@ int vssd_pmem_probe(struct vssd_device *vssd)
 		goto err_free;
 	}
 
-	err = vssd_scm_table_load(pmem);
-	if (err)
-		goto err_free;
-	err = vssd_scm_init(pmem);
-	if (err)
-		goto err_free;
-
 	vssd->pmem_block_shift = pmem->block_shift;
 	vssd->pmem = pmem;
-	dev_info(dev, "%s: persistent memory: %llu MiB in %u KiB blocks, %u regions\n",
-		 vssd->name, pmem->size >> 20, pmem->block_size >> 10,
-		 vssd_scm_nr_regions(pmem));
 	return 0;
 
 err_free:
-	vssd_pmem_free(pmem);
+	vssd_pmem_put(pmem);
 	if (err == -ENOMEM)
 		return err;
 	dev_warn(dev, "persistent memory not used (%d)\n", err);
 	return 0;
 }
 
-/*
- * Before the device is reset: revoke every mapping, save what changed in
- * memory only (the regions' `used`), and cut open files off the device.
+/**
+ * vssd_pmem_remove - cut the region off the device, before it is reset
+ * @vssd: the device
+ *
+ * The client's last words (its detach: for /dev/scm, save what changed in
+ * memory only and revoke every mapping) and the end of the kernel's
+ * mapping happen in one write section of pmem->sem: a fault that waits
+ * for it finds virt NULL and gets SIGBUS, so no page of the window is ever
+ * mapped again. The structure lives until the last reference is dropped.
  */
 void vssd_pmem_remove(struct vssd_device *vssd)
 {
@@ -351,15 +387,11 @@ void vssd_pmem_remove(struct vssd_device *vssd)
 
 	if (!pmem)
 		return;
-	vssd_scm_exit(pmem);
-	/*
-	 * One write section: a fault that waits for it finds virt NULL and
-	 * gets SIGBUS, so no page of the window is ever mapped again.
-	 */
 	down_write(&pmem->sem);
-	if (vssd_scm_table_save(pmem))
-		dev_warn(&vssd->vdev->dev, "scm: cannot save region usage\n");
-	vssd_scm_revoke(pmem);
+	if (pmem->client_ops)
+		pmem->client_ops->detach(pmem->client);
+	pmem->client_ops = NULL;
+	pmem->client = NULL;
 	memunmap(pmem->virt);
 	pmem->virt = NULL;
 	up_write(&pmem->sem);
@@ -367,5 +399,5 @@ void vssd_pmem_remove(struct vssd_device *vssd)
 	down_write(&pmem->flush_sem);
 	up_write(&pmem->flush_sem);
 	vssd->pmem = NULL;
-	vssd_scm_put(pmem);
+	vssd_pmem_put(pmem);
 }

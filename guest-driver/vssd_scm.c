@@ -14,7 +14,7 @@
  * another container gives EPERM there.
  *
  * Revocation: all /dev/scm files share the address_space of one inode of
- * a small pseudo file system (pmem->inode), whichever device node they
+ * a small pseudo file system (scm->inode), whichever device node they
  * were opened through, so one unmap_mapping_range() zaps every mapping; faults then check again that
  * the page still belongs to a live region on plugged blocks, under
  * pmem->sem, and deliver SIGBUS otherwise. That is how deleting or
@@ -43,7 +43,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "vssd.h"
-#include "vssd_pmem.h"
+#include "vssd_scm.h"
 
 /* Owner of regions made with the admin ioctls. */
 #define VSSD_SCM_ADMIN_OWNER	"scmctl"
@@ -69,7 +69,7 @@ MODULE_PARM_DESC(scm_implicit_per_user,
 		 "Of those, how many one user other than root may make");
 
 /* The device behind /dev/scm and /proc/scm/regions, or NULL. */
-static struct vssd_pmem *vssd_scm_active;
+static struct vssd_scm *vssd_scm_active;
 static DEFINE_MUTEX(vssd_scm_active_lock);
 
 /* /proc/scm */
@@ -90,13 +90,43 @@ static struct file_system_type vssd_scm_fs_type = {
 	.kill_sb		= kill_anon_super,
 };
 
-/* Pinned while any pmem->inode exists. */
+/* Pinned while any scm->inode exists. */
 static struct vfsmount *vssd_scm_mnt;
 static int vssd_scm_mnt_count;
 
+/* The inode whose mapping all files of @scm share. */
+static int vssd_scm_inode_new(struct vssd_scm *scm)
+{
+	struct inode *inode;
+	int err;
+
+	err = simple_pin_fs(&vssd_scm_fs_type, &vssd_scm_mnt,
+			    &vssd_scm_mnt_count);
+	if (err)
+		return err;
+	inode = alloc_anon_inode(vssd_scm_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		simple_release_fs(&vssd_scm_mnt, &vssd_scm_mnt_count);
+		return PTR_ERR(inode);
+	}
+	scm->inode = inode;
+	return 0;
+}
+
+/* Undo vssd_scm_inode_new(); the last file is gone. */
+static void vssd_scm_inode_put(struct vssd_scm *scm)
+{
+	if (!scm->inode)
+		return;
+	iput(scm->inode);
+	scm->inode = NULL;
+	simple_release_fs(&vssd_scm_mnt, &vssd_scm_mnt_count);
+}
+
 /* One open() of /dev/scm. */
 struct vssd_scm_file {
-	struct vssd_pmem *pmem;
+	/* A reference held. */
+	struct vssd_scm *scm;
 	/*
 	 * The region the file is bound to (entry id), 0 until its first use:
 	 * a file used only for the admin ioctls creates no region.
@@ -129,7 +159,7 @@ static int vssd_scm_caller_owns(struct vssd_scm_file *f)
 static int vssd_scm_create_for(struct vssd_scm_file *f,
 			       struct vssd_scm_entry **entryp)
 {
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
 	const struct vssd_scm_ident *id = &f->ident;
 	u64 size = id->size ?: READ_ONCE(scm_default_size);
 	u32 flags = 0;
@@ -139,16 +169,16 @@ static int vssd_scm_create_for(struct vssd_scm_file *f,
 
 		if (!READ_ONCE(scm_implicit))
 			return -ENOENT;
-		if (vssd_scm_count_implicit(pmem, U32_MAX) >=
+		if (vssd_scm_count_implicit(scm, U32_MAX) >=
 		    READ_ONCE(scm_implicit_max))
 			return -EDQUOT;
 		/* a user who may make cgroups must not eat everyone's share */
-		if (uid && vssd_scm_count_implicit(pmem, uid) >=
+		if (uid && vssd_scm_count_implicit(scm, uid) >=
 			   READ_ONCE(scm_implicit_per_user))
 			return -EDQUOT;
 		flags = CSCM_REGION_IMPLICIT;
 	}
-	return vssd_scm_create(pmem, id->name, size, id->owner, flags, entryp);
+	return vssd_scm_create(scm, id->name, size, id->owner, flags, entryp);
 }
 
 /*
@@ -158,7 +188,8 @@ static int vssd_scm_create_for(struct vssd_scm_file *f,
  */
 static int vssd_scm_file_ready(struct vssd_scm_file *f)
 {
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_entry *e;
 	int err;
 
@@ -175,7 +206,7 @@ static int vssd_scm_file_ready(struct vssd_scm_file *f)
 		err = -ENODEV;
 		goto out_unlock;
 	}
-	e = vssd_scm_find(pmem, f->ident.name);
+	e = vssd_scm_find(scm, f->ident.name);
 	if (!e)
 		err = vssd_scm_create_for(f, &e);
 	if (!err)
@@ -195,11 +226,12 @@ out_unlock:
 static struct vssd_scm_entry *vssd_scm_file_entry(struct vssd_scm_file *f,
 						  u64 off, u64 len)
 {
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_entry *e;
 	u64 size;
 
-	e = pmem->virt ? vssd_scm_find_id(pmem, f->id) : NULL;
+	e = pmem->virt ? vssd_scm_find_id(scm, f->id) : NULL;
 	if (!e)
 		return ERR_PTR(-ENODEV);
 	/* an image is a source for copies, the host's to fill, no one's map */
@@ -212,16 +244,17 @@ static struct vssd_scm_entry *vssd_scm_file_entry(struct vssd_scm_file *f,
 }
 
 /* Zap every /dev/scm mapping; faults map again what is still allowed. */
-void vssd_scm_revoke(struct vssd_pmem *pmem)
+static void vssd_scm_revoke(struct vssd_scm *scm)
 {
-	unmap_mapping_range(pmem->inode->i_mapping, 0, 0, 1);
+	unmap_mapping_range(scm->inode->i_mapping, 0, 0, 1);
 }
 
 static vm_fault_t vssd_scm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct vssd_scm_file *f = vma->vm_file->private_data;
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	u64 off = (u64)vmf->pgoff << PAGE_SHIFT;
 	struct vssd_scm_entry *e;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
@@ -244,15 +277,21 @@ static const struct vm_operations_struct vssd_scm_vm_ops = {
 
 /* --- file operations --- */
 
-static void vssd_scm_pmem_release(struct kref *ref)
+/* The last reference is gone: the device was removed, no file is open. */
+static void vssd_scm_free(struct kref *ref)
 {
-	vssd_pmem_free(container_of(ref, struct vssd_pmem, ref));
+	struct vssd_scm *scm = container_of(ref, struct vssd_scm, ref);
+
+	vssd_scm_inode_put(scm);
+	vssd_pmem_put(scm->pmem);
+	kfree(scm);
 }
 
 static int vssd_scm_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
-	struct vssd_pmem *pmem = container_of(misc, struct vssd_pmem, misc);
+	struct vssd_scm *scm = container_of(misc, struct vssd_scm, misc);
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_file *f;
 	int err;
 
@@ -267,8 +306,8 @@ static int vssd_scm_open(struct inode *inode, struct file *file)
 
 	down_read(&pmem->sem);
 	if (pmem->virt) {
-		f->pmem = pmem;
-		kref_get(&pmem->ref);
+		f->scm = scm;
+		kref_get(&scm->ref);
 	} else {
 		err = -ENODEV;
 	}
@@ -279,7 +318,7 @@ static int vssd_scm_open(struct inode *inode, struct file *file)
 	}
 	file->private_data = f;
 	/* one address_space for all, so that revocation reaches every map */
-	file->f_mapping = pmem->inode->i_mapping;
+	file->f_mapping = scm->inode->i_mapping;
 	return 0;
 }
 
@@ -287,7 +326,7 @@ static int vssd_scm_release(struct inode *inode, struct file *file)
 {
 	struct vssd_scm_file *f = file->private_data;
 
-	kref_put(&f->pmem->ref, vssd_scm_pmem_release);
+	kref_put(&f->scm->ref, vssd_scm_free);
 	kfree(f);
 	return 0;
 }
@@ -295,7 +334,8 @@ static int vssd_scm_release(struct inode *inode, struct file *file)
 static int vssd_scm_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vssd_scm_file *f = file->private_data;
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 len = vma->vm_end - vma->vm_start;
 	struct vssd_scm_entry *e;
@@ -322,7 +362,8 @@ static int vssd_scm_mmap(struct file *file, struct vm_area_struct *vma)
 /* Write back and flush [off, off + len) of @f's region. */
 static int vssd_scm_sync(struct vssd_scm_file *f, u64 off, u64 len)
 {
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_entry *e;
 	int err;
 
@@ -347,7 +388,8 @@ static int vssd_scm_sync(struct vssd_scm_file *f, u64 off, u64 len)
  */
 static int vssd_scm_syncv(struct vssd_scm_file *f, void __user *uarg)
 {
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	struct cscm_range *ranges;
 	struct vssd_scm_entry *e;
 	struct cscm_ranges req;
@@ -412,10 +454,10 @@ static int vssd_scm_fsync(struct file *file, loff_t start, loff_t end,
 	err = vssd_scm_file_ready(f);
 	if (err)
 		return err;
-	down_read(&f->pmem->sem);
+	down_read(&f->scm->pmem->sem);
 	e = vssd_scm_file_entry(f, 0, 0);
 	size = IS_ERR(e) ? 0 : le64_to_cpu(e->size);
-	up_read(&f->pmem->sem);
+	up_read(&f->scm->pmem->sem);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 	if (start < 0 || start >= size || end < start)
@@ -425,7 +467,8 @@ static int vssd_scm_fsync(struct file *file, loff_t start, loff_t end,
 
 static long vssd_scm_info(struct vssd_scm_file *f, void __user *arg)
 {
-	struct vssd_pmem *pmem = f->pmem;
+	struct vssd_scm *scm = f->scm;
+	struct vssd_pmem *pmem = scm->pmem;
 	struct cscm_region_info info = {};
 	struct vssd_scm_entry *e;
 
@@ -453,13 +496,13 @@ static long vssd_scm_set_used(struct vssd_scm_file *f, void __user *arg)
 
 	if (copy_from_user(&used, arg, sizeof(used)))
 		return -EFAULT;
-	down_read(&f->pmem->sem);
+	down_read(&f->scm->pmem->sem);
 	e = vssd_scm_file_entry(f, 0, used);
 	if (IS_ERR(e))
 		err = PTR_ERR(e);
 	else
 		WRITE_ONCE(e->used, cpu_to_le64(used));
-	up_read(&f->pmem->sem);
+	up_read(&f->scm->pmem->sem);
 	return err;
 }
 
@@ -474,14 +517,15 @@ static u32 vssd_scm_flags(const struct vssd_scm_entry *e)
  * CSCM_COPY_IMAGE_ONLY refuses a source that is not an image;
  * CSCM_COPY_IF_MISSING keeps an existing @dst as it is.
  */
-static int vssd_scm_copy(struct vssd_pmem *pmem, const char *src_name,
+static int vssd_scm_copy(struct vssd_scm *scm, const char *src_name,
 			 const char *dst_name, u32 flags)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_entry *src, *dst;
 	u64 size, used;
 	int err;
 
-	src = vssd_scm_find(pmem, src_name);
+	src = vssd_scm_find(scm, src_name);
 	if (!src)
 		return -ENOENT;
 	if ((flags & CSCM_COPY_IMAGE_ONLY) &&
@@ -489,23 +533,23 @@ static int vssd_scm_copy(struct vssd_pmem *pmem, const char *src_name,
 		return -EPERM;
 	size = le64_to_cpu(src->size);
 	used = le64_to_cpu(src->used);
-	dst = vssd_scm_find(pmem, dst_name);
+	dst = vssd_scm_find(scm, dst_name);
 	if (dst == src)
 		return -EINVAL;
 	if (dst && (flags & CSCM_COPY_IF_MISSING))
 		return 0;
 	if (!dst) {
-		err = vssd_scm_create(pmem, dst_name, size,
+		err = vssd_scm_create(scm, dst_name, size,
 				      VSSD_SCM_ADMIN_OWNER, 0, &dst);
 		if (err)
 			return err;
 		/* creating may have moved nothing, but re-find to be sure */
-		src = vssd_scm_find(pmem, src_name);
+		src = vssd_scm_find(scm, src_name);
 	}
 	if (le64_to_cpu(dst->size) < size)
 		return -ENOSPC;
 
-	vssd_scm_revoke(pmem);
+	vssd_scm_revoke(scm);
 	err = vssd_pmem_copy(pmem, le64_to_cpu(dst->offset),
 			     le64_to_cpu(src->offset), size);
 	if (!err)
@@ -513,11 +557,11 @@ static int vssd_scm_copy(struct vssd_pmem *pmem, const char *src_name,
 	if (err)
 		return err;
 	dst->used = cpu_to_le64(used);
-	return vssd_scm_table_save(pmem);
+	return vssd_scm_table_save(scm);
 }
 
 /* Set a region's CSCM_REGION_IMAGE flag (mappings revoked). */
-static int vssd_scm_set_flags(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
+static int vssd_scm_set_flags(struct vssd_scm *scm, struct vssd_scm_entry *e,
 			      u32 flags)
 {
 	u32 old = vssd_scm_flags(e);
@@ -526,9 +570,9 @@ static int vssd_scm_set_flags(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 		return -EINVAL;
 	if ((flags & CSCM_REGION_IMAGE) && vssd_scm_name_bound(e->name))
 		return -EBUSY;
-	vssd_scm_revoke(pmem);
+	vssd_scm_revoke(scm);
 	e->flags = cpu_to_le32((old & ~CSCM_REGION_IMAGE) | flags);
-	return vssd_scm_table_save(pmem);
+	return vssd_scm_table_save(scm);
 }
 
 /* The fields of @req that @cmd does not use are zero. */
@@ -579,9 +623,10 @@ static struct cgroup *vssd_scm_admin_cgroup(u64 uptr)
 }
 
 /* CSCM_IOC_BIND: @req->name must not be an image. */
-static int vssd_scm_admin_bind(struct vssd_pmem *pmem,
+static int vssd_scm_admin_bind(struct vssd_scm *scm,
 			       const struct cscm_admin *req)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_entry *e;
 	struct cgroup *cgrp;
 	int err;
@@ -592,7 +637,7 @@ static int vssd_scm_admin_bind(struct vssd_pmem *pmem,
 	if (IS_ERR(cgrp))
 		return PTR_ERR(cgrp);
 	down_read(&pmem->sem);
-	e = pmem->virt ? vssd_scm_find(pmem, req->name) : NULL;
+	e = pmem->virt ? vssd_scm_find(scm, req->name) : NULL;
 	err = !pmem->virt ? -ENODEV :
 	      e && (vssd_scm_flags(e) & CSCM_REGION_IMAGE) ? -EINVAL :
 	      vssd_scm_bind(cgrp, req->name, req->size);
@@ -621,38 +666,39 @@ static int vssd_scm_copy_target(const struct cscm_admin *req, char *name)
 }
 
 /* The admin commands that work on the table (pmem->sem held for writing). */
-static int vssd_scm_admin_table(struct vssd_pmem *pmem, unsigned int cmd,
+static int vssd_scm_admin_table(struct vssd_scm *scm, unsigned int cmd,
 				const struct cscm_admin *req, const char *target)
 {
-	struct vssd_scm_entry *e = vssd_scm_find(pmem, target);
+	struct vssd_scm_entry *e = vssd_scm_find(scm, target);
 
 	if (!e && cmd != CSCM_IOC_CREATE && cmd != CSCM_IOC_COPY)
 		return -ENOENT;
 	switch (cmd) {
 	case CSCM_IOC_CREATE:
 		return e ? -EEXIST :
-		       vssd_scm_create(pmem, target,
+		       vssd_scm_create(scm, target,
 				       req->size ?: READ_ONCE(scm_default_size),
 				       VSSD_SCM_ADMIN_OWNER, 0, &e);
 	case CSCM_IOC_RESIZE:
 		/* a shrink takes pages away, a grow may move the region */
-		vssd_scm_revoke(pmem);
-		return vssd_scm_resize(pmem, e, req->size);
+		vssd_scm_revoke(scm);
+		return vssd_scm_resize(scm, e, req->size);
 	case CSCM_IOC_COPY:
 		if (e && (vssd_scm_flags(e) & CSCM_REGION_IMAGE) && req->cgroup)
 			return -EPERM;
-		return vssd_scm_copy(pmem, req->src, target, req->flags);
+		return vssd_scm_copy(scm, req->src, target, req->flags);
 	case CSCM_IOC_SET_FLAGS:
-		return vssd_scm_set_flags(pmem, e, req->flags);
+		return vssd_scm_set_flags(scm, e, req->flags);
 	default: /* CSCM_IOC_DELETE */
-		vssd_scm_revoke(pmem);
-		return vssd_scm_delete(pmem, e);
+		vssd_scm_revoke(scm);
+		return vssd_scm_delete(scm, e);
 	}
 }
 
-static long vssd_scm_admin(struct vssd_pmem *pmem, unsigned int cmd,
+static long vssd_scm_admin(struct vssd_scm *scm, unsigned int cmd,
 			   void __user *arg)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	char target[CSCM_NAME_MAX];
 	struct cscm_admin req;
 	int err;
@@ -667,7 +713,7 @@ static long vssd_scm_admin(struct vssd_pmem *pmem, unsigned int cmd,
 	if (!vssd_scm_admin_args_valid(cmd, &req))
 		return -EINVAL;
 	if (cmd == CSCM_IOC_BIND)
-		return vssd_scm_admin_bind(pmem, &req);
+		return vssd_scm_admin_bind(scm, &req);
 	if (cmd == CSCM_IOC_UNBIND)
 		return vssd_scm_unbind(req.name);
 	err = cmd == CSCM_IOC_COPY ? vssd_scm_copy_target(&req, target) : 0;
@@ -677,7 +723,7 @@ static long vssd_scm_admin(struct vssd_pmem *pmem, unsigned int cmd,
 		strscpy(target, req.name, sizeof(target));
 
 	down_write(&pmem->sem);
-	err = pmem->virt ? vssd_scm_admin_table(pmem, cmd, &req, target) :
+	err = pmem->virt ? vssd_scm_admin_table(scm, cmd, &req, target) :
 	      -ENODEV;
 	up_write(&pmem->sem);
 	return err;
@@ -699,7 +745,7 @@ static long vssd_scm_ioctl(struct file *file, unsigned int cmd,
 	case CSCM_IOC_SET_FLAGS:
 	case CSCM_IOC_BIND:
 	case CSCM_IOC_UNBIND:
-		return vssd_scm_admin(f->pmem, cmd, uarg);
+		return vssd_scm_admin(f->scm, cmd, uarg);
 	case CSCM_IOC_INFO:
 	case CSCM_IOC_SYNC:
 	case CSCM_IOC_SYNCV:
@@ -747,19 +793,19 @@ static const struct file_operations vssd_scm_fops = {
 static int vssd_scm_regions_show(struct seq_file *m, void *v)
 {
 	struct vssd_scm_ident id;
-	struct vssd_pmem *pmem;
+	struct vssd_scm *scm;
 	unsigned int i;
 	bool all;
 
 	all = !vssd_scm_ident_current(&id) && id.host;
 	seq_puts(m, "name owner size used offset flags\n");
 	mutex_lock(&vssd_scm_active_lock);
-	pmem = vssd_scm_active;
-	if (pmem) {
-		down_read(&pmem->sem);
+	scm = vssd_scm_active;
+	if (scm) {
+		down_read(&scm->pmem->sem);
 		for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
 			const struct vssd_scm_entry *e =
-				&pmem->table.entries[i];
+				&scm->table.entries[i];
 			u32 flags = vssd_scm_flags(e);
 
 			if (!e->name[0] ||
@@ -775,7 +821,7 @@ static int vssd_scm_regions_show(struct seq_file *m, void *v)
 				   flags & CSCM_REGION_IMAGE ? "image" :
 				   flags & CSCM_REGION_IMPLICIT ? "implicit" : "-");
 		}
-		up_read(&pmem->sem);
+		up_read(&scm->pmem->sem);
 	}
 	mutex_unlock(&vssd_scm_active_lock);
 	return 0;
@@ -803,96 +849,167 @@ void vssd_scm_proc_exit(void)
 	vssd_scm_bindings_clear();
 }
 
+/* --- registration --- */
+
 /* Count of regions in the table (for the probe message). */
-unsigned int vssd_scm_nr_regions(struct vssd_pmem *pmem)
+static unsigned int vssd_scm_nr_regions(struct vssd_scm *scm)
 {
 	unsigned int i, n = 0;
 
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++)
-		n += pmem->table.entries[i].name[0] != '\0';
+		n += scm->table.entries[i].name[0] != '\0';
 	return n;
 }
 
-/* --- registration --- */
-
-/* The inode whose mapping all files of @pmem share. */
-static int vssd_scm_inode_new(struct vssd_pmem *pmem)
+/* Register /dev/scm for @scm unless another device has it. */
+static int vssd_scm_register(struct vssd_scm *scm)
 {
-	struct inode *inode;
-	int err;
-
-	err = simple_pin_fs(&vssd_scm_fs_type, &vssd_scm_mnt,
-			    &vssd_scm_mnt_count);
-	if (err)
-		return err;
-	inode = alloc_anon_inode(vssd_scm_mnt->mnt_sb);
-	if (IS_ERR(inode)) {
-		simple_release_fs(&vssd_scm_mnt, &vssd_scm_mnt_count);
-		return PTR_ERR(inode);
-	}
-	pmem->inode = inode;
-	return 0;
-}
-
-/* Register /dev/scm for @pmem unless another device has it. */
-int vssd_scm_init(struct vssd_pmem *pmem)
-{
-	int err;
-
-	kref_init(&pmem->ref);
-	err = vssd_scm_inode_new(pmem);
-	if (err)
-		return err;
+	int err = 0;
 
 	mutex_lock(&vssd_scm_active_lock);
 	if (vssd_scm_active)
 		goto out_unlock;
-	pmem->misc.minor = MISC_DYNAMIC_MINOR;
-	pmem->misc.name = "scm";
-	pmem->misc.fops = &vssd_scm_fops;
+	scm->misc.minor = MISC_DYNAMIC_MINOR;
+	scm->misc.name = "scm";
+	scm->misc.fops = &vssd_scm_fops;
 	/* containers open it without privileges; the cgroup decides */
-	pmem->misc.mode = 0666;
-	err = misc_register(&pmem->misc);
+	scm->misc.mode = 0666;
+	err = misc_register(&scm->misc);
 	if (err)
 		goto out_unlock;
-	pmem->misc_registered = true;
-	vssd_scm_active = pmem;
+	scm->misc_registered = true;
+	vssd_scm_active = scm;
 out_unlock:
 	mutex_unlock(&vssd_scm_active_lock);
-	if (err)
-		vssd_scm_inode_put(pmem);
 	return err;
 }
 
-/* Undo vssd_scm_inode_new(); the last file is gone. */
-void vssd_scm_inode_put(struct vssd_pmem *pmem)
-{
-	if (!pmem->inode)
-		return;
-	iput(pmem->inode);
-	pmem->inode = NULL;
-	simple_release_fs(&vssd_scm_mnt, &vssd_scm_mnt_count);
-}
-
-/*
- * The device goes away: no new opens. vssd_pmem_remove() then revokes
- * every mapping and clears pmem->virt in one write section, after which
- * faults, syncs and ioctls of files still open fail (SIGBUS, ENODEV). The
- * structure lives until the last file is closed.
- */
-void vssd_scm_exit(struct vssd_pmem *pmem)
+/* No new opens of /dev/scm for @scm. */
+static void vssd_scm_unregister(struct vssd_scm *scm)
 {
 	mutex_lock(&vssd_scm_active_lock);
-	if (pmem->misc_registered) {
-		misc_deregister(&pmem->misc);
-		pmem->misc_registered = false;
+	if (scm->misc_registered) {
+		misc_deregister(&scm->misc);
+		scm->misc_registered = false;
 		vssd_scm_active = NULL;
 	}
 	mutex_unlock(&vssd_scm_active_lock);
 }
 
-/* Drop the device's reference (after vssd_scm_exit()). */
-void vssd_scm_put(struct vssd_pmem *pmem)
+/* --- the pmem region's client (pmem->sem held for writing) --- */
+
+static bool vssd_scm_client_block_used(void *client, u64 block)
 {
-	kref_put(&pmem->ref, vssd_scm_pmem_release);
+	return vssd_scm_block_used(client, block);
+}
+
+static void vssd_scm_client_revoke(void *client)
+{
+	vssd_scm_revoke(client);
+}
+
+/* Save what changed in memory only (the regions' `used`), then revoke. */
+static void vssd_scm_client_detach(void *client)
+{
+	struct vssd_scm *scm = client;
+
+	if (vssd_scm_table_save(scm))
+		dev_warn(&scm->pmem->vssd->vdev->dev,
+			 "scm: cannot save region usage\n");
+	vssd_scm_revoke(scm);
+}
+
+static const struct vssd_pmem_client_ops vssd_scm_client_ops = {
+	.block_used	= vssd_scm_client_block_used,
+	.revoke		= vssd_scm_client_revoke,
+	.detach		= vssd_scm_client_detach,
+};
+
+/* /dev/scm on vssd->pmem: the table, the inode, the client, the node. */
+static int vssd_scm_setup(struct vssd_device *vssd)
+{
+	struct vssd_scm *scm;
+	int err;
+
+	scm = kzalloc(sizeof(*scm), GFP_KERNEL);
+	if (!scm)
+		return -ENOMEM;
+	kref_init(&scm->ref);
+	vssd_pmem_get(vssd->pmem);
+	scm->pmem = vssd->pmem;
+
+	err = vssd_scm_table_load(scm);
+	if (err)
+		goto err_put;
+	err = vssd_scm_inode_new(scm);
+	if (err)
+		goto err_put;
+	vssd_pmem_set_client(scm->pmem, &vssd_scm_client_ops, scm);
+	err = vssd_scm_register(scm);
+	if (err)
+		goto err_clear_client;
+	vssd->scm = scm;
+	return 0;
+
+err_clear_client:
+	vssd_pmem_set_client(scm->pmem, NULL, NULL);
+err_put:
+	kref_put(&scm->ref, vssd_scm_free);
+	return err;
+}
+
+/**
+ * vssd_scm_probe - set up the persistent-memory region and /dev/scm on it
+ * @vssd: the device, ready, with its control queue up
+ *
+ * Return: 0 (also when the device has no persistent memory, or it could
+ * not be used: the reason is logged and vssd->pmem stays NULL), or
+ * -ENOMEM.
+ */
+int vssd_scm_probe(struct vssd_device *vssd)
+{
+	struct device *dev = &vssd->vdev->dev;
+	struct vssd_pmem *pmem;
+	int err;
+
+	err = vssd_pmem_probe(vssd);
+	if (err || !vssd->pmem)
+		return err;
+	pmem = vssd->pmem;
+
+	err = vssd_scm_setup(vssd);
+	if (err) {
+		vssd_pmem_remove(vssd);
+		if (err == -ENOMEM)
+			return err;
+		dev_warn(dev, "persistent memory not used (%d)\n", err);
+		return 0;
+	}
+	dev_info(dev, "%s: persistent memory: %llu MiB in %u KiB blocks, %u regions\n",
+		 vssd->name, pmem->size >> 20, pmem->block_size >> 10,
+		 vssd_scm_nr_regions(vssd->scm));
+	return 0;
+}
+
+/**
+ * vssd_scm_remove - take /dev/scm and the persistent-memory region away
+ * @vssd: the device, before it is reset
+ *
+ * No new opens; then vssd_pmem_remove() saves the table, revokes every
+ * mapping (through the client's detach) and ends the kernel's mapping in
+ * one write section of pmem->sem, after which faults, syncs and ioctls of
+ * files still open fail (SIGBUS, ENODEV). The structures live until the
+ * last file is closed.
+ */
+void vssd_scm_remove(struct vssd_device *vssd)
+{
+	struct vssd_scm *scm = vssd->scm;
+
+	if (scm)
+		vssd_scm_unregister(scm);
+	vssd_pmem_remove(vssd);
+	if (!scm)
+		return;
+	vssd->scm = NULL;
+	kref_put(&scm->ref, vssd_scm_free);
 }

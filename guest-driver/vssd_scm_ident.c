@@ -34,7 +34,7 @@
 #include <linux/string.h>
 #include <linux/user_namespace.h>
 #include "vssd.h"
-#include "vssd_pmem.h"
+#include "vssd_scm.h"
 
 /* Bindings at most (each pins a cgroup). */
 #define VSSD_SCM_MAX_BINDINGS	256

@@ -29,7 +29,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "vssd.h"
-#include "vssd_pmem.h"
+#include "vssd_scm.h"
 
 static bool scm_table_tear;
 module_param(scm_table_tear, bool, 0644);
@@ -54,10 +54,11 @@ static bool vssd_scm_entry_used(const struct vssd_scm_entry *e)
 	return e->name[0] != '\0';
 }
 
-/* Entry @i of @t is sane for @pmem and overlaps no entry before it. */
-static bool vssd_scm_entry_valid(struct vssd_pmem *pmem,
+/* Entry @i of @t is sane for @scm's region and overlaps no entry before it. */
+static bool vssd_scm_entry_valid(struct vssd_scm *scm,
 				 const struct vssd_scm_table *t, unsigned int i)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	const struct vssd_scm_entry *e = &t->entries[i];
 	u64 off = le64_to_cpu(e->offset), size = le64_to_cpu(e->size);
 	unsigned int j;
@@ -86,9 +87,10 @@ static bool vssd_scm_entry_valid(struct vssd_pmem *pmem,
 }
 
 /* Read copy @copy into @t; false if it is not a valid table. */
-static bool vssd_scm_read_copy(struct vssd_pmem *pmem, unsigned int copy,
+static bool vssd_scm_read_copy(struct vssd_scm *scm, unsigned int copy,
 			       struct vssd_scm_table *t)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	const void *src = pmem->virt + copy * VSSD_SCM_TABLE_BYTES;
 	struct vssd_scm_header hdr;
 	unsigned int i;
@@ -105,7 +107,7 @@ static bool vssd_scm_read_copy(struct vssd_pmem *pmem, unsigned int copy,
 	t->next_id = le64_to_cpu(hdr.next_id);
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
 		if (vssd_scm_entry_used(&t->entries[i]) &&
-		    !vssd_scm_entry_valid(pmem, t, i))
+		    !vssd_scm_entry_valid(scm, t, i))
 			return false;
 	}
 	return true;
@@ -113,14 +115,15 @@ static bool vssd_scm_read_copy(struct vssd_pmem *pmem, unsigned int copy,
 
 /**
  * vssd_scm_table_load - find the current table on the media
- * @pmem: the region; its first blocks are plugged
+ * @scm: the region; its first blocks are plugged
  *
  * An empty (never written) area gives an empty table. Two unreadable
  * copies give an empty table too, with a warning: the regions' data is
  * still on the media but no longer indexed.
  */
-int vssd_scm_table_load(struct vssd_pmem *pmem)
+int vssd_scm_table_load(struct vssd_scm *scm)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_table *t[2];
 	bool valid[2];
 	unsigned int i, best;
@@ -133,23 +136,23 @@ int vssd_scm_table_load(struct vssd_pmem *pmem)
 		goto out;
 	}
 	for (i = 0; i < 2; i++)
-		valid[i] = vssd_scm_read_copy(pmem, i, t[i]);
+		valid[i] = vssd_scm_read_copy(scm, i, t[i]);
 
 	if (!valid[0] && !valid[1]) {
 		if (memchr_inv(pmem->virt, 0, VSSD_SCM_META_BYTES))
 			dev_warn(&pmem->vssd->vdev->dev,
 				 "scm: no valid region table; starting empty\n");
-		memset(&pmem->table, 0, sizeof(pmem->table));
-		pmem->table.next_id = 1;
-		pmem->table_copy = 1;
+		memset(&scm->table, 0, sizeof(scm->table));
+		scm->table.next_id = 1;
+		scm->table_copy = 1;
 		goto out;
 	}
 	best = !valid[0] || (valid[1] && t[1]->seq > t[0]->seq);
-	pmem->table = *t[best];
-	pmem->table_copy = best;
+	scm->table = *t[best];
+	scm->table_copy = best;
 	dev_dbg(&pmem->vssd->vdev->dev,
 		"scm: region table copy %u, seq %llu (other copy %svalid)\n",
-		best, pmem->table.seq, valid[!best] ? "" : "in");
+		best, scm->table.seq, valid[!best] ? "" : "in");
 out:
 	kfree(t[1]);
 	kfree(t[0]);
@@ -158,21 +161,22 @@ out:
 
 /**
  * vssd_scm_table_commit - make @t the table, durably
- * @pmem: the region; pmem->sem held for writing
+ * @scm: the region; pmem->sem held for writing
  * @t: the new table (entries already changed); seq is set here
  *
- * Return: 0 (pmem->table is now @t), or an error with the media and
- * pmem->table unchanged in meaning: the current copy was not touched.
+ * Return: 0 (scm->table is now @t), or an error with the media and
+ * scm->table unchanged in meaning: the current copy was not touched.
  */
-static int vssd_scm_table_commit(struct vssd_pmem *pmem,
+static int vssd_scm_table_commit(struct vssd_scm *scm,
 				 struct vssd_scm_table *t)
 {
-	unsigned int copy = pmem->table_copy ^ 1;
+	struct vssd_pmem *pmem = scm->pmem;
+	unsigned int copy = scm->table_copy ^ 1;
 	void *dst = pmem->virt + copy * VSSD_SCM_TABLE_BYTES;
 	struct vssd_scm_header hdr = {
 		.magic = cpu_to_le32(VSSD_SCM_MAGIC),
 		.version = cpu_to_le32(VSSD_SCM_VERSION),
-		.seq = cpu_to_le64(pmem->table.seq + 1),
+		.seq = cpu_to_le64(scm->table.seq + 1),
 		.region_size = cpu_to_le64(pmem->size),
 		.next_id = cpu_to_le64(t->next_id),
 		.nr_entries = cpu_to_le32(VSSD_SCM_MAX_REGIONS),
@@ -194,32 +198,32 @@ static int vssd_scm_table_commit(struct vssd_pmem *pmem,
 				VSSD_SCM_TABLE_BYTES);
 	if (err)
 		return err;
-	t->seq = pmem->table.seq + 1;
-	pmem->table = *t;
-	pmem->table_copy = copy;
+	t->seq = scm->table.seq + 1;
+	scm->table = *t;
+	scm->table_copy = copy;
 	return 0;
 }
 
-/* Save pmem->table as it is now (e.g. after `used` changed). */
-int vssd_scm_table_save(struct vssd_pmem *pmem)
+/* Save scm->table as it is now (e.g. after `used` changed). */
+int vssd_scm_table_save(struct vssd_scm *scm)
 {
 	struct vssd_scm_table *t;
 	int err;
 
-	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	t = kmemdup(&scm->table, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
-	err = vssd_scm_table_commit(pmem, t);
+	err = vssd_scm_table_commit(scm, t);
 	kfree(t);
 	return err;
 }
 
-struct vssd_scm_entry *vssd_scm_find(struct vssd_pmem *pmem, const char *name)
+struct vssd_scm_entry *vssd_scm_find(struct vssd_scm *scm, const char *name)
 {
 	unsigned int i;
 
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
-		struct vssd_scm_entry *e = &pmem->table.entries[i];
+		struct vssd_scm_entry *e = &scm->table.entries[i];
 
 		if (vssd_scm_entry_used(e) &&
 		    !strncmp(e->name, name, sizeof(e->name)))
@@ -228,12 +232,12 @@ struct vssd_scm_entry *vssd_scm_find(struct vssd_pmem *pmem, const char *name)
 	return NULL;
 }
 
-struct vssd_scm_entry *vssd_scm_find_id(struct vssd_pmem *pmem, u64 id)
+struct vssd_scm_entry *vssd_scm_find_id(struct vssd_scm *scm, u64 id)
 {
 	unsigned int i;
 
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
-		struct vssd_scm_entry *e = &pmem->table.entries[i];
+		struct vssd_scm_entry *e = &scm->table.entries[i];
 
 		if (vssd_scm_entry_used(e) && le64_to_cpu(e->id) == id)
 			return e;
@@ -242,10 +246,11 @@ struct vssd_scm_entry *vssd_scm_find_id(struct vssd_pmem *pmem, u64 id)
 }
 
 /* Block @block is metadata or belongs to a region of @t other than @skip. */
-static bool vssd_scm_block_taken(struct vssd_pmem *pmem,
+static bool vssd_scm_block_taken(struct vssd_scm *scm,
 				 const struct vssd_scm_table *t, u64 block,
 				 const struct vssd_scm_entry *skip)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	u64 off = block << pmem->block_shift;
 	unsigned int i;
 
@@ -264,9 +269,9 @@ static bool vssd_scm_block_taken(struct vssd_pmem *pmem,
 }
 
 /* Whether a region (or the table) uses @block: it must not be unplugged. */
-bool vssd_scm_block_used(struct vssd_pmem *pmem, u64 block)
+bool vssd_scm_block_used(struct vssd_scm *scm, u64 block)
 {
-	return vssd_scm_block_taken(pmem, &pmem->table, block, NULL);
+	return vssd_scm_block_taken(scm, &scm->table, block, NULL);
 }
 
 /*
@@ -274,9 +279,10 @@ bool vssd_scm_block_used(struct vssd_pmem *pmem, u64 block)
  * table's, and every region's but @skip's. One pass over the table, so
  * finding a run is linear in the number of blocks.
  */
-static unsigned long *vssd_scm_busy_map(struct vssd_pmem *pmem,
+static unsigned long *vssd_scm_busy_map(struct vssd_scm *scm,
 					const struct vssd_scm_entry *skip)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	unsigned long *busy;
 	unsigned int i;
 
@@ -286,7 +292,7 @@ static unsigned long *vssd_scm_busy_map(struct vssd_pmem *pmem,
 	bitmap_complement(busy, pmem->region.plugged, pmem->nr_blocks);
 	bitmap_set(busy, 0, pmem->data_start >> pmem->block_shift);
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
-		const struct vssd_scm_entry *e = &pmem->table.entries[i];
+		const struct vssd_scm_entry *e = &scm->table.entries[i];
 
 		if (e == skip || !vssd_scm_entry_used(e))
 			continue;
@@ -297,9 +303,10 @@ static unsigned long *vssd_scm_busy_map(struct vssd_pmem *pmem,
 }
 
 /* First fit in @busy: the first block of @n free ones, or U64_MAX. */
-static u64 vssd_scm_find_run(struct vssd_pmem *pmem, unsigned long *busy,
+static u64 vssd_scm_find_run(struct vssd_scm *scm, unsigned long *busy,
 			     u64 n)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	unsigned long first;
 
 	first = bitmap_find_next_zero_area(busy, pmem->nr_blocks, 0, n, 0);
@@ -307,33 +314,34 @@ static u64 vssd_scm_find_run(struct vssd_pmem *pmem, unsigned long *busy,
 }
 
 /* @n blocks from @first are free in @busy. */
-static bool vssd_scm_run_free(struct vssd_pmem *pmem, const unsigned long *busy,
+static bool vssd_scm_run_free(struct vssd_scm *scm, const unsigned long *busy,
 			      u64 first, u64 n)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	if (first > pmem->nr_blocks || n > pmem->nr_blocks - first)
 		return false;
 	return find_next_bit(busy, first + n, first) >= first + n;
 }
 
 /* A free slot of the table, or VSSD_SCM_MAX_REGIONS. */
-static unsigned int vssd_scm_free_slot(struct vssd_pmem *pmem)
+static unsigned int vssd_scm_free_slot(struct vssd_scm *scm)
 {
 	unsigned int i;
 
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
-		if (!vssd_scm_entry_used(&pmem->table.entries[i]))
+		if (!vssd_scm_entry_used(&scm->table.entries[i]))
 			break;
 	}
 	return i;
 }
 
 /* Implicit regions: all of them (@uid U32_MAX), or those @uid made. */
-unsigned int vssd_scm_count_implicit(struct vssd_pmem *pmem, u32 uid)
+unsigned int vssd_scm_count_implicit(struct vssd_scm *scm, u32 uid)
 {
 	unsigned int i, n = 0;
 
 	for (i = 0; i < VSSD_SCM_MAX_REGIONS; i++) {
-		const struct vssd_scm_entry *e = &pmem->table.entries[i];
+		const struct vssd_scm_entry *e = &scm->table.entries[i];
 
 		n += vssd_scm_entry_used(e) &&
 		     (le32_to_cpu(e->flags) & CSCM_REGION_IMPLICIT) &&
@@ -344,7 +352,7 @@ unsigned int vssd_scm_count_implicit(struct vssd_pmem *pmem, u32 uid)
 
 /**
  * vssd_scm_create - add a region
- * @pmem: pmem->sem held for writing
+ * @scm: pmem->sem held for writing
  * @name: a valid name that no region has
  * @size: bytes, rounded up to whole blocks
  * @owner: shown in /proc/scm/regions, cut to VSSD_SCM_OWNER_MAX - 1
@@ -354,10 +362,11 @@ unsigned int vssd_scm_count_implicit(struct vssd_pmem *pmem, u32 uid)
  * Return: 0, -ENOSPC without a long enough run of free plugged blocks or a
  * free slot, or the error of the table update (nothing created).
  */
-int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
+int vssd_scm_create(struct vssd_scm *scm, const char *name, u64 size,
 		    const char *owner, u32 flags,
 		    struct vssd_scm_entry **entryp)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_table *t;
 	struct vssd_scm_entry *e = NULL;
 	unsigned int slot;
@@ -368,18 +377,18 @@ int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
 	if (!size || size > pmem->size)
 		return -EINVAL;
 	nblocks = DIV_ROUND_UP_ULL(size, pmem->block_size);
-	slot = vssd_scm_free_slot(pmem);
+	slot = vssd_scm_free_slot(scm);
 	if (slot == VSSD_SCM_MAX_REGIONS)
 		return -ENOSPC;
-	busy = vssd_scm_busy_map(pmem, NULL);
+	busy = vssd_scm_busy_map(scm, NULL);
 	if (!busy)
 		return -ENOMEM;
-	first = vssd_scm_find_run(pmem, busy, nblocks);
+	first = vssd_scm_find_run(scm, busy, nblocks);
 	bitmap_free(busy);
 	if (first == U64_MAX)
 		return -ENOSPC;
 
-	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	t = kmemdup(&scm->table, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	e = &t->entries[slot];
@@ -398,11 +407,11 @@ int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
 	err = vssd_pmem_persist(pmem, first << pmem->block_shift,
 				nblocks << pmem->block_shift);
 	if (!err)
-		err = vssd_scm_table_commit(pmem, t);
+		err = vssd_scm_table_commit(scm, t);
 	kfree(t);
 	if (err)
 		return err;
-	*entryp = &pmem->table.entries[slot];
+	*entryp = &scm->table.entries[slot];
 	dev_dbg(&pmem->vssd->vdev->dev, "scm: region %s: %llu bytes at %llu\n",
 		name, nblocks << pmem->block_shift,
 		first << pmem->block_shift);
@@ -414,24 +423,25 @@ int vssd_scm_create(struct vssd_pmem *pmem, const char *name, u64 size,
  * in place when the blocks after it are free and plugged, else the first
  * free run of the new size. Returns the byte offset, or U64_MAX.
  */
-static u64 vssd_scm_grow_target(struct vssd_pmem *pmem,
+static u64 vssd_scm_grow_target(struct vssd_scm *scm,
 				const struct vssd_scm_entry *e, u64 off,
 				u64 old, u64 size)
 {
+	struct vssd_pmem *pmem = scm->pmem;
 	unsigned long *busy;
 	u64 first;
 
-	busy = vssd_scm_busy_map(pmem, e);
+	busy = vssd_scm_busy_map(scm, e);
 	if (!busy)
 		return U64_MAX;
-	if (vssd_scm_run_free(pmem, busy, (off + old) >> pmem->block_shift,
+	if (vssd_scm_run_free(scm, busy, (off + old) >> pmem->block_shift,
 			      (size - old) >> pmem->block_shift)) {
 		first = off >> pmem->block_shift;
 	} else {
 		/* the region's own blocks are not free for its new place */
 		bitmap_set(busy, off >> pmem->block_shift,
 			   old >> pmem->block_shift);
-		first = vssd_scm_find_run(pmem, busy,
+		first = vssd_scm_find_run(scm, busy,
 					  size >> pmem->block_shift);
 	}
 	bitmap_free(busy);
@@ -440,8 +450,8 @@ static u64 vssd_scm_grow_target(struct vssd_pmem *pmem,
 
 /**
  * vssd_scm_resize - change a region's size
- * @pmem: pmem->sem held for writing; the region's mappings revoked
- * @e: the region's entry in pmem->table
+ * @scm: pmem->sem held for writing; the region's mappings revoked
+ * @e: the region's entry in scm->table
  * @size: new size in bytes, rounded up to whole blocks
  *
  * A region grows in place when the blocks right after it are free and
@@ -451,10 +461,11 @@ static u64 vssd_scm_grow_target(struct vssd_pmem *pmem,
  * part reads as zeroes. Return: 0, -ENOSPC without room, or the error of
  * the flush or the table update (the region unchanged).
  */
-int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
+int vssd_scm_resize(struct vssd_scm *scm, struct vssd_scm_entry *e,
 		    u64 size)
 {
-	unsigned int slot = e - pmem->table.entries;
+	struct vssd_pmem *pmem = scm->pmem;
+	unsigned int slot = e - scm->table.entries;
 	u64 off = le64_to_cpu(e->offset), old = le64_to_cpu(e->size);
 	u64 to = off, keep;
 	struct vssd_scm_table *t;
@@ -465,7 +476,7 @@ int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 	size = DIV_ROUND_UP_ULL(size, pmem->block_size) << pmem->block_shift;
 	keep = min(old, size);
 	if (size > old) {
-		to = vssd_scm_grow_target(pmem, e, off, old, size);
+		to = vssd_scm_grow_target(scm, e, off, old, size);
 		if (to == U64_MAX)
 			return -ENOSPC;
 		if (to != off) {
@@ -479,14 +490,14 @@ int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 			return err;
 	}
 
-	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	t = kmemdup(&scm->table, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	t->entries[slot].offset = cpu_to_le64(to);
 	t->entries[slot].size = cpu_to_le64(size);
 	if (le64_to_cpu(t->entries[slot].used) > keep)
 		t->entries[slot].used = cpu_to_le64(keep);
-	err = vssd_scm_table_commit(pmem, t);
+	err = vssd_scm_table_commit(scm, t);
 	kfree(t);
 	if (!err && to != off)
 		dev_dbg(&pmem->vssd->vdev->dev,
@@ -496,17 +507,17 @@ int vssd_scm_resize(struct vssd_pmem *pmem, struct vssd_scm_entry *e,
 }
 
 /* Remove a region (pmem->sem held for writing, mappings revoked). */
-int vssd_scm_delete(struct vssd_pmem *pmem, struct vssd_scm_entry *e)
+int vssd_scm_delete(struct vssd_scm *scm, struct vssd_scm_entry *e)
 {
-	unsigned int slot = e - pmem->table.entries;
+	unsigned int slot = e - scm->table.entries;
 	struct vssd_scm_table *t;
 	int err;
 
-	t = kmemdup(&pmem->table, sizeof(*t), GFP_KERNEL);
+	t = kmemdup(&scm->table, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	memset(&t->entries[slot], 0, sizeof(t->entries[slot]));
-	err = vssd_scm_table_commit(pmem, t);
+	err = vssd_scm_table_commit(scm, t);
 	kfree(t);
 	return err;
 }

@@ -42,7 +42,7 @@ guest: deps
 	$(MAKE) module
 
 module:
-	$(MAKE) -C guest-driver KDIR=$$(cat $(BUILD)/guest/kdir)
+	$(MAKE) -C guest-driver KDIR=$$(cat $(BUILD)/guest/kdir) VSSD_TESTING=1
 
 image: guest
 	bash scripts/mkimage.sh $(BUILD)/guest

@@ -14,6 +14,7 @@
 #include <linux/virtio_config.h>
 #include "vssd.h"
 #include "vssd_scm.h"
+#include "vssd_testing.h"
 
 /* Hands out N in vssdN; shared by disk and /proc names. */
 static DEFINE_IDA(vssd_index_ida);
@@ -404,6 +405,7 @@ static int __init vssd_init(void)
 	err = vssd_proc_init();
 	if (err)
 		return err;
+	vssd_testing_init();
 
 	err = vssd_scm_proc_init();
 	if (err)
@@ -417,6 +419,7 @@ static int __init vssd_init(void)
 err_scm_proc_exit:
 	vssd_scm_proc_exit();
 err_proc_exit:
+	vssd_testing_exit();
 	vssd_proc_exit();
 	return err;
 }
@@ -425,6 +428,7 @@ static void __exit vssd_exit(void)
 {
 	unregister_virtio_driver(&vssd_driver);
 	vssd_scm_proc_exit();
+	vssd_testing_exit();
 	vssd_proc_exit();
 	ida_destroy(&vssd_index_ida);
 }

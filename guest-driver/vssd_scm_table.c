@@ -12,9 +12,10 @@
  * the new one if it did. Loading picks the valid copy with the higher
  * sequence number and checks every entry against the region's geometry.
  *
- * Fault injection for the crash test: writing 1 to the module parameter
- * scm_table_tear makes the next update stop after the entries (as if the
- * guest died there); the update fails with -EIO and the parameter resets.
+ * Fault injection for the crash test, in a test build only
+ * (vssd_testing.c): the debugfs knob scm_table_tear makes the next update
+ * stop after the entries (as if the guest died there); the update fails
+ * with -EIO and the knob resets.
  *
  * All functions here are called with pmem->sem held (for writing where
  * they change the table).
@@ -24,17 +25,11 @@
 #include <linux/crc32.h>
 #include <linux/cred.h>
 #include <linux/ctype.h>
-#include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "vssd.h"
 #include "vssd_scm.h"
-
-static bool scm_table_tear;
-module_param(scm_table_tear, bool, 0644);
-MODULE_PARM_DESC(scm_table_tear,
-		 "Test only: tear the next region table update, as a crash would");
+#include "vssd_testing.h"
 
 static u32 vssd_scm_crc(const struct vssd_scm_header *hdr,
 			const struct vssd_scm_entry *entries)
@@ -185,8 +180,7 @@ static int vssd_scm_table_commit(struct vssd_scm *scm,
 
 	hdr.crc = cpu_to_le32(vssd_scm_crc(&hdr, t->entries));
 	memcpy(dst + sizeof(hdr), t->entries, sizeof(t->entries));
-	if (READ_ONCE(scm_table_tear)) {
-		WRITE_ONCE(scm_table_tear, false);
+	if (vssd_testing_tear_table()) {
 		vssd_pmem_persist(pmem, copy * VSSD_SCM_TABLE_BYTES,
 				  VSSD_SCM_TABLE_BYTES);
 		dev_warn(&pmem->vssd->vdev->dev,

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # CSCM crash consistency of the on-media region table (two copies, each
-# with a sequence number and a crc). With regions present, the driver's
-# scm_table_tear parameter tears the next update after its entries, as a
-# crash there would; the update fails. Then (1) kill -9 of QEMU, or (2) a
-# power off, and a new boot on the same pmem file: /proc/scm/regions shows
+# with a sequence number and a crc). With regions present, the test
+# build's debugfs knob scm_table_tear tears the next update after its
+# entries, as a crash there would; the update fails. Then (1) kill -9
+# of QEMU, or (2) a power off, and a new boot on the same pmem file: /proc/scm/regions shows
 # the old, valid table, the old data is intact, and creating regions
 # works again. The host decodes both table copies in the pmem file: after
 # a tear one copy is invalid and the valid one is the old table.

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Guest half of tests/e2e/scm-crash.sh (busybox sh): crash consistency of
-# the region table. scm_table_tear=1 makes the next table update stop
-# after the entries, as if the guest died there (the update fails).
+# the region table. The test build's debugfs knob scm_table_tear makes
+# the next table update stop after the entries, as if the guest died
+# there (the update fails).
 #   PHASE 1  runc A and B write their patterns; a torn update (container
 #            C's first open); "vssd.step torn"; the host kills QEMU (-9)
 #   PHASE 2  the old table (A, B, no C), their data; creating works again
@@ -16,10 +17,11 @@
 case "$PHASE" in 1) plan 8 ;; 2) plan 13 ;; 3) plan 11 ;; esac
 
 [ -c /dev/scm ] || { check "/dev/scm is a character device" false; check_done; }
-TEAR=/sys/module/virtio_vssd/parameters/scm_table_tear
+TEAR=/sys/kernel/debug/virtio_vssd/scm_table_tear
+[ -e "$TEAR" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 # torn NAME: with the tear armed, NAME's first open must fail with EIO
-# (the region is not created) and the parameter must reset itself.
+# (the region is not created) and the knob must reset itself.
 torn() {
 	echo 1 > "$TEAR" || return 1
 	grep -qx Y "$TEAR" || { echo "scm_table_tear reads $(cat "$TEAR")"; return 1; }

@@ -56,13 +56,6 @@ t_check "the guest named d1's region by the hash of its path" \
 # The host file: the two docker containers' regions hold their own patterns.
 for n in d1:1 d2:2; do
 	name=$(tr -d '\r' < "$VM_LOG" | sed -n "s/^scm: identity ${n%%:*} -> region '\(.*\)'$/\1/p" | tail -n1)
-	off=$(scm_region_col final "$name" offset)
-	size=$(scm_region_col final "$name" size)
-	if [ -z "$off" ] || [ -z "$size" ]; then
-		t_fail "host file: ${n%%:*}'s region holds its pattern" "region '$name' not listed"
-		continue
-	fi
-	t_check "host file: ${n%%:*}'s region ($name) holds its pattern" \
-		scm_py pattern "$pmem" "$off" $((SEED0 + ${n#*:})) "$size"
+	scm_host_pattern final "$name" $((SEED0 + ${n#*:})) "$pmem" "${n%%:*}'s region ($name)"
 done
 t_done

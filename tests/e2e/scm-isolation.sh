@@ -45,14 +45,6 @@ fi
 
 # The pmem file on the host: each region holds its own pattern at its offset.
 for r in A:$SEED_A B:$SEED_B host:$SEED_H /U:$SEED_U; do
-	name=${r%%:*} seed=${r#*:}
-	off=$(scm_region_col final "$name" offset)
-	size=$(scm_region_col final "$name" size)
-	if [ -z "$off" ] || [ -z "$size" ]; then
-		t_fail "host file: region $name holds its pattern" "region $name not listed"
-		continue
-	fi
-	t_check "host file: region $name holds its pattern at offset $off" \
-		scm_py pattern "$pmem" "$off" "$seed" "$size"
+	scm_host_pattern final "${r%%:*}" "${r#*:}" "$pmem"
 done
 t_done

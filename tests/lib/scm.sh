@@ -24,6 +24,8 @@
 #   scm_regions TAG [LOG]   the regions the guest printed with
 #                       scm_regions TAG: "name owner size used offset" lines
 #   scm_region_col TAG NAME COL [LOG]   one column (owner size used offset)
+#   scm_host_pattern TAG NAME SEED FILE [LABEL]   one result: the region holds
+#                       SEED's pattern (scmtest's) in the host's pmem FILE
 #   scm_query OUT       the pmem region's query-ssd-balloon entry (JSON)
 #   scm_py ARGS...      tests/lib/scm.py
 #   scm_step NAME [S]   wait for the guest's "vssd.step NAME"
@@ -119,6 +121,20 @@ scm_region_col() {
 	owner) i=2 ;; size) i=3 ;; used) i=4 ;; offset) i=5 ;; *) return 2 ;;
 	esac
 	scm_regions "$tag" "$log" | awk -v n="$name" -v i="$i" '$1 == n { print $i; exit }'
+}
+
+# scm_host_pattern TAG NAME SEED FILE [LABEL]: one result: region NAME, as
+# the guest listed it at TAG, holds SEED's pattern in the host's pmem FILE.
+scm_host_pattern() {
+	local tag=$1 name=$2 seed=$3 file=$4 label=${5:-region $2} off size
+	off=$(scm_region_col "$tag" "$name" offset)
+	size=$(scm_region_col "$tag" "$name" size)
+	if [ -z "$off" ] || [ -z "$size" ]; then
+		t_fail "host file: $label holds its pattern" "region '$name' not listed"
+		return
+	fi
+	t_check "host file: $label holds its pattern at offset $off" \
+		scm_py pattern "$file" "$off" "$seed" "$size"
 }
 
 scm_query() {

@@ -228,6 +228,7 @@ struct vssd_device {
 
 	/* --- Eviction hints (vssd_hints.c); protected by @hints_mutex --- */
 
+	/* Serialises the hint list below. */
 	struct mutex hints_mutex;
 	/* Hinted blocks in order of preference, no block twice. */
 	u32 *hints;

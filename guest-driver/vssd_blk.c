@@ -306,6 +306,7 @@ static blk_status_t vssd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * with the one there).
 	 */
 	blk_mq_start_request(rq);
+	/* pairs with the smp_mb() in vssd_blk_wait_idle() */
 	smp_mb();
 	status = vssd_check_blocks(vssd, rq);
 	if (unlikely(status))
@@ -374,7 +375,10 @@ static void vssd_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, vssd_status_to_blk(vssd, pdu->status));
 }
 
-/* Request virtqueue callback: complete what the device has finished. */
+/**
+ * vssd_req_done - request virtqueue callback: complete finished requests
+ * @vq: the virtqueue
+ */
 void vssd_req_done(struct virtqueue *vq)
 {
 	struct vssd_device *vssd = vq->vdev->priv;
@@ -520,7 +524,10 @@ static void vssd_set_limits(struct vssd_device *vssd, struct request_queue *q,
 	blk_queue_max_write_zeroes_sectors(q, max_discard);
 }
 
-/*
+/**
+ * vssd_blk_init - create /dev/vssdN
+ * @vssd: the device
+ *
  * Create /dev/vssdN. Needs the request virtqueues and a ready device (the
  * partition scan reads the disk). On failure everything is undone.
  */
@@ -581,7 +588,10 @@ err_free_tag_set:
 	return err;
 }
 
-/*
+/**
+ * vssd_blk_remove - take the disk away
+ * @vssd: the device
+ *
  * Take the disk away: fails new I/O and waits for every request the
  * device holds. The device must still be live.
  */
@@ -591,7 +601,10 @@ void vssd_blk_remove(struct vssd_device *vssd)
 		del_gendisk(vssd->disk);
 }
 
-/* Free what vssd_blk_init() allocated, after the virtqueues are gone. */
+/**
+ * vssd_blk_free - free what vssd_blk_init() allocated
+ * @vssd: the device
+ */
 void vssd_blk_free(struct vssd_device *vssd)
 {
 	if (!vssd->disk)

@@ -24,6 +24,10 @@
 #include "vssd.h"
 #include "vssd_ranges.h"
 
+/**
+ * vssd_hints_init - an empty hint list
+ * @vssd: the device
+ */
 void vssd_hints_init(struct vssd_device *vssd)
 {
 	mutex_init(&vssd->hints_mutex);
@@ -31,6 +35,10 @@ void vssd_hints_init(struct vssd_device *vssd)
 	vssd->nr_hints = 0;
 }
 
+/**
+ * vssd_hints_free - free the hint list
+ * @vssd: the device
+ */
 void vssd_hints_free(struct vssd_device *vssd)
 {
 	kvfree(vssd->hints);
@@ -143,7 +151,10 @@ out_unlock:
 	return err;
 }
 
-/* Drop the hinted blocks that are not plugged any more. */
+/**
+ * vssd_hints_prune - drop the hinted blocks that are not plugged any more
+ * @vssd: the device
+ */
 void vssd_hints_prune(struct vssd_device *vssd)
 {
 	u32 i, n = 0;
@@ -157,7 +168,11 @@ void vssd_hints_prune(struct vssd_device *vssd)
 	mutex_unlock(&vssd->hints_mutex);
 }
 
-/* The hint list, for /proc/vssd/vssdN/hints. */
+/**
+ * vssd_hints_show - the hint list, for /proc/vssd/vssdN/hints
+ * @vssd: the device
+ * @m: the seq_file
+ */
 void vssd_hints_show(struct vssd_device *vssd, struct seq_file *m)
 {
 	mutex_lock(&vssd->hints_mutex);

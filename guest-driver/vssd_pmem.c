@@ -73,7 +73,12 @@ static int vssd_pmem_geometry(struct vssd_device *vssd, struct vssd_pmem *pmem)
 	return 0;
 }
 
-/* Whether every block of [offset, offset + len) is plugged. */
+/**
+ * vssd_pmem_range_plugged - whether every block of a byte range is plugged
+ * @pmem: the region
+ * @offset: first byte
+ * @len: bytes
+ */
 bool vssd_pmem_range_plugged(struct vssd_pmem *pmem, u64 offset, u64 len)
 {
 	u64 first = offset >> pmem->block_shift;
@@ -115,7 +120,12 @@ int vssd_pmem_flush(struct vssd_pmem *pmem, u64 offset, u64 len)
 	}
 }
 
-/*
+/**
+ * vssd_pmem_writeback - write back the CPU caches over a range
+ * @pmem: the region
+ * @offset: first byte
+ * @len: bytes
+ *
  * Write back the CPU caches over a range (pmem->sem held). A range on
  * blocks the host took back is not touched (-EIO): their memory is the
  * host's, and whatever was there is gone.
@@ -153,7 +163,12 @@ int vssd_pmem_flush_release(struct vssd_pmem *pmem, u64 offset, u64 len)
 	return err;
 }
 
-/* Write back the CPU caches over a range, then flush it on the host. */
+/**
+ * vssd_pmem_persist - write back the CPU caches over a range, flush it
+ * @pmem: the region
+ * @offset: first byte
+ * @len: bytes
+ */
 int vssd_pmem_persist(struct vssd_pmem *pmem, u64 offset, u64 len)
 {
 	int err = vssd_pmem_writeback(pmem, offset, len);

@@ -328,7 +328,12 @@ static const struct proc_ops vssd_proc_pending_ops = {
 	.proc_release	= single_release,
 };
 
-/* Create /proc/vssd/vssdN and its files. */
+/**
+ * vssd_proc_add - create /proc/vssd/vssdN and its files
+ * @vssd: the device
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int vssd_proc_add(struct vssd_device *vssd)
 {
 	vssd->proc_dir = proc_mkdir(vssd->name, vssd_proc_root);
@@ -349,19 +354,32 @@ int vssd_proc_add(struct vssd_device *vssd)
 	return 0;
 }
 
-/* Remove the folder; waits for readers that are inside our show functions. */
+/**
+ * vssd_proc_remove - remove /proc/vssd/vssdN
+ * @vssd: the device
+ *
+ * Waits for readers that are inside our show functions.
+ */
 void vssd_proc_remove(struct vssd_device *vssd)
 {
 	proc_remove(vssd->proc_dir);
 	vssd->proc_dir = NULL;
 }
 
+/**
+ * vssd_proc_init - create /proc/vssd (module init)
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int vssd_proc_init(void)
 {
 	vssd_proc_root = proc_mkdir(VSSD_NAME, NULL);
 	return vssd_proc_root ? 0 : -ENOMEM;
 }
 
+/**
+ * vssd_proc_exit - remove /proc/vssd (module exit)
+ */
 void vssd_proc_exit(void)
 {
 	proc_remove(vssd_proc_root);

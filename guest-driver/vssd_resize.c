@@ -51,6 +51,10 @@ static const char * const vssd_pending_names[] = {
 	[VSSD_PENDING_GROW]	= "grow",
 };
 
+/**
+ * vssd_pending_name - the name of a pending operation, for /proc and uevents
+ * @op: the pending operation
+ */
 const char *vssd_pending_name(enum vssd_pending_op op)
 {
 	if (op >= ARRAY_SIZE(vssd_pending_names))
@@ -202,7 +206,10 @@ static bool vssd_agent_done(struct vssd_device *vssd)
 	return done;
 }
 
-/* /proc/vssd/vssdN/pending got "ready". */
+/**
+ * vssd_agent_ready - /proc/vssd/vssdN/pending got "ready"
+ * @vssd: the device
+ */
 void vssd_agent_ready(struct vssd_device *vssd)
 {
 	unsigned long flags;
@@ -302,7 +309,10 @@ static void vssd_resize_retry(struct vssd_device *vssd, unsigned long delay)
 	spin_unlock_irqrestore(&vssd->lock, flags);
 }
 
-/*
+/**
+ * vssd_config_work - the resize work
+ * @work: config_work
+ *
  * Runs after config interrupts (and once after probe): steps towards the
  * requested size until it is reached, a step is refused, or the device
  * asks us to wait.

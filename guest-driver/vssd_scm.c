@@ -15,11 +15,11 @@
  *
  * Revocation: all /dev/scm files share the address_space of one inode of
  * a small pseudo file system (scm->inode), whichever device node they
- * were opened through, so one unmap_mapping_range() zaps every mapping; faults then check again that
- * the page still belongs to a live region on plugged blocks, under
- * pmem->sem, and deliver SIGBUS otherwise. That is how deleting or
- * shrinking a region, giving its blocks to the host and unbinding the
- * device take memory away from processes that still map it.
+ * were opened through, so one unmap_mapping_range() zaps every mapping;
+ * faults then check again that the page still belongs to a live region on
+ * plugged blocks, under pmem->sem, and deliver SIGBUS otherwise. That is
+ * how deleting or shrinking a region, giving its blocks to the host and
+ * unbinding the device take memory away from processes that still map it.
  */
 
 #include <linux/capability.h>
@@ -827,6 +827,11 @@ static int vssd_scm_regions_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+/**
+ * vssd_scm_proc_init - create /proc/scm (module init)
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int vssd_scm_proc_init(void)
 {
 	vssd_scm_proc_dir = proc_mkdir("scm", NULL);
@@ -842,6 +847,9 @@ int vssd_scm_proc_init(void)
 	return 0;
 }
 
+/**
+ * vssd_scm_proc_exit - remove /proc/scm and every binding (module exit)
+ */
 void vssd_scm_proc_exit(void)
 {
 	proc_remove(vssd_scm_proc_dir);

@@ -393,7 +393,10 @@ int vssd_scm_unbind(const char *name)
 	return b ? 0 : -ENOENT;
 }
 
-/* Whether @name is bound to a cgroup (an image may not become one). */
+/**
+ * vssd_scm_name_bound - whether a name is bound to a cgroup (images may not be)
+ * @name: a region name
+ */
 bool vssd_scm_name_bound(const char *name)
 {
 	bool bound;
@@ -442,7 +445,11 @@ int vssd_scm_ident_of_cgroup(struct cgroup *cgrp, char *name)
 	return err;
 }
 
-/* /proc/scm/bindings (administrators only): "name size cgroup" lines. */
+/**
+ * vssd_scm_bindings_show - /proc/scm/bindings: "name size cgroup" lines
+ * @m: the seq_file
+ * @v: unused
+ */
 int vssd_scm_bindings_show(struct seq_file *m, void *v)
 {
 	struct vssd_scm_binding *b;
@@ -466,7 +473,9 @@ int vssd_scm_bindings_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-/* Module exit: drop every binding. */
+/**
+ * vssd_scm_bindings_clear - drop every binding (module exit)
+ */
 void vssd_scm_bindings_clear(void)
 {
 	struct vssd_scm_binding *b, *tmp;

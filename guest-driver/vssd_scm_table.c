@@ -198,7 +198,10 @@ static int vssd_scm_table_commit(struct vssd_scm *scm,
 	return 0;
 }
 
-/* Save scm->table as it is now (e.g. after `used` changed). */
+/**
+ * vssd_scm_table_save - save the table as it is now (e.g. after `used` changed)
+ * @scm: /dev/scm's context
+ */
 int vssd_scm_table_save(struct vssd_scm *scm)
 {
 	struct vssd_scm_table *t;
@@ -212,6 +215,11 @@ int vssd_scm_table_save(struct vssd_scm *scm)
 	return err;
 }
 
+/**
+ * vssd_scm_find - the entry of a region by name
+ * @scm: /dev/scm's context
+ * @name: a region name
+ */
 struct vssd_scm_entry *vssd_scm_find(struct vssd_scm *scm, const char *name)
 {
 	unsigned int i;
@@ -226,6 +234,11 @@ struct vssd_scm_entry *vssd_scm_find(struct vssd_scm *scm, const char *name)
 	return NULL;
 }
 
+/**
+ * vssd_scm_find_id - the entry of a region by id
+ * @scm: /dev/scm's context
+ * @id: a region id
+ */
 struct vssd_scm_entry *vssd_scm_find_id(struct vssd_scm *scm, u64 id)
 {
 	unsigned int i;
@@ -262,7 +275,11 @@ static bool vssd_scm_block_taken(struct vssd_scm *scm,
 	return false;
 }
 
-/* Whether a region (or the table) uses @block: it must not be unplugged. */
+/**
+ * vssd_scm_block_used - whether a region (or the table) uses a block
+ * @scm: /dev/scm's context
+ * @block: a block of the region
+ */
 bool vssd_scm_block_used(struct vssd_scm *scm, u64 block)
 {
 	return vssd_scm_block_taken(scm, &scm->table, block, NULL);
@@ -312,6 +329,7 @@ static bool vssd_scm_run_free(struct vssd_scm *scm, const unsigned long *busy,
 			      u64 first, u64 n)
 {
 	struct vssd_pmem *pmem = scm->pmem;
+
 	if (first > pmem->nr_blocks || n > pmem->nr_blocks - first)
 		return false;
 	return find_next_bit(busy, first + n, first) >= first + n;
@@ -329,7 +347,11 @@ static unsigned int vssd_scm_free_slot(struct vssd_scm *scm)
 	return i;
 }
 
-/* Implicit regions: all of them (@uid U32_MAX), or those @uid made. */
+/**
+ * vssd_scm_count_implicit - count the implicit regions (of one user)
+ * @scm: /dev/scm's context
+ * @uid: an effective uid (initial user namespace), or U32_MAX for all
+ */
 unsigned int vssd_scm_count_implicit(struct vssd_scm *scm, u32 uid)
 {
 	unsigned int i, n = 0;
@@ -500,7 +522,11 @@ int vssd_scm_resize(struct vssd_scm *scm, struct vssd_scm_entry *e,
 	return err;
 }
 
-/* Remove a region (pmem->sem held for writing, mappings revoked). */
+/**
+ * vssd_scm_delete - remove a region (pmem->sem held for writing)
+ * @scm: /dev/scm's context
+ * @e: the region's entry
+ */
 int vssd_scm_delete(struct vssd_scm *scm, struct vssd_scm_entry *e)
 {
 	unsigned int slot = e - scm->table.entries;

@@ -22,8 +22,14 @@
 
 #include "qemu/units.h"
 #include "libqtest.h"
+/* QEMU 10.0 moved these from qapi/qmp/ (the tests build with 10.0 and 7.2) */
+#if QEMU_VERSION_MAJOR >= 10
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#else
 #include "qapi/qmp/qdict.h"
 #include "qapi/qmp/qlist.h"
+#endif
 #include "libqos/qgraph.h"
 #include "libqos/virtio-vssd.h"
 

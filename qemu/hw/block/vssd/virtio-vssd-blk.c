@@ -12,7 +12,6 @@
 #include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qemu/main-loop.h"
-#include "sysemu/block-backend.h"
 #include "virtio-vssd-internal.h"
 #include "trace.h"
 
@@ -115,7 +114,7 @@ static void virtio_vssd_backend_complete(void *opaque, int ret)
     BlockAcctStats *stats = blk_get_stats(s->conf.blk);
     AioContext *ctx = blk_get_aio_context(s->conf.blk);
 
-    aio_context_acquire(ctx);
+    vssd_aio_lock(ctx);
     if (ret < 0) {
         trace_virtio_vssd_backend_error(VIRTIO_DEVICE(s), req, ret);
         warn_report_once("virtio-vssd: I/O error on the block region "
@@ -126,7 +125,7 @@ static void virtio_vssd_backend_complete(void *opaque, int ret)
         block_acct_done(stats, &req->acct);
         virtio_vssd_req_complete(req, 0);
     }
-    aio_context_release(ctx);
+    vssd_aio_unlock(ctx);
 }
 
 /*
@@ -382,15 +381,17 @@ malformed:
 void virtio_vssd_blk_handle_vq(VirtIOVSSD *s, VirtQueue *vq)
 {
     BlockBackend *blk = s->conf.blk;
-    /* without a block region every request is refused in the main loop */
+    /*
+     * Runs in the AioContext of the block backend (an IOThread's once
+     * virtio_vssd_dataplane_start() has moved it); without a block region
+     * every request is refused in the main loop.
+     */
     AioContext *ctx = blk ? blk_get_aio_context(blk) : qemu_get_aio_context();
     const bool suppress_notifications = virtio_queue_get_notification(vq);
     VirtIOVSSDReq *req;
 
-    aio_context_acquire(ctx);
-    if (blk) {
-        blk_io_plug(blk);
-    }
+    vssd_aio_lock(ctx);
+    defer_call_begin();
     do {
         if (suppress_notifications) {
             virtio_queue_set_notification(vq, 0);
@@ -407,10 +408,8 @@ void virtio_vssd_blk_handle_vq(VirtIOVSSD *s, VirtQueue *vq)
         }
         /* empty once the device is broken */
     } while (!virtio_queue_empty(vq));
-    if (blk) {
-        blk_io_unplug(blk);
-    }
-    aio_context_release(ctx);
+    defer_call_end();
+    vssd_aio_unlock(ctx);
 }
 
 /* Kick of a request queue (main loop or vCPU thread, BQL held). */

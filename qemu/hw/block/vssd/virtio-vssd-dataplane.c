@@ -12,8 +12,8 @@
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "block/aio-wait.h"
 #include "hw/virtio/virtio-bus.h"
-#include "sysemu/block-backend.h"
 #include "virtio-vssd-internal.h"
 #include "trace.h"
 
@@ -23,14 +23,12 @@ static void virtio_vssd_dataplane_bh(void *opaque)
     VirtIOVSSD *s = opaque;
     unsigned int i;
 
-    aio_context_acquire(s->ctx);
     /* a bottom half dequeued before virtio_vssd_dataplane_stop() */
     if (s->iothread_started) {
         for (i = 0; i < s->nr_req_vqs; i++) {
             virtio_vssd_blk_handle_vq(s, s->req_vqs[i]);
         }
     }
-    aio_context_release(s->ctx);
 }
 
 /*
@@ -56,9 +54,9 @@ void virtio_vssd_dataplane_start(VirtIOVSSD *s)
     }
 
     old_ctx = blk_get_aio_context(s->conf.blk);
-    aio_context_acquire(old_ctx);
+    vssd_aio_lock(old_ctx);
     r = blk_set_aio_context(s->conf.blk, s->ctx, &local_err);
-    aio_context_release(old_ctx);
+    vssd_aio_unlock(old_ctx);
     if (r < 0) {
         error_report_err(local_err);
         k->set_guest_notifiers(qbus->parent, s->nr_req_vqs, false);
@@ -66,11 +64,19 @@ void virtio_vssd_dataplane_start(VirtIOVSSD *s)
     }
 
     trace_virtio_vssd_iothread_start(VIRTIO_DEVICE(s));
-    aio_context_acquire(s->ctx);
+    /* no bottom half of ours is scheduled: it sees this once it is */
     s->iothread_started = true;
-    aio_context_release(s->ctx);
     /* requests may be waiting in the rings already */
     qemu_bh_schedule(s->iothread_bh);
+}
+
+/* In the IOThread, between two runs of virtio_vssd_dataplane_bh(). */
+static void virtio_vssd_dataplane_stop_bh(void *opaque)
+{
+    VirtIOVSSD *s = opaque;
+
+    s->iothread_started = false;
+    qemu_bh_cancel(s->iothread_bh);
 }
 
 /* Back to the main loop; waits for the requests the backend holds. */
@@ -80,13 +86,12 @@ void virtio_vssd_dataplane_stop(VirtIOVSSD *s)
     VirtioBusClass *k = VIRTIO_BUS_GET_CLASS(qbus);
 
     trace_virtio_vssd_iothread_stop(VIRTIO_DEVICE(s));
-    /* a running bottom half holds the AioContext: it is done after this */
-    aio_context_acquire(s->ctx);
-    s->iothread_started = false;
-    qemu_bh_cancel(s->iothread_bh);
+    vssd_aio_lock(s->ctx);
+    /* a running bottom half is done after this, and no other one runs */
+    aio_wait_bh_oneshot(s->ctx, virtio_vssd_dataplane_stop_bh, s);
     /* drains; other users may keep the backend in the IOThread: fine */
     blk_set_aio_context(s->conf.blk, qemu_get_aio_context(), NULL);
-    aio_context_release(s->ctx);
+    vssd_aio_unlock(s->ctx);
 
     /* after the drain: completions in the IOThread use them */
     k->set_guest_notifiers(qbus->parent, s->nr_req_vqs, false);

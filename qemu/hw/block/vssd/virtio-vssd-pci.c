@@ -47,7 +47,7 @@ struct VirtIOVSSDPCIClass {
     DeviceUnrealize parent_unrealize;
 };
 
-static Property virtio_vssd_pci_properties[] = {
+static const Property virtio_vssd_pci_properties[] = {
     /*
      * Kicks through an eventfd are served by the main loop (or the
      * IOThread) instead of stalling the vCPU that wrote the notify register.
@@ -56,7 +56,6 @@ static Property virtio_vssd_pci_properties[] = {
                     VIRTIO_PCI_FLAG_USE_IOEVENTFD_BIT, true),
     DEFINE_PROP_UINT32("vectors", VirtIOPCIProxy, nvectors,
                        DEV_NVECTORS_UNSPECIFIED),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 /*

@@ -245,7 +245,6 @@ static void virtio_vssd_pmem_flush_submit(VirtIOVSSD *s, VirtQueue *vq,
                                           uint64_t offset, uint64_t length)
 {
     MemoryRegion *mr = host_memory_backend_get_memory(s->memdev);
-    ThreadPool *pool = aio_get_thread_pool(qemu_get_aio_context());
     VirtIOVSSDFlush *f = g_new(VirtIOVSSDFlush, 1);
 
     *f = (VirtIOVSSDFlush) {
@@ -259,7 +258,8 @@ static void virtio_vssd_pmem_flush_submit(VirtIOVSSD *s, VirtQueue *vq,
     };
     trace_virtio_vssd_pmem_flush(VIRTIO_DEVICE(s), offset, length);
     s->pmem_flushes++;
-    thread_pool_submit_aio(pool, virtio_vssd_pmem_flush_worker, f,
+    /* the pool of the main loop, where the control queue is served */
+    thread_pool_submit_aio(virtio_vssd_pmem_flush_worker, f,
                            virtio_vssd_pmem_flush_done, f);
 }
 

@@ -10,7 +10,6 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-vssd.h"
-#include "qapi/qmp/qdict.h"
 #include "qapi/util.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
@@ -24,7 +23,7 @@
  */
 static VirtIOVSSD *vssd_find(const char *device, Error **errp)
 {
-    Object *peripheral = container_get(qdev_get_machine(), "/peripheral");
+    Object *peripheral = machine_get_container("peripheral");
     Object *obj = *device ? object_resolve_path_at(peripheral, device)
                           : NULL;
     Object *backend;
@@ -139,12 +138,13 @@ static int vssd_query_one(Object *obj, void *opaque)
     return 0;
 }
 
-SsdBalloonInfoList *qmp_query_ssd_balloon(bool has_device, const char *device,
-                                          Error **errp)
+/* Every virtio-vssd device, or only @device if not NULL. */
+static SsdBalloonInfoList *vssd_query_devices(const char *device,
+                                              Error **errp)
 {
     SsdBalloonInfoList *head = NULL, **tail = &head;
 
-    if (has_device) {
+    if (device) {
         VirtIOVSSD *s = vssd_find(device, errp);
 
         if (s) {
@@ -154,6 +154,15 @@ SsdBalloonInfoList *qmp_query_ssd_balloon(bool has_device, const char *device,
     }
     object_child_foreach_recursive(object_get_root(), vssd_query_one, &tail);
     return head;
+}
+
+/*
+ * Boxed: the same C signature whether the QAPI generator passes has_FOO
+ * for optional strings (7.2) or not (8.0 on).
+ */
+SsdBalloonInfoList *qmp_query_ssd_balloon(SsdBalloonQuery *arg, Error **errp)
+{
+    return vssd_query_devices(arg->device, errp);
 }
 
 /* ssd_balloon DEVICE SIZE [REGION [POLICY]] */
@@ -196,7 +205,7 @@ void hmp_info_ssd_balloon(Monitor *mon, const QDict *qdict)
     const char *device = qdict_get_try_str(qdict, "device");
     Error *err = NULL;
     g_autoptr(SsdBalloonInfoList) list =
-        qmp_query_ssd_balloon(!!device, device, &err);
+        vssd_query_devices(device, &err);
     SsdBalloonInfoList *e;
 
     if (err) {

@@ -14,10 +14,10 @@
 #include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qemu/timer.h"
+#include "block/aio-wait.h"
 #include "qapi/error.h"
 #include "qapi/qapi-events-vssd.h"
 #include "migration/misc.h"
-#include "sysemu/block-backend.h"
 #include "virtio-vssd-internal.h"
 #include "trace.h"
 
@@ -95,7 +95,7 @@ static int virtio_vssd_check_resize(VirtIOVSSD *s, uint16_t region,
     if (!r) {
         return VIRTIO_VSSD_R_BAD_REQUEST;
     }
-    if (!migration_is_idle()) {
+    if (migration_is_running()) {
         return -EBUSY;
     }
     if (generation != s->resize_generation) {
@@ -214,6 +214,42 @@ static void virtio_vssd_mark(VirtIOVSSDRegion *r,
     r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
 }
 
+typedef struct VirtIOVSSDMark {
+    VirtIOVSSDRegion *r;
+    const struct virtio_vssd_range *ranges;
+    uint32_t nr;
+    bool plugged;
+} VirtIOVSSDMark;
+
+static void virtio_vssd_mark_bh(void *opaque)
+{
+    VirtIOVSSDMark *m = opaque;
+
+    virtio_vssd_mark(m->r, m->ranges, m->nr, m->plugged);
+}
+
+/*
+ * virtio_vssd_mark() in @ctx, the AioContext that checks the region's
+ * requests against the map: in an IOThread, between two runs of the
+ * request handler, so that once this returns every request checked
+ * against the old map has reached the block backend (and blk_drain()
+ * waits for it).
+ */
+static void virtio_vssd_mark_in(AioContext *ctx, VirtIOVSSDRegion *r,
+                                const struct virtio_vssd_range *ranges,
+                                uint32_t nr, bool plugged)
+{
+    VirtIOVSSDMark m = {
+        .r = r, .ranges = ranges, .nr = nr, .plugged = plugged,
+    };
+
+    if (ctx == qemu_get_aio_context()) {
+        virtio_vssd_mark_bh(&m);
+    } else {
+        aio_wait_bh_oneshot(ctx, virtio_vssd_mark_bh, &m);
+    }
+}
+
 /*
  * Plugs (@plug) or unplugs the checked @ranges of @r. Unplugged blocks are
  * refused to new requests at once; block requests in flight are drained
@@ -234,9 +270,9 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
     uint32_t i;
     int ret = 0;
 
-    aio_context_acquire(ctx);
+    vssd_aio_lock(ctx);
     if (!plug) {
-        virtio_vssd_mark(r, ranges, nr, false);
+        virtio_vssd_mark_in(ctx, r, ranges, nr, false);
         if (block) {
             blk_drain(s->conf.blk);
         }
@@ -245,9 +281,9 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
         ret = virtio_vssd_zero_blocks(s, r, ranges[i].first, ranges[i].count);
     }
     if (plug && !ret) {
-        virtio_vssd_mark(r, ranges, nr, true);
+        virtio_vssd_mark_in(ctx, r, ranges, nr, true);
     }
-    aio_context_release(ctx);
+    vssd_aio_unlock(ctx);
 
     if (ret < 0) {
         warn_report_once("virtio-vssd: cannot zero blocks of the %s region "
@@ -261,9 +297,9 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
     trace_virtio_vssd_resize_apply(VIRTIO_DEVICE(s), r->id, plug, nr,
                                    nr_blocks, ret);
     if (ret < 0) {
-        aio_context_acquire(ctx);
-        virtio_vssd_mark(r, ranges, nr, !plug);
-        aio_context_release(ctx);
+        vssd_aio_lock(ctx);
+        virtio_vssd_mark_in(ctx, r, ranges, nr, !plug);
+        vssd_aio_unlock(ctx);
         return -EIO;
     }
 
@@ -548,7 +584,7 @@ bool virtio_vssd_resize_set_target(VirtIOVSSD *s, SsdBalloonRegion region,
                    name);
         return false;
     }
-    if (!migration_is_idle()) {
+    if (migration_is_running()) {
         error_setg(errp, "Device '%s' cannot be resized during migration",
                    name);
         return false;

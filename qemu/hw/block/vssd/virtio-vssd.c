@@ -22,8 +22,6 @@
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
-#include "sysemu/block-backend.h"
-#include "sysemu/blockdev.h"
 #include "virtio-vssd-internal.h"
 #include "vssd-state.h"
 #include "trace.h"
@@ -465,9 +463,9 @@ static void virtio_vssd_reset(VirtIODevice *vdev)
     if (s->conf.blk) {
         AioContext *ctx = blk_get_aio_context(s->conf.blk);
 
-        aio_context_acquire(ctx);
+        vssd_aio_lock(ctx);
         blk_drain(s->conf.blk);
-        aio_context_release(ctx);
+        vssd_aio_unlock(ctx);
     }
 }
 
@@ -686,7 +684,7 @@ static void virtio_vssd_instance_init(Object *obj)
                         virtio_vssd_get_plugged_size, NULL, NULL, &s->pmem);
 }
 
-static Property virtio_vssd_properties[] = {
+static const Property virtio_vssd_properties[] = {
     DEFINE_PROP_DRIVE(VIRTIO_VSSD_DRIVE_PROP, VirtIOVSSD, conf.blk),
     DEFINE_PROP_SIZE(VIRTIO_VSSD_BLOCK_SIZE_PROP, VirtIOVSSD, block.block_size,
                      VIRTIO_VSSD_DEFAULT_BLOCK_SIZE),
@@ -702,7 +700,6 @@ static Property virtio_vssd_properties[] = {
                      TYPE_IOTHREAD, IOThread *),
     DEFINE_PROP_STRING(VIRTIO_VSSD_SERIAL_PROP, VirtIOVSSD, serial),
     DEFINE_PROP_STRING(VIRTIO_VSSD_STATE_FILE_PROP, VirtIOVSSD, state_file),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 static void virtio_vssd_class_init(ObjectClass *klass, void *data)

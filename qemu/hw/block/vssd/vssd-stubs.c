@@ -19,12 +19,11 @@ void qmp_ssd_balloon(const char *device, int64_t size, bool has_region,
                device);
 }
 
-SsdBalloonInfoList *qmp_query_ssd_balloon(bool has_device, const char *device,
-                                          Error **errp)
+SsdBalloonInfoList *qmp_query_ssd_balloon(SsdBalloonQuery *arg, Error **errp)
 {
-    if (has_device) {
+    if (arg->device) {
         error_setg(errp, "Device '%s' not found: this QEMU has no "
-                   "virtio-vssd", device);
+                   "virtio-vssd", arg->device);
     }
     return NULL;
 }

@@ -16,9 +16,7 @@
 #include "standard-headers/linux/virtio_vssd.h"
 #include "hw/virtio/virtio.h"
 #include "hw/block/block.h"
-#include "sysemu/iothread.h"
-#include "sysemu/hostmem.h"
-#include "sysemu/runstate.h"
+#include "hw/block/vssd/vssd-compat.h"
 #include "qom/object.h"
 
 #define TYPE_VIRTIO_VSSD "virtio-vssd"

@@ -1,32 +1,65 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Build QEMU (Debian's 7.2 source + Debian's patches) with the vssd device.
+# Build QEMU (Debian's source package + Debian's patches) with the vssd
+# device, for one of the QEMU versions the device supports:
+#
+#   QEMU_VERSION=10.0  Debian 13 (trixie)'s qemu 10.0 source (the default)
+#   QEMU_VERSION=7.2   Debian 12 (bookworm)'s qemu 7.2 source
 #
 #   bash scripts/build-qemu.sh OUTDIR [--qtest]
 #
 # OUTDIR/qemu-system-x86_64   the emulator (a copy, not a link)
 # OUTDIR/qemu-build-dir       the path of the QEMU build directory
-# OUTDIR/qos-test             with --qtest: the qos test runner
+# OUTDIR/qemu-version         the QEMU version built (e.g. 10.0.13)
+# OUTDIR/qos-test             with --qtest: the qos test runner, and QEMU's
+# OUTDIR/device-introspect-test, qom-test, qmp-cmd-test: generic qtests
 #
 # Environment:
-#   VSSD_CACHE  cache folder (default /var/tmp/vssd-cache)
-#   QEMU_SRC    an unpacked QEMU source tree to use instead of Debian's
+#   QEMU_VERSION  7.2 or 10.0 (default: VSSD_DEFAULT_QEMU_VERSION below)
+#   VSSD_CACHE    cache folder (default /var/tmp/vssd-cache)
+#   QEMU_SRC      an unpacked QEMU source tree to use instead of Debian's;
+#                 its VERSION file (7.2.x or 10.0.x) picks the patches
+#   DEBIAN_MIRROR the Debian archive for trixie (default: the first URI of
+#                 /etc/apt/sources.list.d/debian.sources or sources.list)
 #
-# Layout under $VSSD_CACHE:
-#   dl/                    apt-get source --download-only qemu
-#   qemu-src-pristine/     dpkg-source -x of it (Debian patches applied)
-#   qemu-work-KEY/         pristine + qemu/patches/*.patch, overlaid with
+# How each version's source is fetched:
+#   7.2   apt-get source --download-only qemu with the system's own apt
+#         lists (Debian 12 with deb-src, which scripts/deps.sh enables).
+#   10.0  the system's apt configuration is left alone: a private apt
+#         setup under $VSSD_CACHE/apt-trixie/ (its own sources.list with
+#         "deb" and "deb-src" lines for trixie on the machine's mirror,
+#         signed by the debian-archive-keyring that Debian 12 already has,
+#         its own lists and archive cache, passed with -o Dir::Etc::...) runs
+#         apt-get update, apt-get source --download-only qemu (10.0.x+ds:
+#         its python/wheels/ is empty, Debian strips the bundled meson) and
+#         apt-get download meson (trixie's 1.7; QEMU 10 needs >= 1.5 and
+#         Debian 12 has 1.0). The meson .deb is not installed: dpkg -x
+#         unpacks it into the version's cache folder and PYTHONPATH points
+#         configure's pyvenv (created with system site packages) and ninja's
+#         meson re-runs at it, so the system's meson 1.0 stays what it is.
+#
+# Layout under $VSSD_CACHE (one set of folders per QEMU version V):
+#   apt-trixie/            the private apt setup for Debian 13 (10.0 only)
+#   qemu-V/dl/             the downloaded source package (and meson .deb)
+#   qemu-V/meson/          trixie's meson, unpacked (10.0 only)
+#   qemu-V/src-pristine/   dpkg-source -x of it (Debian patches applied)
+#   qemu-V/work-KEY/       pristine + qemu/patches/V/*.patch, overlaid with
 #                          qemu/ and tests/qtest/; KEY hashes the source
 #                          identity, the patches, the device config and the
 #                          configure options, so a change to any of them
-#                          starts a fresh tree (the last old one is kept).
-#   qemu-work-KEY/build/   the meson/ninja build directory
-#   ccache/                compiler cache shared by the trees: a fresh tree
+#                          starts a fresh tree (the last old one of the same
+#                          version is kept).
+#   qemu-V/work-KEY/build/ the meson/ninja build directory
+#   ccache/                compiler cache shared by all trees: a fresh tree
 #                          recompiles only what its patches changed
+#   qemu.lock              one QEMU build at a time, whatever the version
 #
 # The overlay is copied with rsync --checksum: unchanged files keep their
-# mtimes and ninja rebuilds only what really changed.
+# mtimes and ninja rebuilds only what really changed. The device code is
+# the same for every version, written against QEMU 10's API;
+# qemu/hw/block/vssd/vssd-compat.h maps it onto 7.2. Only the patches to
+# QEMU's own files differ (qemu/patches/7.2/, qemu/patches/10.0/).
 
 set -euo pipefail
 
@@ -48,6 +81,13 @@ done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VSSD_CACHE=${VSSD_CACHE:-/var/tmp/vssd-cache}
+# The version built when QEMU_VERSION is not given.
+VSSD_DEFAULT_QEMU_VERSION=7.2
+QEMU_VERSION=${QEMU_VERSION:-$VSSD_DEFAULT_QEMU_VERSION}
+case $QEMU_VERSION in
+7.2 | 10.0) ;;
+*) echo "build-qemu: QEMU_VERSION=$QEMU_VERSION: 7.2 or 10.0" >&2; exit 2 ;;
+esac
 DEVICES=vssd
 # Firmware from Debian's seabios, qemu-system-data and ipxe-qemu, so the
 # binary needs no -L.
@@ -65,6 +105,8 @@ CONFIGURE_ARGS=(
 )
 DEVICES_MAK=qemu/configs/devices/x86_64-softmmu/$DEVICES.mak
 UAPI_HEADER=include/uapi/linux/virtio_vssd.h
+# QEMU's own qtests built (and copied to OUTDIR) with --qtest.
+GENERIC_QTESTS=(device-introspect-test qom-test qmp-cmd-test)
 # Work trees kept besides the current one (each holds a full build).
 KEEP_OLD_TREES=1
 JOBS=$(nproc)
@@ -94,17 +136,80 @@ if ! flock -n 9; then
 	flock 9
 fi
 
+# The layout before there was one set of folders per version (7.2 only):
+# its source moves to qemu-7.2/, its work trees go (dl/ itself also holds
+# the guest kernel).
+if [ -f "$VSSD_CACHE/qemu-src-pristine/VERSION" ] &&
+	grep -q '^7\.2\.' "$VSSD_CACHE/qemu-src-pristine/VERSION" &&
+	[ ! -e "$VSSD_CACHE/qemu-7.2/src-pristine" ]; then
+	mkdir -p "$VSSD_CACHE/qemu-7.2/dl"
+	mv "$VSSD_CACHE"/dl/qemu_7.2* "$VSSD_CACHE/qemu-7.2/dl/" 2>/dev/null || true
+	mv "$VSSD_CACHE/qemu-src-pristine" "$VSSD_CACHE/qemu-7.2/src-pristine"
+	echo "build-qemu: moved the 7.2 source to $VSSD_CACHE/qemu-7.2/ (new cache layout)"
+fi
+for old in "$VSSD_CACHE"/qemu-work-* "$VSSD_CACHE/qemu-src-pristine"; do
+	[ -e "$old" ] || continue
+	echo "build-qemu: removing $old (old cache layout)"
+	rm -rf "$old"
+done
+
+VCACHE=$VSSD_CACHE/qemu-$QEMU_VERSION
+
 # --- pristine source -------------------------------------------------------
 
+# The private apt setup for Debian 13 (see the header): apt_trixie ARGS...
+APT_TRIXIE=$VSSD_CACHE/apt-trixie
+debian_mirror() {
+	local uri
+	if [ -n "${DEBIAN_MIRROR:-}" ]; then
+		echo "$DEBIAN_MIRROR"
+		return
+	fi
+	uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
+		/etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+	[ -n "$uri" ] || uri=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\)[[:space:]]\{1,\}bookworm[[:space:]].*/\2/p' \
+		/etc/apt/sources.list 2>/dev/null | head -n 1)
+	echo "${uri:-http://deb.debian.org/debian}"
+}
+apt_trixie() {
+	apt-get -q \
+		-o Dir::Etc::SourceList="$APT_TRIXIE/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$APT_TRIXIE/lists" \
+		-o Dir::Cache="$APT_TRIXIE/cache" \
+		-o APT::Sandbox::User=root \
+		"$@"
+}
+apt_trixie_update() {
+	local mirror
+	mirror=$(debian_mirror)
+	mkdir -p "$APT_TRIXIE/lists/partial" "$APT_TRIXIE/cache/archives/partial"
+	cat > "$APT_TRIXIE/sources.list" <<-EOF
+	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
+	deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
+	EOF
+	echo "build-qemu: apt-get update for Debian 13 (trixie, $mirror) in $APT_TRIXIE"
+	apt_trixie update >/dev/null
+}
+
 fetch_pristine() {
-	local dl=$VSSD_CACHE/dl dst=$VSSD_CACHE/qemu-src-pristine dsc
+	local dl=$VCACHE/dl dst=$VCACHE/src-pristine dsc
 	[ -f "$dst/VERSION" ] && return 0
 	mkdir -p "$dl"
 	dsc=$(ls "$dl"/qemu_*.dsc 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$dsc" ]; then
-		echo "build-qemu: downloading Debian's qemu source"
-		(cd "$dl" && apt-get source --download-only qemu) ||
-			{ echo "build-qemu: apt-get source failed (deb-src enabled? run sh scripts/deps.sh)" >&2; exit 1; }
+		echo "build-qemu: downloading Debian's qemu $QEMU_VERSION source"
+		case $QEMU_VERSION in
+		7.2)
+			(cd "$dl" && apt-get source --download-only qemu) ||
+				{ echo "build-qemu: apt-get source failed (deb-src enabled? run sh scripts/deps.sh)" >&2; exit 1; }
+			;;
+		10.0)
+			apt_trixie_update
+			(cd "$dl" && apt_trixie source --download-only qemu) ||
+				{ echo "build-qemu: apt-get source qemu from trixie failed" >&2; exit 1; }
+			;;
+		esac
 		dsc=$(ls "$dl"/qemu_*.dsc | sort -V | tail -n 1)
 	fi
 	echo "build-qemu: unpacking $(basename "$dsc")"
@@ -114,18 +219,56 @@ fetch_pristine() {
 	step "fetch + unpack source"
 }
 
+# trixie's meson, unpacked (not installed) for QEMU 10.
+MESON_MIN=1.5
+fetch_meson() {
+	local dst=$VCACHE/meson deb
+	if [ ! -d "$dst/usr/lib/python3/dist-packages/mesonbuild" ]; then
+		mkdir -p "$VCACHE/dl"
+		deb=$(ls "$VCACHE"/dl/meson_*_all.deb 2>/dev/null | sort -V | tail -n 1 || true)
+		if [ -z "$deb" ]; then
+			[ -f "$APT_TRIXIE/sources.list" ] || apt_trixie_update
+			(cd "$VCACHE/dl" && apt_trixie download meson) ||
+				{ apt_trixie_update && (cd "$VCACHE/dl" && apt_trixie download meson); } ||
+				{ echo "build-qemu: apt-get download meson from trixie failed" >&2; exit 1; }
+			deb=$(ls "$VCACHE"/dl/meson_*_all.deb | sort -V | tail -n 1)
+		fi
+		rm -rf "$dst.tmp"
+		dpkg-deb -x "$deb" "$dst.tmp"
+		mv "$dst.tmp" "$dst"
+		echo "build-qemu: $(basename "$deb") unpacked in $dst"
+	fi
+	export PYTHONPATH=$dst/usr/lib/python3/dist-packages${PYTHONPATH:+:$PYTHONPATH}
+	export PATH=$dst/usr/bin:$PATH
+	local v
+	v=$(meson --version)
+	printf '%s\n%s\n' "$MESON_MIN" "$v" | sort -V -C ||
+		{ echo "build-qemu: meson $v from $dst is older than $MESON_MIN" >&2; exit 1; }
+}
+
 if [ -n "${QEMU_SRC:-}" ]; then
 	PRISTINE=$(cd "$QEMU_SRC" && pwd)
 	[ -f "$PRISTINE/VERSION" ] ||
 		{ echo "build-qemu: QEMU_SRC=$QEMU_SRC is not a QEMU source tree" >&2; exit 1; }
+	case $(cat "$PRISTINE/VERSION") in
+	7.2.*) QEMU_VERSION=7.2 ;;
+	10.0.*) QEMU_VERSION=10.0 ;;
+	*) echo "build-qemu: QEMU_SRC is QEMU $(cat "$PRISTINE/VERSION"): the device supports 7.2 and 10.0" >&2; exit 1 ;;
+	esac
+	VCACHE=$VSSD_CACHE/qemu-$QEMU_VERSION
 else
 	fetch_pristine
-	PRISTINE=$VSSD_CACHE/qemu-src-pristine
+	PRISTINE=$VCACHE/src-pristine
+	case $(cat "$PRISTINE/VERSION") in
+	"$QEMU_VERSION".*) ;;
+	*) echo "build-qemu: $PRISTINE is QEMU $(cat "$PRISTINE/VERSION"), not $QEMU_VERSION" >&2; exit 1 ;;
+	esac
 fi
-case $(cat "$PRISTINE/VERSION") in
-7.2.*) ;;
-*) echo "build-qemu: warning: QEMU $(cat "$PRISTINE/VERSION") is not the 7.2 series the device is written for" >&2 ;;
-esac
+PATCHES=$ROOT/qemu/patches/$QEMU_VERSION
+if [ "$QEMU_VERSION" = 10.0 ]; then
+	fetch_meson
+fi
+echo "build-qemu: QEMU $(cat "$PRISTINE/VERSION") from $PRISTINE"
 
 # --- work tree -------------------------------------------------------------
 
@@ -139,7 +282,7 @@ source_identity() {
 
 KEY=$({
 	source_identity
-	for p in "$ROOT"/qemu/patches/*.patch; do
+	for p in "$PATCHES"/*.patch; do
 		[ -e "$p" ] || continue
 		echo "== $(basename "$p")"
 		cat "$p"
@@ -149,7 +292,7 @@ KEY=$({
 	echo "== configure"
 	echo "${CONFIGURE_ARGS[@]}"
 } | sha256sum | cut -c1-16)
-WORK=$VSSD_CACHE/qemu-work-$KEY
+WORK=$VCACHE/work-$KEY
 BUILD=$WORK/build
 # The trees differ only in their path: ccache hashes paths relative to it.
 export CCACHE_DIR=$VSSD_CACHE/ccache CCACHE_BASEDIR=$WORK CCACHE_NOHASHDIR=1
@@ -158,9 +301,9 @@ if [ ! -d "$WORK" ]; then
 	echo "build-qemu: new work tree $WORK"
 	rm -rf "$WORK.tmp"
 	cp -a "$PRISTINE" "$WORK.tmp"
-	for p in "$ROOT"/qemu/patches/*.patch; do
+	for p in "$PATCHES"/*.patch; do
 		[ -e "$p" ] || continue
-		echo "build-qemu: applying $(basename "$p")"
+		echo "build-qemu: applying $QEMU_VERSION/$(basename "$p")"
 		patch -d "$WORK.tmp" -p1 --quiet --forward < "$p"
 	done
 	mv "$WORK.tmp" "$WORK"
@@ -168,8 +311,9 @@ if [ ! -d "$WORK" ]; then
 fi
 touch "$WORK"
 
-# Drop the least recently used old trees (we hold the lock: nobody builds).
-for old in $(ls -dt "$VSSD_CACHE"/qemu-work-* | tail -n +$((KEEP_OLD_TREES + 2))); do
+# Drop the least recently used old trees of this version (we hold the lock:
+# nobody builds).
+for old in $(ls -dt "$VCACHE"/work-* | tail -n +$((KEEP_OLD_TREES + 2))); do
 	case $old in
 	"$WORK" | *.tmp) continue ;;
 	esac
@@ -234,8 +378,11 @@ fi
 targets=(qemu-system-x86_64)
 if [ $WANT_QTEST = 1 ]; then
 	targets+=(tests/qtest/qos-test)
+	for t in "${GENERIC_QTESTS[@]}"; do
+		targets+=("tests/qtest/$t")
+	done
 fi
-echo "build-qemu: ninja -j$JOBS ${targets[*]} (a full build takes ~5 min on 2 cores)"
+echo "build-qemu: QEMU $QEMU_VERSION: ninja -j$JOBS ${targets[*]} (a full build takes ~5 min on 2 cores)"
 # Progress lines are dropped; warnings and errors stay.
 if ! ninja -C "$BUILD" -j"$JOBS" "${targets[@]}" 2>&1 |
 	{ grep -v -e '^\[[0-9]*/[0-9]*\] ' -e '^ninja: Entering directory' || true; }; then
@@ -252,6 +399,10 @@ install_copy() {
 install_copy "$BUILD/qemu-system-x86_64" "$OUTDIR/qemu-system-x86_64"
 if [ $WANT_QTEST = 1 ]; then
 	install_copy "$BUILD/tests/qtest/qos-test" "$OUTDIR/qos-test"
+	for t in "${GENERIC_QTESTS[@]}"; do
+		install_copy "$BUILD/tests/qtest/$t" "$OUTDIR/$t"
+	done
 fi
 echo "$BUILD" > "$OUTDIR/qemu-build-dir"
-echo "build-qemu: $OUTDIR/qemu-system-x86_64 (build dir $BUILD)"
+cat "$PRISTINE/VERSION" > "$OUTDIR/qemu-version"
+echo "build-qemu: $OUTDIR/qemu-system-x86_64 (QEMU $(cat "$PRISTINE/VERSION"), build dir $BUILD)"

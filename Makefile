@@ -5,6 +5,8 @@
 #   make demo    boot a VM with a vSSD and show it at work
 #   make test    every test (qtest, guest end-to-end, host reclaim)
 #   make bench   benchmarks (CSV + PNG under build/bench/, not part of test)
+#   make fuzz    the fuzzers of tests/fuzz for 10 minutes each (make test
+#                runs 30 s of each)
 #   make deb     Debian packages (build/deb/): vssd-host, vssd-guest-tools,
 #                libscm1, libscm-dev, virtio-vssd-dkms; lintian clean
 #   make install           vssdctl, its manual page and bash completion
@@ -25,7 +27,7 @@ VMLINUZ := $(BUILD)/guest/vmlinuz
 MODULE := guest-driver/virtio_vssd.ko
 INITRAMFS := $(BUILD)/guest/initramfs.cpio.gz
 
-.PHONY: all deps qemu guest module image demo test bench install install-guest clean vssdctl deb
+.PHONY: all deps qemu guest module image demo test bench install install-guest clean vssdctl deb fuzz
 
 all: qemu image vssdctl
 
@@ -71,6 +73,10 @@ install-guest:
 
 deb: deps
 	bash scripts/mkdeb.sh $(BUILD)/deb
+
+# Longer fuzzing than make test's slice (tests/fuzz; crashes in build/fuzz).
+fuzz: deps
+	$(MAKE) -C tests/fuzz OUT=$(BUILD)/fuzz run SECONDS=$${VSSD_FUZZ_SECONDS:-600}
 
 clean:
 	rm -rf build

@@ -10,7 +10,8 @@ seabios qemu-system-data ipxe-qemu ccache busybox-static cpio kmod e2fsprogs
 gnuplot-nox xz-utils file util-linux libaio-dev socat rsync dmsetup
 libjansson-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 runc
-debhelper dh-dkms dkms lintian fakeroot bash-completion man-db"
+debhelper dh-dkms dkms lintian fakeroot bash-completion man-db
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -917,6 +917,8 @@ int scm_heap_open(struct scm_region *r)
 	}
 	if (scm_validate_maps(r) || scm_tx_validate(r))
 		return -1;
+	if (h->root >= r->size)
+		return scm_corrupt("root outside the region", h->root);
 	/* from here on the heap is ours to repair */
 	if (h->version < SCM_HEAP_VERSION) {
 		/* its reserved fields are zero: the version 2 defaults */
@@ -927,6 +929,13 @@ int scm_heap_open(struct scm_region *r)
 	scm_fit_region(r);
 	scm_scan(r);
 	if (scm_tx_recover(r))
+		return -1;
+	/*
+	 * What open accepts, scm_check() accepts: a heap that the checks
+	 * above let through but that is still inconsistent (found by
+	 * tests/fuzz/fuzz-scm-heap) is refused, not handed to the caller.
+	 */
+	if (scm_heap_check(r))
 		return -1;
 	scm_heap_changed(r);
 	return 0;

@@ -6,6 +6,9 @@
 # persistent counter in a regular file, and the OCI hook's choices (with a
 # stand-in scmctl that records its calls), under busybox sh when the host
 # has it. The kernel side of scmctl is tested in the guest.
+# SCM_TOOLS_SANITIZE=1 builds them with AddressSanitizer and UBSan
+# (dynamically linked, as the sanitizers need) and checks that instead of
+# the static link (tests/host/sanitizers.sh).
 set -u -o pipefail
 . "$(dirname "$0")/../lib/vm.sh"
 t_plan 16
@@ -13,7 +16,12 @@ tools=$VSSD_ROOT/guest-driver/tools
 vm_tmpdir
 out=$VM_TMP/tools
 
-if ! make -C "$tools" OUT="$out" LIBSCM_OUT="$VM_TMP/libscm" all \
+san=()
+if [ "${SCM_TOOLS_SANITIZE:-0}" = 1 ]; then
+	flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+	san=(CFLAGS="$flags" LDFLAGS="$flags" STATIC=)
+fi
+if ! make -C "$tools" OUT="$out" LIBSCM_OUT="$VM_TMP/libscm" "${san[@]}" all \
 	> "$VM_TMP/build.log" 2>&1; then
 	sed 's/^/# /' "$VM_TMP/build.log" | tail -n 20
 	t_bail "the tools do not build" "tools: build"
@@ -23,14 +31,20 @@ if grep -i warning "$VM_TMP/build.log" >/dev/null; then
 else
 	t_ok "tools: build without warnings"
 fi
-static=1
-for b in scmctl scm-demo; do
-	readelf -d "$out/$b" 2>/dev/null | grep NEEDED >/dev/null && static=0
-done
-t_check "tools: scmctl and scm-demo are static" test $static = 1
+if [ ${#san[@]} -gt 0 ]; then
+	# (grep -c reads everything: no SIGPIPE under pipefail)
+	t_check "tools: scmctl and scm-demo carry AddressSanitizer" eval "
+		[ \$(readelf -d '$out/scmctl' '$out/scm-demo' | grep -c 'NEEDED.*libasan') = 2 ]"
+else
+	static=1
+	for b in scmctl scm-demo; do
+		readelf -d "$out/$b" 2>/dev/null | grep NEEDED >/dev/null && static=0
+	done
+	t_check "tools: scmctl and scm-demo are static" test $static = 1
+fi
 dest=$VM_TMP/dest
 t_check "tools: make install DESTDIR= puts scmctl, scm-demo and the hook in place" \
-	sh -c "make -s -C '$tools' OUT='$out' LIBSCM_OUT='$VM_TMP/libscm' install DESTDIR='$dest' >/dev/null &&
+	sh -c "make -s -C '$tools' OUT='$out' LIBSCM_OUT='$VM_TMP/libscm' ${san[*]:+$(printf "'%s' " "${san[@]}")}install DESTDIR='$dest' >/dev/null &&
 		test -x '$dest/usr/sbin/scmctl' && test -x '$dest/usr/bin/scm-demo' &&
 		test -x '$dest/usr/libexec/vssd/oci-hook-scm-copy'"
 

@@ -121,7 +121,7 @@ int vssd_scm_table_load(struct vssd_scm *scm)
 	struct vssd_pmem *pmem = scm->pmem;
 	struct vssd_scm_table *t[2];
 	bool valid[2];
-	unsigned int i, best;
+	unsigned int best;
 	int err = 0;
 
 	t[0] = kzalloc(sizeof(*t[0]), GFP_KERNEL);
@@ -130,8 +130,8 @@ int vssd_scm_table_load(struct vssd_scm *scm)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < 2; i++)
-		valid[i] = vssd_scm_read_copy(scm, i, t[i]);
+	valid[0] = vssd_scm_read_copy(scm, 0, t[0]);
+	valid[1] = vssd_scm_read_copy(scm, 1, t[1]);
 
 	if (!valid[0] && !valid[1]) {
 		if (memchr_inv(pmem->virt, 0, VSSD_SCM_META_BYTES))

@@ -6,6 +6,7 @@
  *   scmtest write SEED [LEN]      fill the first LEN bytes (default: all)
  *                                 with the pattern of SEED, then msync
  *   scmtest verify SEED [LEN]     check them; exit 1 on a mismatch
+ *   scmtest verify-at SEED OFF LEN   the same for bytes [OFF, OFF + LEN)
  *   scmtest checksum [LEN]        print an FNV-1a checksum of the bytes
  *   scmtest zero [LEN [OFF]]      check that LEN bytes (default: all) from
  *                                 byte OFF read as zeroes
@@ -135,6 +136,28 @@ static int cmd_write(uint64_t seed, size_t len)
 		return 2;
 	}
 	printf("scmtest: write seed=%" PRIu64 " bytes=%zu\n", seed, len);
+	return 0;
+}
+
+/* Bytes [@off, @off + @len) hold the pattern of @seed (at their place). */
+static int cmd_verify_at(uint64_t seed, size_t off, size_t len)
+{
+	int fd = open_dev();
+	size_t map = 0, i;
+	uint64_t *w = map_region(fd, &map);
+
+	if (off > map || len > map - off || off % 8) {
+		fprintf(stderr, "scmtest: range %zu+%zu outside %zu bytes\n", off, len, map);
+		return 2;
+	}
+	for (i = off / 8; i < (off + len) / 8; i++) {
+		if (w[i] != mix(seed, i)) {
+			printf("scmtest: verify-at seed=%" PRIu64
+			       " MISMATCH at byte %zu\n", seed, i * 8);
+			return 1;
+		}
+	}
+	printf("scmtest: verify-at seed=%" PRIu64 " %zu+%zu ok\n", seed, off, len);
 	return 0;
 }
 
@@ -501,7 +524,7 @@ static int cmd_afterlife(int admin, const char *gone)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: scmtest info | write SEED [LEN] | verify SEED [LEN] | "
+	fprintf(stderr, "usage: scmtest info | write SEED [LEN] | verify SEED [LEN] | verify-at SEED OFF LEN | "
 		"checksum [LEN] | zero [LEN [OFF]] | refusals [--admin] | sigbus OFF | "
 		"hold SEED SECONDS | cps SECONDS | hammer SECONDS | afterlife [--admin] FILE | foreign CGROUP-DIR | sync-fails OFF ERRNO | open-fails ERRNO | "
 		"use-fails ERRNO\n");
@@ -522,6 +545,9 @@ int main(int argc, char **argv)
 		return cmd_info();
 	if (!strcmp(cmd, "write") && argc >= 3)
 		return cmd_write(strtoull(argv[2], NULL, 0), parse_len(argc, argv, 3));
+	if (!strcmp(cmd, "verify-at") && argc >= 5)
+		return cmd_verify_at(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0),
+				     strtoull(argv[4], NULL, 0));
 	if (!strcmp(cmd, "verify") && argc >= 3)
 		return cmd_verify(strtoull(argv[2], NULL, 0), parse_len(argc, argv, 3));
 	if (!strcmp(cmd, "checksum"))

@@ -366,12 +366,13 @@ static uint64_t virtio_vssd_host_reserved(const VirtIOVSSDRegion *r)
 /*
  * Samples exactly @want of the plugged blocks of @r from block @first on,
  * @eligible of them, uniformly at random (selection sampling: each in turn
- * with probability needed/remaining), as ranges in block order. Returns
- * the number of ranges, or 0 when they would not fit in @max.
+ * with probability needed/remaining), or the lowest @want of them when
+ * @lowest (the x-host-pick-lowest test knob), as ranges in block order.
+ * Returns the number of ranges, or 0 when they would not fit in @max.
  */
 static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t first,
                                           uint64_t eligible, uint64_t want,
-                                          uint32_t max,
+                                          uint32_t max, bool lowest,
                                           struct virtio_vssd_range *ranges)
 {
     uint64_t remaining = eligible, picked = 0, block;
@@ -381,7 +382,7 @@ static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t first,
          block < r->nb_blocks && picked < want;
          block = find_next_bit(r->plugged, r->nb_blocks, block + 1)) {
         /* nb_blocks <= INT32_MAX (realize) */
-        if (g_random_int_range(0, remaining) < want - picked) {
+        if (lowest || g_random_int_range(0, remaining) < want - picked) {
             if (nr && ranges[nr - 1].first + ranges[nr - 1].count == block) {
                 ranges[nr - 1].count++;
             } else if (nr < max) {
@@ -405,8 +406,8 @@ static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t first,
  * never picked, so fewer than @want may come back, maybe none. Returns
  * the number of ranges, the blocks in *@nr_blocks.
  */
-static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
-                                        uint32_t max,
+static uint32_t virtio_vssd_pick_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
+                                        uint64_t want, uint32_t max,
                                         struct virtio_vssd_range *ranges,
                                         uint64_t *nr_blocks)
 {
@@ -417,10 +418,11 @@ static uint32_t virtio_vssd_pick_blocks(VirtIOVSSDRegion *r, uint64_t want,
 
     want = MIN(want, eligible);
     nr = want ? virtio_vssd_sample_blocks(r, first, eligible, want, max,
-                                          ranges) : 0;
+                                          s->host_pick_lowest, ranges) : 0;
     if (!nr && want) {
         want = MIN(want, max);
-        nr = virtio_vssd_sample_blocks(r, first, eligible, want, max, ranges);
+        nr = virtio_vssd_sample_blocks(r, first, eligible, want, max,
+                                       s->host_pick_lowest, ranges);
     }
     *nr_blocks = 0;
     for (i = 0; i < nr; i++) {
@@ -464,7 +466,7 @@ static int virtio_vssd_unplug_host(VirtIOVSSD *s, VirtQueueElement *elem,
     }
 
     ranges = g_new(struct virtio_vssd_range, max);
-    nr = virtio_vssd_pick_blocks(r, want, max, ranges, &nr_blocks);
+    nr = virtio_vssd_pick_blocks(s, r, want, max, ranges, &nr_blocks);
     ret = virtio_vssd_apply(s, r, ranges, nr, nr_blocks, false);
     if (ret) {
         return ret;

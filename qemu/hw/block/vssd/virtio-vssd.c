@@ -700,6 +700,8 @@ static const Property virtio_vssd_properties[] = {
                      TYPE_IOTHREAD, IOThread *),
     DEFINE_PROP_STRING(VIRTIO_VSSD_SERIAL_PROP, VirtIOVSSD, serial),
     DEFINE_PROP_STRING(VIRTIO_VSSD_STATE_FILE_PROP, VirtIOVSSD, state_file),
+    DEFINE_PROP_BOOL(VIRTIO_VSSD_HOST_PICK_LOWEST_PROP, VirtIOVSSD,
+                     host_pick_lowest, false),
 };
 
 static void virtio_vssd_class_init(ObjectClass *klass, void *data)

@@ -89,6 +89,7 @@ typedef struct VirtIOVSSDRegion {
 #define VIRTIO_VSSD_STATE_FILE_PROP "state-file"
 #define VIRTIO_VSSD_MEMDEV_PROP "memdev"
 #define VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP "pmem-block-size"
+#define VIRTIO_VSSD_HOST_PICK_LOWEST_PROP "x-host-pick-lowest"
 /* Read-only properties (bytes). */
 #define VIRTIO_VSSD_BLOCK_REGION_SIZE_PROP "block-region-size"
 #define VIRTIO_VSSD_BLOCK_PLUGGED_SIZE_PROP "block-plugged-size"
@@ -156,6 +157,12 @@ struct VirtIOVSSD {
     uint32_t resize_generation;
     /* file holding the plugged maps across QEMU restarts, may be NULL */
     char *state_file;
+    /*
+     * Test knob ("x-host-pick-lowest"): a host-policy shrink takes the
+     * lowest eligible plugged blocks instead of a uniform random choice,
+     * so that a test knows which blocks go.
+     */
+    bool host_pick_lowest;
 
     /* number of request queues ("num-queues") */
     uint16_t num_queues;

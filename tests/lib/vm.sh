@@ -39,6 +39,7 @@
 #   vm_run NAME [vm_boot OPTIONS]   vm_boot, vm_report_checks, then one
 #                     result for the exit status and one for a clean
 #                     kernel log (both count in the script's plan)
+#   vm_finish NAME    the same after vm_start: vm_wait, then the results
 #
 # Helpers:
 #   vm_tmpdir         a scratch folder removed at exit ($VM_TMP)
@@ -465,11 +466,10 @@ vm_report_checks() {
 	T_GUEST=$((T_GUEST + ran + 1))
 }
 
-vm_run() {
-	local name=$1 rc
-	shift
-	vm_boot "$@"
-	rc=$?
+# vm__results NAME RC: the guest's checks, then one result for its exit
+# status RC and one for a clean kernel log; returns RC.
+vm__results() {
+	local name=$1 rc=$2
 	vm_report_checks "$name"
 	if [ "$rc" = 0 ]; then
 		t_ok "$name: guest script succeeded"
@@ -482,6 +482,23 @@ vm_run() {
 		t_fail "$name: no kernel bug reported"
 	fi
 	return "$rc"
+}
+
+vm_run() {
+	local name=$1 rc
+	shift
+	vm_boot "$@"
+	rc=$?
+	vm__results "$name" "$rc"
+}
+
+# vm_finish NAME: after vm_start, wait for the guest, then the results
+# vm_run reports.
+vm_finish() {
+	local rc
+	vm_wait
+	rc=$?
+	vm__results "$1" "$rc"
 }
 
 # vm_alloc_bytes FILE: bytes of host storage allocated to FILE.

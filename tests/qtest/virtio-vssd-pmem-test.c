@@ -16,6 +16,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
+#include "qemu/crc32c.h"
 #include "qemu/module.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
@@ -834,6 +835,43 @@ static void test_pmem_restart(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /*
+ * A state file that lists a region twice (and so leaves another one out)
+ * is refused at start-up, not half loaded.
+ */
+static void test_pmem_state_duplicate(void *obj, void *data,
+                                      QGuestAllocator *alloc)
+{
+    /* both records have 8 blocks: header 32 bytes, bitmap 8 */
+    const gsize rec = 32 + 8;
+    VssdImage *img = data;
+    g_autofree char *drive = vssd_drive_args(img, true);
+    g_autofree char *pm = vssd_pmem_args(img);
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree gchar *contents = NULL;
+    gsize len;
+
+    /* the running QEMU wrote the file: block record, then pmem record */
+    g_assert_true(g_file_get_contents(img->state_path, &contents, &len,
+                                      NULL));
+    g_assert_cmpuint(len, ==, 24 + 2 * rec);
+    g_assert_cmpuint(lduw_le_p(contents + 24), ==, VIRTIO_VSSD_REGION_BLOCK);
+
+    /* the block record twice, with a valid CRC */
+    memcpy(contents + 24 + rec, contents + 24, rec);
+    stl_le_p(contents + 16, crc32c(0xffffffff, (uint8_t *)contents + 24,
+                                   len - 24));
+    g_assert_true(g_file_set_contents(img->state_path, contents, len,
+                                      NULL));
+
+    args = g_strdup_printf("%s %s -global virtio-vssd.state-file=%s", drive,
+                           pm, img->state_path);
+    err = vssd_run_failing_qemu(args);
+    g_assert_nonnull(strstr(err, "'state-file' property"));
+    g_assert_nonnull(strstr(err, "lists region 0 twice"));
+}
+
+/*
  * Hot plug and unplug: the memdev is in use while the device exists and
  * free again (for a new device, or object-del) once it is gone.
  */
@@ -992,6 +1030,8 @@ static void register_virtio_vssd_pmem_test(void)
     qos_add_test("pmem-resize", "virtio-vssd", test_pmem_resize, &pmem_opts);
     qos_add_test("pmem-restart", "virtio-vssd", test_pmem_restart,
                  &pmem_state_opts);
+    qos_add_test("pmem-state-duplicate", "virtio-vssd",
+                 test_pmem_state_duplicate, &pmem_state_opts);
     qos_add_test("pmem-migrate", "virtio-vssd", test_pmem_migrate,
                  &pmem_opts);
     qos_add_test("pmem-hotplug", "virtio-vssd", test_pmem_hotplug,

@@ -41,10 +41,14 @@ static VSSDStateRegion *vssd_state_find(VSSDStateRegion *regions,
     return NULL;
 }
 
-/* Parses the region record at @buf (@avail bytes left) into its region. */
+/*
+ * Parses the region record at @buf (@avail bytes left) into its region;
+ * @seen has bit i set for each of @regions[i] read already.
+ */
 static int64_t vssd_state_parse_region(const char *path, const uint8_t *buf,
                                        size_t avail, VSSDStateRegion *regions,
-                                       unsigned nr, Error **errp)
+                                       unsigned nr, uint32_t *seen,
+                                       Error **errp)
 {
     VSSDStateRegion *r;
     uint16_t id;
@@ -68,6 +72,12 @@ static int64_t vssd_state_parse_region(const char *path, const uint8_t *buf,
                    "device does not have", path, id);
         return -1;
     }
+    if (*seen & BIT(r - regions)) {
+        error_setg(errp, "state file '%s' is corrupt: it lists region %u "
+                   "twice", path, id);
+        return -1;
+    }
+    *seen |= BIT(r - regions);
     if (block_size != r->block_size || nb_blocks != r->nb_blocks) {
         error_setg(errp, "state file '%s' is for another geometry: region "
                    "%u has %" PRIu64 " blocks of %" PRIu64 " bytes there, "
@@ -105,7 +115,7 @@ int vssd_state_load(const char *path, VSSDStateRegion *regions, unsigned nr,
     g_autoptr(GError) gerr = NULL;
     const uint8_t *buf;
     gsize len = 0, pos;
-    uint32_t nr_records, i;
+    uint32_t nr_records, i, seen = 0;
 
     if (!g_file_get_contents(path, &contents, &len, &gerr)) {
         if (g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
@@ -132,6 +142,7 @@ int vssd_state_load(const char *path, VSSDStateRegion *regions, unsigned nr,
         return -1;
     }
     nr_records = ldl_le_p(buf + 12);
+    QEMU_BUILD_BUG_ON(VSSD_STATE_MAX_REGIONS > 32);
     if (nr_records != nr) {
         error_setg(errp, "state file '%s' holds %" PRIu32 " regions, the "
                    "device has %u", path, nr_records, nr);
@@ -141,7 +152,7 @@ int vssd_state_load(const char *path, VSSDStateRegion *regions, unsigned nr,
     pos = VSSD_STATE_HDR_SIZE;
     for (i = 0; i < nr_records; i++) {
         int64_t used = vssd_state_parse_region(path, buf + pos, len - pos,
-                                               regions, nr, errp);
+                                               regions, nr, &seen, errp);
 
         if (used < 0) {
             return -1;

@@ -966,6 +966,70 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
     unlink(stream);
 }
 
+/*
+ * Copies migration stream @stream to @out with the pmem region's target
+ * set to @requested blocks under @policy (fields of subsection
+ * virtio-vssd-device/pmem: version, bitmap, requested_blocks, policy).
+ */
+static void vssd_patch_pmem_stream(const char *stream, const char *out,
+                                   uint64_t requested, uint32_t policy)
+{
+    static const char sub[] = "\x05\x17virtio-vssd-device/pmem";
+    g_autofree gchar *contents = NULL;
+    uint8_t *fields;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(stream, &contents, &len, NULL));
+    fields = memmem(contents, len, sub, sizeof(sub) - 1);
+    g_assert_nonnull(fields);
+    fields += sizeof(sub) - 1 + 4 + 8;
+    g_assert_cmpuint(fields + 12 - (uint8_t *)contents, <=, len);
+    stq_be_p(fields, requested);
+    stl_be_p(fields + 8, policy);
+    g_assert_true(g_file_set_contents(out, contents, len, NULL));
+}
+
+/* A stream whose pmem target this device cannot negotiate is refused. */
+static void test_pmem_migrate_bad_target(void *obj, void *data,
+                                         QGuestAllocator *alloc)
+{
+    VssdImage *img = data;
+    g_autofree char *drive = vssd_drive_args(img, true);
+    g_autofree char *pm = vssd_pmem_args(img);
+    g_autofree char *stream = g_strdup_printf("%s.migration", img->path);
+    g_autofree char *bad = g_strdup_printf("%s.bad", stream);
+    g_autofree char *cmd = NULL;
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_pmem_map(&t);
+    vssd_balloon_in(&t, &vssd_pmem_region, 12 * MiB, "host");
+    cmd = g_strdup_printf("{ 'execute': 'migrate', 'arguments': {"
+                          " 'uri': 'exec:cat > %s' } }", stream);
+    vssd_qmp_ok_on(t.drv.qts, cmd);
+    vssd_wait_migrated(t.drv.qts);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+    args = g_strdup_printf("%s %s -incoming 'exec:cat %s'", drive, pm, bad);
+
+    /* more blocks than the region has */
+    vssd_patch_pmem_stream(stream, bad, VSSD_TEST_BLOCKS + 1,
+                           VIRTIO_VSSD_POLICY_HOST);
+    err = vssd_run_failing_qemu(args);
+    g_assert_nonnull(strstr(err, "the source requests 9 blocks of the pmem "
+                            "region, which has 8"));
+    g_free(err);
+
+    /* a policy that does not exist */
+    vssd_patch_pmem_stream(stream, bad, 6, 7);
+    err = vssd_run_failing_qemu(args);
+    g_assert_nonnull(strstr(err, "unknown resize policy 7 for the pmem "
+                            "region"));
+    unlink(bad);
+    unlink(stream);
+}
+
 /* --- registration -------------------------------------------------------- */
 
 /* With the pmem file, not given to the device (tests start their own). */
@@ -1034,6 +1098,8 @@ static void register_virtio_vssd_pmem_test(void)
                  test_pmem_state_duplicate, &pmem_state_opts);
     qos_add_test("pmem-migrate", "virtio-vssd", test_pmem_migrate,
                  &pmem_opts);
+    qos_add_test("pmem-migrate-bad-target", "virtio-vssd",
+                 test_pmem_migrate_bad_target, &pmem_opts);
     qos_add_test("pmem-hotplug", "virtio-vssd", test_pmem_hotplug,
                  &pmem_file_opts);
 }

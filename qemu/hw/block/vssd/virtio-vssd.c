@@ -546,10 +546,30 @@ static const VMStateDescription vmstate_virtio_vssd_mig_checks = {
     },
 };
 
+/* The target of @r from the source is one this device can negotiate. */
+static bool virtio_vssd_mig_check_target(const VirtIOVSSDRegion *r,
+                                         const char *name)
+{
+    if (r->requested_blocks > r->nb_blocks) {
+        error_report("virtio-vssd: the source requests %" PRIu64 " blocks "
+                     "of the %s region, which has %" PRIu64,
+                     r->requested_blocks, name, r->nb_blocks);
+        return false;
+    }
+    if (r->policy != VIRTIO_VSSD_POLICY_GUEST &&
+        r->policy != VIRTIO_VSSD_POLICY_HOST) {
+        error_report("virtio-vssd: unknown resize policy %" PRIu32 " for "
+                     "the %s region on the source", r->policy, name);
+        return false;
+    }
+    return true;
+}
+
 static int virtio_vssd_post_load(void *opaque, int version_id)
 {
     VirtIOVSSD *s = opaque;
     VirtIOVSSDRegion *regions[] = { &s->block, &s->pmem };
+    static const char *const names[] = { "block", "pmem" };
     Error *local_err = NULL;
     unsigned i;
 
@@ -558,6 +578,9 @@ static int virtio_vssd_post_load(void *opaque, int version_id)
 
         if (!r->size) {
             continue;
+        }
+        if (!virtio_vssd_mig_check_target(r, names[i])) {
+            return -EINVAL;
         }
         r->nb_plugged = bitmap_count_one(r->plugged, r->nb_blocks);
         if (!s->resize_generation) {

@@ -758,21 +758,22 @@ static void test_pmem_resize(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(map[0], ==, '1');
 
     /*
-     * down to nothing: the device takes every block but the first, which
-     * holds VIRTIO_VSSD_PMEM_RESERVED_BYTES, and then has nothing to give
+     * policy host never takes the first block, which holds
+     * VIRTIO_VSSD_PMEM_RESERVED_BYTES: a smaller target is refused, the
+     * smallest one takes every other block
      */
-    gen = vssd_balloon_in(&t, pr, 0, "host");
-    g_assert_cmpuint(vssd_unplug_host_in(&t, pr, gen, 5, out,
+    vssd_qmp_error(&t, "{ 'execute': 'ssd-balloon', 'arguments': {"
+                   " 'device': 'vssd0', 'size': 0, 'region': 'pmem',"
+                   " 'policy': 'host' } }",
+                   "below the minimum of the pmem region of device 'vssd0' "
+                   "for policy 'host' (2097152 bytes");
+    gen = vssd_balloon_in(&t, pr, VSSD_PMEM_BS, "host");
+    g_assert_cmpuint(vssd_unplug_host_in(&t, pr, gen, 4, out,
                                          VSSD_TEST_BLOCKS, &nr),
                      ==, VIRTIO_VSSD_R_NONE);
     vssd_pmem_model_unplugged(&t, out, nr);
     vssd_check_pmem_map(&t, "10000000");
-    g_assert_cmpuint(vssd_unplug_host_in(&t, pr, gen, 1, out,
-                                         VSSD_TEST_BLOCKS, &nr),
-                     ==, VIRTIO_VSSD_R_NONE);
-    g_assert_cmpuint(nr, ==, 0);
-    vssd_check_pmem_map(&t, "10000000");
-    vssd_check_query_in(&t, pr, VSSD_PMEM_BS, 0, "shrinking");
+    vssd_check_query_in(&t, pr, VSSD_PMEM_BS, VSSD_PMEM_BS, "idle");
 
     /* the block region saw none of it */
     vssd_check_map_full(&t);
@@ -1030,6 +1031,57 @@ static void test_pmem_migrate_bad_target(void *obj, void *data,
     unlink(stream);
 }
 
+/*
+ * A host-policy target below the reserved blocks (from a source that
+ * allowed it): once only reserved blocks are left, UNPLUG_HOST is refused
+ * (NOT_REQUESTED) rather than acknowledged with no blocks, which would
+ * ask the driver for another round.
+ */
+static void test_pmem_migrate_host_reserved(void *obj, void *data,
+                                            QGuestAllocator *alloc)
+{
+    const VssdRegion *pr = &vssd_pmem_region;
+    VssdImage *img = data;
+    g_autofree char *drive = vssd_drive_args(img, true);
+    g_autofree char *pm = vssd_pmem_args(img);
+    g_autofree char *stream = g_strdup_printf("%s.migration", img->path);
+    g_autofree char *low = g_strdup_printf("%s.low", stream);
+    g_autofree char *cmd = NULL;
+    g_autofree char *args = NULL;
+    struct virtio_vssd_range out[VSSD_TEST_BLOCKS];
+    VssdTest t = { }, t2 = { };
+    uint32_t gen, nr;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_pmem_map(&t);
+    gen = vssd_balloon_in(&t, pr, 12 * MiB, "host");
+    cmd = g_strdup_printf("{ 'execute': 'migrate', 'arguments': {"
+                          " 'uri': 'exec:cat > %s' } }", stream);
+    vssd_qmp_ok_on(t.drv.qts, cmd);
+    vssd_wait_migrated(t.drv.qts);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+
+    vssd_patch_pmem_stream(stream, low, 0, VIRTIO_VSSD_POLICY_HOST);
+    args = g_strdup_printf("%s %s -incoming 'exec:cat %s'", drive, pm, low);
+    vssd_qemu_start(&t2, img, args);
+    vssd_pmem_map(&t2);
+    vssd_check_query_in(&t2, pr, VSSD_PMEM_SIZE, 0, "shrinking");
+    g_assert_cmpuint(vssd_unplug_host_in(&t2, pr, gen, 7, out,
+                                         VSSD_TEST_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    vssd_pmem_model_unplugged(&t2, out, nr);
+    vssd_check_pmem_map(&t2, "10000000");
+    g_assert_cmpuint(vssd_unplug_host_in(&t2, pr, gen, 1, out,
+                                         VSSD_TEST_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NOT_REQUESTED);
+    g_assert_cmpuint(vssd_query_refused_in(&t2, pr, "not-requested"), ==, 1);
+    vssd_check_pmem_map(&t2, "10000000");
+    vssd_check_query_in(&t2, pr, VSSD_PMEM_BS, 0, "shrinking");
+    vssd_qemu_stop(&t2);
+    unlink(low);
+    unlink(stream);
+}
+
 /* --- registration -------------------------------------------------------- */
 
 /* With the pmem file, not given to the device (tests start their own). */
@@ -1100,6 +1152,8 @@ static void register_virtio_vssd_pmem_test(void)
                  &pmem_opts);
     qos_add_test("pmem-migrate-bad-target", "virtio-vssd",
                  test_pmem_migrate_bad_target, &pmem_opts);
+    qos_add_test("pmem-migrate-host-reserved", "virtio-vssd",
+                 test_pmem_migrate_host_reserved, &pmem_opts);
     qos_add_test("pmem-hotplug", "virtio-vssd", test_pmem_hotplug,
                  &pmem_file_opts);
 }

@@ -363,6 +363,13 @@ static uint64_t virtio_vssd_host_reserved(const VirtIOVSSDRegion *r)
                r->nb_blocks);
 }
 
+/* The plugged blocks of @r that a host-policy shrink may take. */
+static uint64_t virtio_vssd_host_eligible(const VirtIOVSSDRegion *r)
+{
+    return r->nb_plugged -
+           bitmap_count_one(r->plugged, virtio_vssd_host_reserved(r));
+}
+
 /*
  * Samples exactly @want of the plugged blocks of @r from block @first on,
  * @eligible of them, uniformly at random (selection sampling: each in turn
@@ -403,7 +410,7 @@ static uint32_t virtio_vssd_sample_blocks(VirtIOVSSDRegion *r, uint64_t first,
  * them instead (which always fit), so that every round of a host-policy
  * shrink is a uniform choice among the blocks still plugged and the whole
  * shrink is one too. Reserved blocks (virtio_vssd_host_reserved()) are
- * never picked, so fewer than @want may come back, maybe none. Returns
+ * never picked, so fewer than @want may come back. Returns
  * the number of ranges, the blocks in *@nr_blocks.
  */
 static uint32_t virtio_vssd_pick_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
@@ -412,8 +419,7 @@ static uint32_t virtio_vssd_pick_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
                                         uint64_t *nr_blocks)
 {
     const uint64_t first = virtio_vssd_host_reserved(r);
-    const uint64_t eligible = r->nb_plugged -
-                              bitmap_count_one(r->plugged, first);
+    const uint64_t eligible = virtio_vssd_host_eligible(r);
     uint32_t nr, i;
 
     want = MIN(want, eligible);
@@ -433,7 +439,10 @@ static uint32_t virtio_vssd_pick_blocks(VirtIOVSSD *s, VirtIOVSSDRegion *r,
 
 /*
  * UNPLUG_HOST (policy host): the device picks @want plugged blocks,
- * unplugs them and returns them as ranges after @resp.
+ * unplugs them and returns them as ranges after @resp. When only reserved
+ * blocks are left (a target below them, from a migration source that
+ * allowed it) it refuses with NOT_REQUESTED: an ACK of no blocks would
+ * tell the driver to send another request.
  */
 static int virtio_vssd_unplug_host(VirtIOVSSD *s, VirtQueueElement *elem,
                                    uint16_t region, uint32_t generation,
@@ -458,7 +467,8 @@ static int virtio_vssd_unplug_host(VirtIOVSSD *s, VirtQueueElement *elem,
     if (ret) {
         return ret;
     }
-    if (r->policy != VIRTIO_VSSD_POLICY_HOST) {
+    if (r->policy != VIRTIO_VSSD_POLICY_HOST ||
+        !virtio_vssd_host_eligible(r)) {
         return VIRTIO_VSSD_R_NOT_REQUESTED;
     }
     if (want > r->nb_plugged - r->requested_blocks) {
@@ -567,6 +577,17 @@ bool virtio_vssd_resize_set_target(VirtIOVSSD *s, SsdBalloonRegion region,
         error_setg(errp, "Parameter 'size' (%" PRId64 ") is not a multiple "
                    "of the block size of the %s region of device '%s' (%"
                    PRIu64 " bytes)", size, region_name, name, r->block_size);
+        return false;
+    }
+    if (policy == SSD_BALLOON_POLICY_HOST &&
+        size < virtio_vssd_host_reserved(r) * r->block_size) {
+        error_setg(errp, "Parameter 'size' (%" PRId64 ") is below the "
+                   "minimum of the %s region of device '%s' for policy "
+                   "'host' (%" PRIu64 " bytes: a host-policy shrink never "
+                   "takes the blocks of the first %d bytes)", size,
+                   region_name, name,
+                   virtio_vssd_host_reserved(r) * r->block_size,
+                   VIRTIO_VSSD_PMEM_RESERVED_BYTES);
         return false;
     }
     if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {

@@ -411,6 +411,10 @@ static void test_pmem_realize_errors(void *obj, void *data,
           "region" },
         { VSSD_PMEM_SIZE, true, PMEM_GLOBAL " -global virtio-vssd.iothread=io "
           "-object iothread,id=io", "'iothread' property" },
+        /* discarded blocks cannot be given back from locked memory */
+        { VSSD_PMEM_SIZE, true, PMEM_GLOBAL " -overcommit mem-lock=on",
+          "'memdev' property: a persistent-memory region is incompatible "
+          "with '-overcommit mem-lock=on'" },
         { VSSD_PMEM_SIZE, true, "-global virtio-vssd.memdev=nosuch",
           "nosuch" },
     };

@@ -24,7 +24,8 @@
 /*
  * The memdev must be free, shared (guest stores must reach the backing
  * file, not a private copy) and of a size and page size that fit the
- * blocks.
+ * blocks; guest memory must not be locked (-overcommit mem-lock):
+ * discarding blocks does not work on locked memory.
  */
 static bool virtio_vssd_check_memdev(VirtIOVSSD *s, Error **errp)
 {
@@ -34,6 +35,13 @@ static bool virtio_vssd_check_memdev(VirtIOVSSD *s, Error **errp)
     const uint64_t bs = s->pmem.block_size;
     const size_t page_size = qemu_ram_pagesize(mr->ram_block);
 
+    if (vssd_mem_lock_enabled()) {
+        error_setg(errp, "'%s' property: a persistent-memory region is "
+                   "incompatible with '-overcommit mem-lock=on': its blocks "
+                   "cannot be discarded from locked memory",
+                   VIRTIO_VSSD_MEMDEV_PROP);
+        return false;
+    }
     if (host_memory_backend_is_mapped(s->memdev)) {
         error_setg(errp, "'%s' property: memory backend '%s' is already in "
                    "use", VIRTIO_VSSD_MEMDEV_PROP, name);

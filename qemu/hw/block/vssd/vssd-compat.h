@@ -20,6 +20,9 @@
  *   machine_get_container("peripheral")  container_get(machine, "/peripheral")
  *   no AioContext lock                   vssd_aio_lock()/vssd_aio_unlock()
  *                                          below
+ *   should_mlock(mlock_state)            enable_mlock (7.2 has only
+ *                                          mem-lock=on|off), both as
+ *                                          vssd_mem_lock_enabled() below
  *
  * Copyright (c) 2026 The vssd authors.
  */
@@ -46,6 +49,7 @@
 #include "system/hostmem.h"
 #include "system/iothread.h"
 #include "system/runstate.h"
+#include "system/system.h"
 #include "migration/misc.h"
 
 /*
@@ -61,6 +65,12 @@ static inline void vssd_aio_unlock(AioContext *ctx)
 {
 }
 
+/* -overcommit mem-lock=on (or on-fault): guest memory is locked */
+static inline bool vssd_mem_lock_enabled(void)
+{
+    return should_mlock(mlock_state);
+}
+
 #else /* QEMU 7.2 */
 
 #include "block/aio.h"
@@ -72,6 +82,7 @@ static inline void vssd_aio_unlock(AioContext *ctx)
 #include "sysemu/hostmem.h"
 #include "sysemu/iothread.h"
 #include "sysemu/runstate.h"
+#include "sysemu/sysemu.h"
 #include "migration/misc.h"
 #include "hw/qdev-core.h"
 
@@ -91,6 +102,12 @@ static inline void vssd_aio_lock(AioContext *ctx)
 static inline void vssd_aio_unlock(AioContext *ctx)
 {
     aio_context_release(ctx);
+}
+
+/* -overcommit mem-lock=on: guest memory is locked */
+static inline bool vssd_mem_lock_enabled(void)
+{
+    return enable_mlock;
 }
 
 /* 10.0: "const Property props[]" without a terminator, counted by the macro */

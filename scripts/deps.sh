@@ -9,7 +9,7 @@ libpixman-1-dev libfdt-dev zlib1g-dev pkg-config flex bison dpkg-dev
 seabios qemu-system-data ipxe-qemu ccache busybox-static cpio kmod e2fsprogs
 gnuplot-nox xz-utils file util-linux libaio-dev socat rsync dmsetup
 libjansson-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-runc
+runc libdevmapper-dev thin-provisioning-tools
 debhelper dh-dkms dkms lintian fakeroot bash-completion man-db
 clang libclang-rt-14-dev sparse"
 

@@ -64,6 +64,7 @@ TOOLS="
 /usr/bin/setpriv     setpriv
 /sbin/blkdiscard     blkdiscard
 /usr/sbin/runc       runc
+/usr/sbin/pdata_tools pdata_tools
 "
 
 stage=$out/image
@@ -116,6 +117,11 @@ echo "$TOOLS" | while read -r dst src; do
 	copy_libs "$path"
 done
 ln -sf mke2fs "$stage/sbin/mkfs.ext4"
+# thin-provisioning-tools: one binary, named by argv[0] (vssd-cache runs
+# cache_dump and cache_restore).
+for t in cache_dump cache_restore cache_check; do
+	ln -sf pdata_tools "$stage/usr/sbin/$t"
+done
 ln -sf e2fsck "$stage/sbin/fsck.ext4"
 [ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$stage/etc/mke2fs.conf"
 # The dynamic loader under the path in the ELF interpreter field.
@@ -140,7 +146,10 @@ mdir=$stage/lib/modules/$kver
 mkdir -p "$mdir"
 cp "$kmods"/modules.order "$kmods"/modules.builtin* "$mdir/"
 
-vssd_ko=$top/guest-driver/virtio_vssd.ko
+# Built for this kernel by scripts/build-module.sh (make module); an image
+# of the in-tree build (guest-driver/, make -C guest-driver) otherwise.
+vssd_ko=$out/module-src/guest-driver/virtio_vssd.ko
+[ -f "$vssd_ko" ] || vssd_ko=$top/guest-driver/virtio_vssd.ko
 wanted=$MODULES
 if [ -f "$vssd_ko" ]; then
 	mkdir -p "$mdir/extra"
@@ -190,7 +199,8 @@ done
 has_install_target() {
 	[ -f "$1/Makefile" ] && make -C "$1" -n install DESTDIR=/nonexistent >/dev/null 2>&1
 }
-for d in "$top/guest-driver/libscm" "$top/guest-driver/tools"; do
+for d in "$top/guest-driver/libscm" "$top/guest-driver/tools" \
+	"$top/guest-driver/tools/vssd-cache"; do
 	if has_install_target "$d"; then
 		make -s -C "$d" install DESTDIR="$stage" ||
 			die "make -C $d install failed"

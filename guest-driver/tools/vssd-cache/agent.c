@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vssd-cache: the resize agent, one process per cache (started by
+ * create, stopped by remove). It watches the vSSD driver's pending
+ * resize (/proc/vssd/DEV/pending, the state the driver's uevent
+ * announces) every VC_POLL_MS and answers:
+ *
+ *   shrink N   once per driver generation: vc_shrink() frees up to N
+ *              data blocks, which it names in the hint list before it
+ *              writes "ready" (the driver waits for that up to its
+ *              agent_timeout_ms);
+ *   grow       "ready" at once; plugged blocks the cache does not know
+ *              join it (vc_grow()) as soon as the driver shows them in
+ *              its map;
+ *   pmem       (a resize of the persistent-memory region) "ready" at once.
+ *
+ * Each resize runs under NAME's lock, so it never races a command.
+ * Messages go to syslog.
+ *
+ * Copyright (c) 2026 The vssd authors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vssd-cache.h"
+
+#define VC_POLL_MS		50
+#define VC_AGENT_TIMEOUT	"/sys/module/virtio_vssd/parameters/agent_timeout_ms"
+#define VC_AGENT_TIMEOUT_MS	"20000"
+
+static volatile sig_atomic_t vc_stop;
+
+static void vc_on_term(int sig)
+{
+	(void)sig;
+	vc_stop = 1;
+}
+
+/* The driver's generation of the resize it is working on. */
+static uint64_t vc_vssd_generation(const char *vssd)
+{
+	char path[PATH_MAX], buf[8192], *p;
+
+	snprintf(path, sizeof(path), "/proc/vssd/%s/status", vssd);
+	if (vc_read_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strstr(buf, "\ngeneration:");
+	return p ? strtoull(p + 12, NULL, 10) : 0;
+}
+
+/* Is pid alive (not gone, not a zombie)? */
+static bool vc_pid_alive(int pid)
+{
+	char path[64], buf[512], *p;
+
+	if (pid <= 0 || kill(pid, 0))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (vc_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z';
+}
+
+/*
+ * Start the agent for NAME: a daemon (double fork, setsid) running
+ * "vssd-cache agent NAME"; its pid goes into the state file.
+ */
+int vc_agent_start(const char *name)
+{
+	char buf[32];
+	struct vc_layout l;
+	int pipefd[2], lock, r;
+	pid_t pid, agent = 0;
+
+	if (vc_read_file(VC_AGENT_TIMEOUT, buf, sizeof(buf)) > 0 && atoi(buf) == 0)
+		vc_write_file(VC_AGENT_TIMEOUT, VC_AGENT_TIMEOUT_MS);
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(pipefd[0]);
+		setsid();
+		agent = fork();
+		if (agent != 0) {
+			if (write(pipefd[1], &agent, sizeof(agent)) < 0)
+				_exit(1);
+			_exit(agent > 0 ? 0 : 1);
+		}
+		close(pipefd[1]);
+		int fd = open("/dev/null", O_RDWR);
+
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl("/proc/self/exe", "vssd-cache", "agent", name, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	r = read(pipefd[0], &agent, sizeof(agent)) == sizeof(agent) && agent > 0 ? 0 : -1;
+	close(pipefd[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (r)
+		return -1;
+	lock = vc_lock(name, true);
+	r = vc_layout_load(name, &l);
+	if (r == 0) {
+		l.agent_pid = agent;
+		r = vc_layout_save(&l);
+		vc_layout_free(&l);
+	}
+	vc_unlock(lock);
+	if (r)
+		kill(agent, SIGTERM);
+	return r;
+}
+
+/* Stop NAME's agent (SIGTERM, then SIGKILL after 10 s); the caller holds the lock. */
+int vc_agent_stop(struct vc_layout *l)
+{
+	int i;
+
+	if (!vc_pid_alive(l->agent_pid))
+		return 0;
+	kill(l->agent_pid, SIGTERM);
+	for (i = 0; i < 1000 && vc_pid_alive(l->agent_pid); i++)
+		usleep(10000);
+	if (vc_pid_alive(l->agent_pid)) {
+		kill(l->agent_pid, SIGKILL);
+		for (i = 0; i < 100 && vc_pid_alive(l->agent_pid); i++)
+			usleep(10000);
+	}
+	return vc_pid_alive(l->agent_pid) ? -1 : 0;
+}
+
+/* Answer a pending shrink of n blocks. */
+static void vc_agent_shrink(const char *name, uint64_t n)
+{
+	struct vc_layout l;
+	uint64_t *given = NULL, ngiven = 0;
+	int lock = vc_lock(name, true);
+
+	if (lock < 0)
+		return;	/* interrupted: we are being stopped */
+	if (vc_layout_load(name, &l)) {
+		vc_unlock(lock);
+		vc_stop = 1;
+		return;
+	}
+	if (vc_shrink(&l, n, &given, &ngiven))
+		vc_err("%s: shrink by %llu blocks failed; the driver chooses", name,
+		       (unsigned long long)n);
+	else
+		vc_log("%s: shrink: %llu of %llu blocks freed", name,
+		       (unsigned long long)ngiven, (unsigned long long)n);
+	if (vc_layout_save(&l))
+		vc_err("%s: cannot save the state: %s", name, strerror(errno));
+	if (vc_vssd_hint_and_ready(l.vssd, given, ngiven))
+		vc_err("%s: cannot hint or answer ready: %s", name, strerror(errno));
+	free(given);
+	vc_layout_free(&l);
+	vc_unlock(lock);
+}
+
+/* Is any plugged block unknown to the layout (granted by a grow)? */
+static bool vc_has_new_blocks(const struct vc_layout *l, const uint64_t *plugged,
+			      uint64_t n)
+{
+	uint64_t i, top = 0, npinned = 2ULL * l->meta_blocks;
+	bool *known, found = false;
+
+	for (i = 0; i < n; i++)
+		if (plugged[i] >= top)
+			top = plugged[i] + 1;
+	known = calloc(top ? top : 1, sizeof(*known));
+	if (!known)
+		return false;
+	for (i = 0; i < npinned; i++)
+		if (l->pinned[i] < top)
+			known[l->pinned[i]] = true;
+	for (i = 0; i < l->nslots; i++)
+		if (l->slots[i] < top)
+			known[l->slots[i]] = true;
+	for (i = 0; i < n && !found; i++)
+		found = !known[plugged[i]];
+	free(known);
+	return found;
+}
+
+static void vc_agent_grow(const char *name)
+{
+	struct vc_layout l;
+	uint64_t *plugged, n;
+	int lock;
+
+	if (vc_layout_load(name, &l)) {
+		vc_stop = 1;
+		return;
+	}
+	if (vc_vssd_plugged(l.vssd, &plugged, &n)) {
+		vc_layout_free(&l);
+		return;
+	}
+	if (!vc_has_new_blocks(&l, plugged, n)) {
+		free(plugged);
+		vc_layout_free(&l);
+		return;
+	}
+	free(plugged);
+	vc_layout_free(&l);
+	lock = vc_lock(name, true);
+	if (lock < 0)
+		return;
+	if (vc_layout_load(name, &l) == 0) {
+		if (vc_vssd_plugged(l.vssd, &plugged, &n) == 0) {
+			if (vc_grow(&l, plugged, n))
+				vc_err("%s: grow failed", name);
+			else if (vc_layout_save(&l))
+				vc_err("%s: cannot save the state: %s", name, strerror(errno));
+			free(plugged);
+		}
+		vc_layout_free(&l);
+	}
+	vc_unlock(lock);
+}
+
+int vc_agent_main(const char *name)
+{
+	struct sigaction sa = { .sa_handler = vc_on_term };	/* no SA_RESTART */
+	struct timespec poll = { 0, VC_POLL_MS * 1000000L };
+	struct vc_layout l;
+	uint64_t answered = UINT64_MAX, gen, n;
+	char kind[16], vssd[32];
+
+	vc_daemon = true;
+	openlog("vssd-cache", LOG_PID, LOG_DAEMON);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (vc_layout_load(name, &l)) {
+		vc_err("%s: no such cache", name);
+		return 1;
+	}
+	snprintf(vssd, sizeof(vssd), "%s", l.vssd);
+	vc_layout_free(&l);
+	while (!vc_stop) {
+		nanosleep(&poll, NULL);
+		if (vc_vssd_pending(vssd, kind, sizeof(kind), &n))
+			continue;
+		gen = vc_vssd_generation(vssd);
+		if (!strcmp(kind, "shrink")) {
+			if (gen != answered) {
+				vc_agent_shrink(name, n);
+				answered = gen;
+			}
+			continue;
+		}
+		/* a grow or a pmem resize: nothing to prepare */
+		if (strcmp(kind, "none") && gen != answered) {
+			vc_vssd_ready(vssd);
+			answered = gen;
+		}
+		vc_agent_grow(name);
+	}
+	return 0;
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cache-io — a verified random read/write workload for the vssd-cache tests.
+ *
+ *   cache-io run DEV STATE --blocks N [--bs B] [--seconds S] [--seed X]
+ *                [--hot PCT] [--writes PCT] [--stop FILE]
+ *       Random I/O on blocks 0..N-1 of DEV (O_DIRECT): PCT% (default 90)
+ *       of the accesses go to the first 10% of the blocks, --writes PCT%
+ *       (default 30) are writes. Every read is checked against the last
+ *       write of that block; STATE (created if missing) keeps each block's
+ *       version across runs and is saved at the end. Runs S seconds
+ *       (default 5) or until FILE exists.
+ *   cache-io verify DEV STATE [--bs B] [--seed X]
+ *       Read every block recorded in STATE and compare.
+ *   cache-io touch DEV STATE --blocks N [--bs B] [--seed X] [--from F]
+ *       Read blocks F..N-1 once each, checking them (warms a cache).
+ *
+ * Block b at version v holds 8-byte words mix(seed, b, v, i); version 0
+ * is all zeroes (a fresh device). Output: one line "cache-io: CMD ...
+ * reads=R writes=W errors=E". Exit status: 0 good, 1 data errors, 2 I/O or
+ * usage errors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct io {
+	const char *cmd, *dev, *state, *stop;
+	uint64_t blocks, bs, seed, from;
+	int seconds, hot, writes;
+	uint32_t *ver;		/* version of each block */
+	void *buf, *want;
+	int fd;
+	uint64_t reads, nwrites, errors, ioerrors;
+	uint64_t rng;
+};
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static void fill(const struct io *o, void *p, uint64_t b, uint32_t v)
+{
+	uint64_t *w = p, i;
+
+	for (i = 0; i < o->bs / 8; i++)
+		w[i] = v ? mix(o->seed ^ mix(b * 0x9e3779b97f4a7c15ULL + v) ^ i) : 0;
+}
+
+static uint64_t next(struct io *o)
+{
+	o->rng = mix(o->rng + 0x9e3779b97f4a7c15ULL);
+	return o->rng;
+}
+
+static int load_state(struct io *o)
+{
+	FILE *f = fopen(o->state, "r");
+
+	o->ver = calloc(o->blocks ? o->blocks : 1, sizeof(*o->ver));
+	if (!o->ver)
+		return -1;
+	if (!f)
+		return 0;
+	uint64_t n = 0;
+
+	if (fread(&n, sizeof(n), 1, f) != 1) {
+		fclose(f);
+		return 0;
+	}
+	if (!o->blocks) {
+		free(o->ver);
+		o->blocks = n;
+		o->ver = calloc(n ? n : 1, sizeof(*o->ver));
+	}
+	if (n > o->blocks)
+		n = o->blocks;
+	if (fread(o->ver, sizeof(*o->ver), n, f) != n) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int save_state(const struct io *o)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o->state);
+	f = fopen(tmp, "w");
+	if (!f || fwrite(&o->blocks, sizeof(o->blocks), 1, f) != 1 ||
+	    fwrite(o->ver, sizeof(*o->ver), o->blocks, f) != o->blocks ||
+	    fclose(f))
+		return -1;
+	return rename(tmp, o->state);
+}
+
+static void check_block(struct io *o, uint64_t b)
+{
+	ssize_t n = pread(o->fd, o->buf, o->bs, (off_t)(b * o->bs));
+
+	o->reads++;
+	if (n != (ssize_t)o->bs) {
+		o->ioerrors++;
+		fprintf(stderr, "cache-io: read of block %" PRIu64 ": %s\n", b,
+			n < 0 ? strerror(errno) : "short");
+		return;
+	}
+	fill(o, o->want, b, o->ver[b]);
+	if (memcmp(o->buf, o->want, o->bs)) {
+		if (o->errors++ < 10)
+			fprintf(stderr, "cache-io: block %" PRIu64 " differs from version %u\n",
+				b, o->ver[b]);
+	}
+}
+
+static void write_block(struct io *o, uint64_t b)
+{
+	ssize_t n;
+
+	fill(o, o->buf, b, o->ver[b] + 1);
+	n = pwrite(o->fd, o->buf, o->bs, (off_t)(b * o->bs));
+	if (n != (ssize_t)o->bs) {
+		o->ioerrors++;
+		fprintf(stderr, "cache-io: write of block %" PRIu64 ": %s\n", b,
+			n < 0 ? strerror(errno) : "short");
+		return;
+	}
+	o->ver[b]++;	/* acknowledged: from now on it must read back */
+	o->nwrites++;
+}
+
+static uint64_t pick(struct io *o)
+{
+	uint64_t hotn = o->blocks / 10 ? o->blocks / 10 : 1;
+
+	if ((int)(next(o) % 100) < o->hot)
+		return next(o) % hotn;
+	return next(o) % o->blocks;
+}
+
+static void run(struct io *o)
+{
+	time_t end = time(NULL) + o->seconds;
+	struct stat st;
+
+	while (time(NULL) < end && !(o->stop && stat(o->stop, &st) == 0)) {
+		uint64_t b = pick(o);
+
+		if ((int)(next(o) % 100) < o->writes)
+			write_block(o, b);
+		else
+			check_block(o, b);
+	}
+}
+
+static int parse(struct io *o, int argc, char **argv)
+{
+	int i;
+
+	if (argc < 4)
+		return -1;
+	o->cmd = argv[1];
+	o->dev = argv[2];
+	o->state = argv[3];
+	o->bs = 4096;
+	o->seconds = 5;
+	o->hot = 90;
+	o->writes = 30;
+	o->seed = 1;
+	for (i = 4; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (!strcmp(k, "--blocks"))
+			o->blocks = strtoull(v, NULL, 0);
+		else if (!strcmp(k, "--bs"))
+			o->bs = strtoull(v, NULL, 0);
+		else if (!strcmp(k, "--seconds"))
+			o->seconds = atoi(v);
+		else if (!strcmp(k, "--seed"))
+			o->seed = strtoull(v, NULL, 0);
+		else if (!strcmp(k, "--hot"))
+			o->hot = atoi(v);
+		else if (!strcmp(k, "--writes"))
+			o->writes = atoi(v);
+		else if (!strcmp(k, "--stop"))
+			o->stop = v;
+		else if (!strcmp(k, "--from"))
+			o->from = strtoull(v, NULL, 0);
+		else
+			return -1;
+	}
+	if (i != argc || !o->bs || o->bs % 4096)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct io o = { 0 };
+	uint64_t b;
+
+	if (parse(&o, argc, argv)) {
+		fprintf(stderr, "usage: cache-io run|verify|touch DEV STATE [options]\n");
+		return 2;
+	}
+	o.rng = o.seed ^ (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	o.fd = open(o.dev, O_RDWR | O_DIRECT);
+	if (o.fd < 0 || load_state(&o) || !o.blocks ||
+	    posix_memalign(&o.buf, 4096, o.bs) || posix_memalign(&o.want, 4096, o.bs)) {
+		fprintf(stderr, "cache-io: %s: cannot start: %s\n", o.dev, strerror(errno));
+		return 2;
+	}
+	if (!strcmp(o.cmd, "run"))
+		run(&o);
+	else if (!strcmp(o.cmd, "verify"))
+		for (b = 0; b < o.blocks; b++)
+			check_block(&o, b);
+	else if (!strcmp(o.cmd, "touch"))
+		for (b = o.from; b < o.blocks; b++)
+			check_block(&o, b);
+	else
+		return 2;
+	if (fsync(o.fd) || save_state(&o)) {
+		fprintf(stderr, "cache-io: cannot sync or save the state\n");
+		return 2;
+	}
+	printf("cache-io: %s %s reads=%" PRIu64 " writes=%" PRIu64 " errors=%" PRIu64
+	       " ioerrors=%" PRIu64 "\n", o.cmd, o.dev, o.reads, o.nwrites, o.errors,
+	       o.ioerrors);
+	return o.errors ? 1 : o.ioerrors ? 2 : 0;
+}

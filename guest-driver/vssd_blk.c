@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include "vssd.h"
+#include "vssd_compat.h"
 
 /* Scatter list entries kept inline in the PDU; more are chained. */
 #define VSSD_INLINE_SG		2
@@ -496,32 +497,30 @@ static unsigned int vssd_min_ring_size(struct vssd_device *vssd)
 }
 
 /* Queue limits derived from the geometry and the rings. */
-static void vssd_set_limits(struct vssd_device *vssd, struct request_queue *q,
+static void vssd_set_limits(struct vssd_device *vssd, struct queue_limits *lim,
 			    unsigned int ring_size)
 {
 	unsigned int bs_sectors = vssd->block_size >> VIRTIO_VSSD_SECTOR_SHIFT;
 	unsigned int max_discard;
 
-	blk_queue_logical_block_size(q, VIRTIO_VSSD_SECTOR_SIZE);
-	blk_queue_physical_block_size(q, min_t(u32, vssd->block_size,
-					       PAGE_SIZE));
+	lim->logical_block_size = VIRTIO_VSSD_SECTOR_SIZE;
+	lim->physical_block_size = min_t(u32, vssd->block_size, PAGE_SIZE);
 	/* Without indirect descriptors a chain needs header + data + status. */
-	blk_queue_max_segments(q, ring_size - 2);
-	blk_queue_max_segment_size(q, min_t(size_t, UINT_MAX,
-					    virtio_max_dma_size(vssd->vdev)));
-	blk_queue_max_hw_sectors(q, UINT_MAX);
+	lim->max_segments = ring_size - 2;
+	lim->max_segment_size = min_t(size_t, UINT_MAX,
+				      virtio_max_dma_size(vssd->vdev));
+	lim->max_hw_sectors = UINT_MAX;
 
-	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
-	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
-	blk_queue_write_cache(q, true, true);
+	/* non-rotational, no entropy source: neither feature is set */
+	vssd_lim_set_features(lim, BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA);
 
 	/* num_sectors is 32 bits; keep whole blocks per request. */
 	max_discard = round_down(UINT_MAX >> VIRTIO_VSSD_SECTOR_SHIFT,
 				 bs_sectors);
-	q->limits.discard_granularity = vssd->block_size;
-	blk_queue_max_discard_sectors(q, max_discard);
-	blk_queue_max_discard_segments(q, 1);
-	blk_queue_max_write_zeroes_sectors(q, max_discard);
+	lim->discard_granularity = vssd->block_size;
+	lim->max_hw_discard_sectors = max_discard;
+	lim->max_discard_segments = 1;
+	lim->max_write_zeroes_sectors = max_discard;
 }
 
 /**
@@ -535,6 +534,7 @@ int vssd_blk_init(struct vssd_device *vssd)
 {
 	struct blk_mq_tag_set *set = &vssd->tag_set;
 	unsigned int ring_size = vssd_min_ring_size(vssd);
+	struct queue_limits lim = { };
 	struct gendisk *disk;
 	int err;
 
@@ -561,7 +561,8 @@ int vssd_blk_init(struct vssd_device *vssd)
 	if (err)
 		return err;
 
-	disk = blk_mq_alloc_disk(set, vssd);
+	vssd_set_limits(vssd, &lim, ring_size);
+	disk = blk_mq_alloc_disk(set, &lim, vssd);
 	if (IS_ERR(disk)) {
 		err = PTR_ERR(disk);
 		goto err_free_tag_set;
@@ -572,7 +573,6 @@ int vssd_blk_init(struct vssd_device *vssd)
 	disk->fops = &vssd_fops;
 	disk->private_data = vssd;
 	strscpy(disk->disk_name, vssd->name, sizeof(disk->disk_name));
-	vssd_set_limits(vssd, disk->queue, ring_size);
 	set_capacity(disk, vssd->block_region_size >> VIRTIO_VSSD_SECTOR_SHIFT);
 
 	err = device_add_disk(&vssd->vdev->dev, disk, vssd_disk_attr_groups);

@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include "vssd.h"
+#include "vssd_compat.h"
 #include "vssd_scm.h"
 #include "vssd_testing.h"
 
@@ -126,27 +127,24 @@ static int vssd_find_vqs(struct vssd_device *vssd)
 {
 	unsigned int nr_vqs = vssd->num_queues + 1;
 	struct irq_affinity desc = { .post_vectors = 1 };
-	vq_callback_t **callbacks;
+	struct virtqueue_info *vqs_info;
 	struct virtqueue **vqs;
-	const char **names;
 	unsigned int i;
 	int err = -ENOMEM;
 
 	vqs = kcalloc(nr_vqs, sizeof(*vqs), GFP_KERNEL);
-	callbacks = kcalloc(nr_vqs, sizeof(*callbacks), GFP_KERNEL);
-	names = kcalloc(nr_vqs, sizeof(*names), GFP_KERNEL);
-	if (!vqs || !callbacks || !names)
+	vqs_info = kcalloc(nr_vqs, sizeof(*vqs_info), GFP_KERNEL);
+	if (!vqs || !vqs_info)
 		goto out_free;
 
 	for (i = 0; i < vssd->num_queues; i++) {
-		callbacks[i] = vssd_req_done;
-		names[i] = vssd->req_vqs[i].name;
+		vqs_info[i].callback = vssd_req_done;
+		vqs_info[i].name = vssd->req_vqs[i].name;
 	}
-	callbacks[vssd->num_queues] = vssd_ctrl_done;
-	names[vssd->num_queues] = "ctrl";
+	vqs_info[vssd->num_queues].callback = vssd_ctrl_done;
+	vqs_info[vssd->num_queues].name = "ctrl";
 
-	err = virtio_find_vqs(vssd->vdev, nr_vqs, vqs, callbacks, names,
-			      &desc);
+	err = virtio_find_vqs(vssd->vdev, nr_vqs, vqs, vqs_info, &desc);
 	if (err)
 		goto out_free;
 
@@ -158,8 +156,7 @@ static int vssd_find_vqs(struct vssd_device *vssd)
 		  max(1U, virtqueue_get_vring_size(vssd->ctrl_vq) / 4));
 
 out_free:
-	kfree(names);
-	kfree(callbacks);
+	kfree(vqs_info);
 	kfree(vqs);
 	return err;
 }

@@ -43,6 +43,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "vssd.h"
+#include "vssd_compat.h"
 #include "vssd_scm.h"
 
 /* Owner of regions made with the admin ioctls. */
@@ -354,7 +355,7 @@ static int vssd_scm_mmap(struct file *file, struct vm_area_struct *vma)
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 
-	vma->vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vssd_scm_vm_ops;
 	return 0;
 }

@@ -27,10 +27,11 @@
 #   7.2   apt-get source --download-only qemu with the system's own apt
 #         lists (Debian 12 with deb-src, which scripts/deps.sh enables).
 #   10.0  the system's apt configuration is left alone: a private apt
-#         setup under $VSSD_CACHE/apt-trixie/ (its own sources.list with
-#         "deb" and "deb-src" lines for trixie on the machine's mirror,
-#         signed by the debian-archive-keyring that Debian 12 already has,
-#         its own lists and archive cache, passed with -o Dir::Etc::...) runs
+#         setup under $VSSD_CACHE/apt-trixie/ (scripts/lib/apt-trixie.sh;
+#         its own sources.list with "deb" and "deb-src" lines for trixie
+#         on the machine's mirror, signed by the debian-archive-keyring
+#         that Debian 12 already has, its own lists and archive cache,
+#         passed with -o Dir::Etc::...) runs
 #         apt-get update, apt-get source --download-only qemu (10.0.x+ds:
 #         its python/wheels/ is empty, Debian strips the bundled meson) and
 #         apt-get download meson (trixie's 1.7; QEMU 10 needs >= 1.5 and
@@ -40,7 +41,8 @@
 #         meson re-runs at it, so the system's meson 1.0 stays what it is.
 #
 # Layout under $VSSD_CACHE (one set of folders per QEMU version V):
-#   apt-trixie/            the private apt setup for Debian 13 (10.0 only)
+#   apt-trixie/            the private apt setup for Debian 13 (10.0 only; also
+#                          the 6.12 guest kernel, scripts/fetch-kernel.sh)
 #   qemu-V/dl/             the downloaded source package (and meson .deb)
 #   qemu-V/meson/          trixie's meson, unpacked (10.0 only)
 #   qemu-V/src-pristine/   dpkg-source -x of it (Debian patches applied)
@@ -158,39 +160,8 @@ VCACHE=$VSSD_CACHE/qemu-$QEMU_VERSION
 # --- pristine source -------------------------------------------------------
 
 # The private apt setup for Debian 13 (see the header): apt_trixie ARGS...
-APT_TRIXIE=$VSSD_CACHE/apt-trixie
-debian_mirror() {
-	local uri
-	if [ -n "${DEBIAN_MIRROR:-}" ]; then
-		echo "$DEBIAN_MIRROR"
-		return
-	fi
-	uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
-		/etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-	[ -n "$uri" ] || uri=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\)[[:space:]]\{1,\}bookworm[[:space:]].*/\2/p' \
-		/etc/apt/sources.list 2>/dev/null | head -n 1)
-	echo "${uri:-http://deb.debian.org/debian}"
-}
-apt_trixie() {
-	apt-get -q \
-		-o Dir::Etc::SourceList="$APT_TRIXIE/sources.list" \
-		-o Dir::Etc::SourceParts=/dev/null \
-		-o Dir::State::Lists="$APT_TRIXIE/lists" \
-		-o Dir::Cache="$APT_TRIXIE/cache" \
-		-o APT::Sandbox::User=root \
-		"$@"
-}
-apt_trixie_update() {
-	local mirror
-	mirror=$(debian_mirror)
-	mkdir -p "$APT_TRIXIE/lists/partial" "$APT_TRIXIE/cache/archives/partial"
-	cat > "$APT_TRIXIE/sources.list" <<-EOF
-	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
-	deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
-	EOF
-	echo "build-qemu: apt-get update for Debian 13 (trixie, $mirror) in $APT_TRIXIE"
-	apt_trixie update >/dev/null
-}
+# shellcheck source=lib/apt-trixie.sh
+. "$ROOT/scripts/lib/apt-trixie.sh"
 
 fetch_pristine() {
 	local dl=$VCACHE/dl dst=$VCACHE/src-pristine dsc

@@ -10,8 +10,9 @@
 #   make deb     Debian packages (build/deb/): vssd-host, vssd-guest-tools,
 #                libscm1, libscm-dev, virtio-vssd-dkms; lintian clean
 #   make install           vssdctl, its manual page and bash completion
-#   make install-guest     libscm, scmctl, scm-demo, the OCI hook, manual
-#                          pages (in a guest that builds from source)
+#   make install-guest     libscm, scmctl, scm-demo, the OCI hook,
+#                          vssd-cache, manual pages (in a guest that
+#                          builds from source)
 #
 # Everything is installed and fetched by the targets themselves; the QEMU
 # build tree is cached under $(VSSD_CACHE), keyed on the QEMU overlay, and
@@ -70,6 +71,7 @@ install: vssdctl
 install-guest:
 	$(MAKE) -C guest-driver/libscm OUT=$(BUILD)/libscm install install-man PREFIX=$(PREFIX)
 	$(MAKE) -C guest-driver/tools OUT=$(BUILD)/tools LIBSCM_OUT=$(BUILD)/libscm install PREFIX=$(PREFIX)
+	$(MAKE) -C guest-driver/tools/vssd-cache OUT=$(BUILD)/vssd-cache install PREFIX=$(PREFIX)
 
 deb: deps
 	bash scripts/mkdeb.sh $(BUILD)/deb

@@ -3,9 +3,11 @@
  * cache-io — a verified random read/write workload for the vssd-cache tests.
  *
  *   cache-io run DEV STATE --blocks N [--bs B] [--seconds S] [--seed X]
- *                [--hot PCT] [--writes PCT] [--stop FILE]
- *       Random I/O on blocks 0..N-1 of DEV (O_DIRECT): PCT% (default 90)
- *       of the accesses go to the first 10% of the blocks, --writes PCT%
+ *                [--hot PCT] [--hotset PCT] [--writes PCT] [--stop FILE]
+ *                [--lat 1]
+ *       Random I/O on blocks 0..N-1 of DEV (O_DIRECT): --hot PCT% (default
+ *       90) of the accesses go to the first --hotset PCT% (default 10) of
+ *       the blocks, --writes PCT%
  *       (default 30) are writes. Every read is checked against the last
  *       write of that block; STATE (created if missing) keeps each block's
  *       version across runs and is saved at the end. Runs S seconds
@@ -17,7 +19,8 @@
  *
  * Block b at version v holds 8-byte words mix(seed, b, v, i); version 0
  * is all zeroes (a fresh device). Output: one line "cache-io: CMD ...
- * reads=R writes=W errors=E". Exit status: 0 good, 1 data errors, 2 I/O or
+ * reads=R writes=W errors=E", with --lat 1 also the 99th percentile and
+ * the maximum of the I/O latencies (lat_p99_us=, lat_max_us=). Exit status: 0 good, 1 data errors, 2 I/O or
  * usage errors.
  */
 #define _GNU_SOURCE
@@ -36,7 +39,9 @@
 struct io {
 	const char *cmd, *dev, *state, *stop;
 	uint64_t blocks, bs, seed, from;
-	int seconds, hot, writes;
+	int seconds, hot, hotset, writes, lat;
+	uint32_t *lats;		/* latency of each I/O, us (--lat) */
+	uint64_t nlats, caplats;
 	uint32_t *ver;		/* version of each block */
 	void *buf, *want;
 	int fd;
@@ -148,25 +153,59 @@ static void write_block(struct io *o, uint64_t b)
 
 static uint64_t pick(struct io *o)
 {
-	uint64_t hotn = o->blocks / 10 ? o->blocks / 10 : 1;
+	uint64_t hotn = o->blocks * o->hotset / 100 ? o->blocks * o->hotset / 100 : 1;
 
 	if ((int)(next(o) % 100) < o->hot)
 		return next(o) % hotn;
 	return next(o) % o->blocks;
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void note_lat(struct io *o, uint64_t us)
+{
+	if (o->nlats == o->caplats) {
+		uint32_t *n;
+
+		o->caplats = o->caplats ? 2 * o->caplats : 65536;
+		n = realloc(o->lats, o->caplats * sizeof(*n));
+		if (!n)
+			return;
+		o->lats = n;
+	}
+	o->lats[o->nlats++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void run(struct io *o)
 {
 	time_t end = time(NULL) + o->seconds;
 	struct stat st;
+	uint64_t t0 = 0;
 
 	while (time(NULL) < end && !(o->stop && stat(o->stop, &st) == 0)) {
 		uint64_t b = pick(o);
 
+		if (o->lat)
+			t0 = now_us();
 		if ((int)(next(o) % 100) < o->writes)
 			write_block(o, b);
 		else
 			check_block(o, b);
+		if (o->lat)
+			note_lat(o, now_us() - t0);
 	}
 }
 
@@ -182,6 +221,7 @@ static int parse(struct io *o, int argc, char **argv)
 	o->bs = 4096;
 	o->seconds = 5;
 	o->hot = 90;
+	o->hotset = 10;
 	o->writes = 30;
 	o->seed = 1;
 	for (i = 4; i + 1 < argc; i += 2) {
@@ -197,6 +237,10 @@ static int parse(struct io *o, int argc, char **argv)
 			o->seed = strtoull(v, NULL, 0);
 		else if (!strcmp(k, "--hot"))
 			o->hot = atoi(v);
+		else if (!strcmp(k, "--hotset"))
+			o->hotset = atoi(v);
+		else if (!strcmp(k, "--lat"))
+			o->lat = atoi(v);
 		else if (!strcmp(k, "--writes"))
 			o->writes = atoi(v);
 		else if (!strcmp(k, "--stop"))
@@ -242,7 +286,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("cache-io: %s %s reads=%" PRIu64 " writes=%" PRIu64 " errors=%" PRIu64
-	       " ioerrors=%" PRIu64 "\n", o.cmd, o.dev, o.reads, o.nwrites, o.errors,
+	       " ioerrors=%" PRIu64, o.cmd, o.dev, o.reads, o.nwrites, o.errors,
 	       o.ioerrors);
+	if (o.lat && o.nlats) {
+		qsort(o.lats, o.nlats, sizeof(*o.lats), cmp_u32);
+		printf(" lat_p99_us=%u lat_max_us=%u", o.lats[o.nlats * 99 / 100],
+		       o.lats[o.nlats - 1]);
+	}
+	putchar('\n');
 	return o.errors ? 1 : o.ioerrors ? 2 : 0;
 }

@@ -15,7 +15,9 @@
  *   pmem       (a resize of the persistent-memory region) "ready" at once.
  *
  * Each resize runs under NAME's lock, so it never races a command.
- * Messages go to syslog.
+ * Messages go to syslog. The process is a supervisor; the work is done
+ * by its child, which is restarted if it dies (kill -9): the new one
+ * first finishes or undoes the resize its predecessor left (vc_repair()).
  *
  * Copyright (c) 2026 The vssd authors.
  */
@@ -167,6 +169,8 @@ static void vc_agent_shrink(const char *name, uint64_t n)
 		       (unsigned long long)ngiven, (unsigned long long)n);
 	if (vc_layout_save(&l))
 		vc_err("%s: cannot save the state: %s", name, strerror(errno));
+	else
+		vc_layout_unlink(name, ".next");
 	if (vc_vssd_hint_and_ready(l.vssd, given, ngiven))
 		vc_err("%s: cannot hint or answer ready: %s", name, strerror(errno));
 	free(given);
@@ -236,21 +240,26 @@ static void vc_agent_grow(const char *name)
 	vc_unlock(lock);
 }
 
-int vc_agent_main(const char *name)
+/* The worker: repair what a dead predecessor left, then answer resizes. */
+static int vc_agent_worker(const char *name)
 {
-	struct sigaction sa = { .sa_handler = vc_on_term };	/* no SA_RESTART */
 	struct timespec poll = { 0, VC_POLL_MS * 1000000L };
 	struct vc_layout l;
 	uint64_t answered = UINT64_MAX, gen, n;
 	char kind[16], vssd[32];
+	int lock;
 
-	vc_daemon = true;
-	openlog("vssd-cache", LOG_PID, LOG_DAEMON);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	lock = vc_lock(name, true);
+	if (lock < 0)
+		return 0;
+	if (vc_repair(name)) {
+		vc_unlock(lock);
+		return 1;
+	}
+	vc_unlock(lock);
 	if (vc_layout_load(name, &l)) {
 		vc_err("%s: no such cache", name);
-		return 1;
+		return 0;
 	}
 	snprintf(vssd, sizeof(vssd), "%s", l.vssd);
 	vc_layout_free(&l);
@@ -272,6 +281,58 @@ int vc_agent_main(const char *name)
 			answered = gen;
 		}
 		vc_agent_grow(name);
+	}
+	return 0;
+}
+
+/* Write the worker's pid to NAME.worker (tests kill it there). */
+static void vc_note_worker(const char *name, pid_t pid)
+{
+	char path[PATH_MAX], text[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), VC_STATE_DIR "/%s.worker", name);
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/*
+ * The agent: a supervisor that runs the worker and starts a new one
+ * when it dies of a signal (the new one repairs a resize cut short).
+ * SIGTERM stops both.
+ */
+int vc_agent_main(const char *name)
+{
+	struct sigaction sa = { .sa_handler = vc_on_term };	/* no SA_RESTART */
+	int status;
+	pid_t pid;
+
+	vc_daemon = true;
+	openlog("vssd-cache", LOG_PID, LOG_DAEMON);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	while (!vc_stop) {
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0)
+			_exit(vc_agent_worker(name));
+		vc_note_worker(name, pid);
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR)
+				return 1;
+			if (vc_stop)
+				kill(pid, SIGTERM);
+		}
+		if (WIFEXITED(status))
+			return WEXITSTATUS(status);
+		vc_err("%s: the agent's worker died (signal %d); restarting it", name,
+		       WTERMSIG(status));
+		usleep(100000);
 	}
 	return 0;
 }

@@ -110,6 +110,21 @@ int vc_dm_open_count(const char *name)
 	return n;
 }
 
+/* Is device name suspended? */
+bool vc_dm_suspended(const char *name)
+{
+	struct dm_task *dmt = vc_dm_task(DM_DEVICE_INFO, name);
+	struct dm_info info = { 0 };
+	bool suspended = false;
+
+	if (!dmt)
+		return false;
+	if (dm_task_run(dmt) && dm_task_get_info(dmt, &info) && info.exists)
+		suspended = info.suspended;
+	dm_task_destroy(dmt);
+	return suspended;
+}
+
 /* "major:minor" of device name, for use in other tables. */
 int vc_dm_devno(const char *name, char *out, size_t size)
 {
@@ -265,4 +280,50 @@ int vc_dm_status(const char *name, char *out, size_t size)
 int vc_dm_table(const char *name, char *out, size_t size)
 {
 	return vc_dm_params(DM_DEVICE_TABLE, name, out, size);
+}
+
+/*
+ * The blocks (of block_sectors sectors) a linear device maps, in order:
+ * its table read back, as a malloc'ed array.
+ */
+int vc_dm_linear_blocks(const char *name, uint64_t block_sectors,
+			uint64_t **blocks, uint64_t *n)
+{
+	struct dm_task *dmt = vc_dm_task(DM_DEVICE_TABLE, name);
+	uint64_t start, len, cnt = 0, cap = 0, *v = NULL, i, off;
+	char *ttype, *params, dev[64];
+	void *next = NULL;
+	int r = -1;
+
+	if (!dmt)
+		return -1;
+	if (!dm_task_run(dmt))
+		goto out;
+	do {
+		ttype = params = NULL;
+		next = dm_get_next_target(dmt, next, &start, &len, &ttype, &params);
+		if (!ttype || strcmp(ttype, "linear") ||
+		    sscanf(params, "%63s %" SCNu64, dev, &off) != 2)
+			goto out;
+		for (i = 0; i < len / block_sectors; i++) {
+			if (cnt == cap) {
+				uint64_t *nv;
+
+				cap = cap ? 2 * cap : 256;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv)
+					goto out;
+				v = nv;
+			}
+			v[cnt++] = off / block_sectors + i;
+		}
+	} while (next);
+	*blocks = v;
+	*n = cnt;
+	v = NULL;
+	r = 0;
+out:
+	free(v);
+	dm_task_destroy(dmt);
+	return r;
 }

@@ -40,14 +40,18 @@ static void vc_put_list(FILE *f, const char *key, const uint64_t *v, uint64_t n)
 	fputc('\n', f);
 }
 
-int vc_layout_save(const struct vc_layout *l)
+/*
+ * Write l to NAME + suffix ("" is the state file, ".next" the layout a
+ * resize is about to switch to), atomically.
+ */
+int vc_layout_save_as(const struct vc_layout *l, const char *suffix)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	const struct vc_stats *b = &l->base;
 	FILE *f;
 
 	mkdir(VC_STATE_DIR, 0700);
-	vc_state_path(path, sizeof(path), l->name, "");
+	vc_state_path(path, sizeof(path), l->name, suffix);
 	vc_state_path(tmp, sizeof(tmp), l->name, ".tmp");
 	f = fopen(tmp, "w");
 	if (!f)
@@ -75,6 +79,11 @@ int vc_layout_save(const struct vc_layout *l)
 	}
 	fclose(f);
 	return rename(tmp, path);
+}
+
+int vc_layout_save(const struct vc_layout *l)
+{
+	return vc_layout_save_as(l, "");
 }
 
 /* Parse the numbers after a key into a malloc'ed array. */
@@ -165,8 +174,8 @@ static int vc_layout_line(struct vc_layout *l, char *line)
 	return 0;
 }
 
-/* Load NAME's state file: 0, or -1 with errno ENOENT if there is none. */
-int vc_layout_load(const char *name, struct vc_layout *l)
+/* Load NAME + suffix: 0, or -1 with errno ENOENT if there is none. */
+int vc_layout_load_from(const char *name, const char *suffix, struct vc_layout *l)
 {
 	char path[PATH_MAX], *line = NULL;
 	size_t cap = 0;
@@ -176,7 +185,7 @@ int vc_layout_load(const char *name, struct vc_layout *l)
 
 	memset(l, 0, sizeof(*l));
 	l->kept_hot = -1;
-	vc_state_path(path, sizeof(path), name, "");
+	vc_state_path(path, sizeof(path), name, suffix);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -194,6 +203,21 @@ int vc_layout_load(const char *name, struct vc_layout *l)
 	if (r)
 		vc_layout_free(l);
 	return r;
+}
+
+/* Load NAME's state file: 0, or -1 with errno ENOENT if there is none. */
+int vc_layout_load(const char *name, struct vc_layout *l)
+{
+	return vc_layout_load_from(name, "", l);
+}
+
+/* Remove NAME + suffix. */
+void vc_layout_unlink(const char *name, const char *suffix)
+{
+	char path[PATH_MAX];
+
+	vc_state_path(path, sizeof(path), name, suffix);
+	unlink(path);
 }
 
 void vc_layout_free(struct vc_layout *l)

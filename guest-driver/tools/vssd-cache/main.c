@@ -373,12 +373,27 @@ undo_cache:
 undo_meta:
 	vc_remove_meta(a->name);
 out:
+	if (rc && lock >= 0 && stat(path, &st) != 0)
+		vc_layout_unlink(a->name, ".lock");	/* leave no trace */
 	vc_unlock(lock);
 	vc_layout_free(&l);
 	return rc;
 }
 
 /* --- status --- */
+
+/* Does NAME's state file exist? (so that a typo leaves no lock file) */
+static bool vc_known(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), VC_STATE_DIR "/%s", name);
+	if (stat(path, &st) == 0)
+		return true;
+	vc_err("%s: no such cache", name);
+	return false;
+}
 
 static int vc_load_or_fail(const char *name, struct vc_layout *l)
 {
@@ -405,6 +420,8 @@ static int vc_status(const char *name, bool json)
 	char hot[32];
 	int lock;
 
+	if (!vc_known(name))
+		return 1;
 	lock = vc_lock(name, true);
 	if (vc_load_or_fail(name, &l)) {
 		vc_unlock(lock);
@@ -505,6 +522,8 @@ static int vc_remove(const char *name)
 	char path[PATH_MAX];
 	int lock, rc = 1, open_count;
 
+	if (!vc_known(name))
+		return 1;
 	lock = vc_lock(name, true);
 	if (vc_load_or_fail(name, &l)) {
 		vc_unlock(lock);
@@ -521,6 +540,12 @@ static int vc_remove(const char *name)
 		goto out;
 	}
 	vc_dm_last_error[0] = '\0';
+	/* an agent that died mid-resize may have left things half-done */
+	vc_layout_free(&l);
+	if (vc_repair(name) || vc_layout_load(name, &l)) {
+		memset(&l, 0, sizeof(l));
+		goto out;
+	}
 	if (vc_clean_all(&l)) {
 		vc_err("%s: cannot write the dirty blocks back: %s", name, vc_reason());
 		goto out;
@@ -531,8 +556,8 @@ static int vc_remove(const char *name)
 	}
 	vc_drop_cache(&l, l.gen);
 	vc_remove_meta(name);
-	snprintf(path, sizeof(path), VC_STATE_DIR "/%s", name);
-	unlink(path);
+	vc_layout_unlink(name, "");
+	vc_layout_unlink(name, ".worker");
 	rc = 0;
 out:
 	vc_layout_free(&l);

@@ -501,7 +501,22 @@ static int vc_shrink_suspended(struct vc_layout *l, uint64_t want,
 		vc_err("%s: cannot build the smaller cache: %s", l->name, vc_dm_last_error);
 		goto out;
 	}
+	/* what the switch leads to, for vc_repair() if we die half-way */
+	{
+		struct vc_layout next = *l;
+
+		next.slots = newslots;
+		next.nslots = nkept;
+		next.gen = l->gen + 1;
+		next.meta_slot = other;
+		next.resizes = l->resizes + 1;
+		if (vc_layout_save_as(&next, ".next")) {
+			vc_drop_cache(l, l->gen + 1);
+			goto out;
+		}
+	}
 	if (vc_point_top(l, l->gen + 1, false) || vc_dm_resume(l->name)) {
+		vc_layout_unlink(l->name, ".next");
 		vc_err("%s: cannot switch to the smaller cache: %s", l->name,
 		       vc_dm_last_error);
 		vc_drop_cache(l, l->gen + 1);

@@ -119,10 +119,17 @@ int vc_dm_devno(const char *name, char *out, size_t size);
 int vc_dm_status(const char *name, char *params, size_t size);
 int vc_dm_table(const char *name, char *params, size_t size);
 int vc_dm_open_count(const char *name);
+bool vc_dm_suspended(const char *name);
+int vc_dm_linear_blocks(const char *name, uint64_t block_sectors,
+			uint64_t **blocks, uint64_t *n);
 
 /* layout.c: the state file and the tables built from it */
 int vc_layout_load(const char *name, struct vc_layout *l);
 int vc_layout_save(const struct vc_layout *l);
+int vc_layout_load_from(const char *name, const char *suffix, struct vc_layout *l);
+int vc_layout_save_as(const struct vc_layout *l, const char *suffix);
+void vc_layout_unlink(const char *name, const char *suffix);
+int vc_repair(const char *name);
 void vc_layout_free(struct vc_layout *l);
 int vc_lock(const char *name, bool wait);
 void vc_unlock(int fd);

@@ -308,10 +308,15 @@ static void vssd_scm_binding_free(struct vssd_scm_binding *b)
 	kfree(b);
 }
 
-/* The binding's cgroup was removed (rmdir): its name may move on. */
+/*
+ * The binding's cgroup was removed (rmdir): its name may move on. Removal
+ * takes CSS_ONLINE off the cgroup's own css (the kernel's cgroup_is_dead());
+ * css_is_dying() does not tell, on 6.12 it only reports the controllers'
+ * css being killed.
+ */
 static bool vssd_scm_binding_stale(struct vssd_scm_binding *b)
 {
-	return css_is_dying(&b->cgrp->self);
+	return !(READ_ONCE(b->cgrp->self.flags) & CSS_ONLINE);
 }
 
 /* Drop the bindings of removed cgroups (the list is full). */

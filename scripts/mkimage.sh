@@ -165,7 +165,12 @@ modprobe -d "$fulltree" -S "$kver" --show-depends -a $wanted |
 	while read -r ko; do
 		rel=${ko#"$fulltree"/lib/modules/"$kver"/}
 		mkdir -p "$mdir/$(dirname "$rel")"
-		cp -L "$ko" "$mdir/$rel"
+		# 6.12's modules are xz-compressed; busybox's modprobe loads
+		# only plain ones
+		case $rel in
+		*.ko.xz) xz -dc "$ko" > "$mdir/${rel%.xz}" ;;
+		*) cp -L "$ko" "$mdir/$rel" ;;
+		esac
 	done
 depmod -b "$stage" "$kver"
 

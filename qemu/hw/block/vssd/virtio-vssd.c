@@ -17,6 +17,7 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "qemu/module.h"
+#include "qemu/timer.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/qdev-properties.h"
@@ -640,6 +641,108 @@ static const VMStateDescription vmstate_virtio_vssd_pmem = {
     },
 };
 
+/*
+ * The times of the resizes, as ages: QEMU_CLOCK_REALTIME is the host's
+ * monotonic clock, which means nothing on another host. -1: none.
+ */
+typedef struct VirtIOVSSDMigResizeTimes {
+    VirtIOVSSD *parent;
+    /* how long ago the target in progress was set */
+    int64_t block_age_ms;
+    int64_t pmem_age_ms;
+    /* duration of the last completed resize */
+    int64_t block_last_ms;
+    int64_t pmem_last_ms;
+} VirtIOVSSDMigResizeTimes;
+
+static int64_t virtio_vssd_resize_age(const VirtIOVSSDRegion *r, int64_t now)
+{
+    return r->size && r->resize_start_ms >= 0 ? now - r->resize_start_ms : -1;
+}
+
+static int virtio_vssd_resize_times_pre_save(void *opaque)
+{
+    VirtIOVSSDMigResizeTimes *tmp = opaque;
+    VirtIOVSSD *s = tmp->parent;
+    const int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+    tmp->block_age_ms = virtio_vssd_resize_age(&s->block, now);
+    tmp->pmem_age_ms = virtio_vssd_resize_age(&s->pmem, now);
+    tmp->block_last_ms = s->block.size ? s->block.last_resize_ms : -1;
+    tmp->pmem_last_ms = s->pmem.size ? s->pmem.last_resize_ms : -1;
+    return 0;
+}
+
+static bool virtio_vssd_set_resize_times(VirtIOVSSDRegion *r,
+                                         const char *name, int64_t age_ms,
+                                         int64_t last_ms, int64_t now)
+{
+    if (age_ms < -1 || last_ms < -1 ||
+        (!r->size && (age_ms != -1 || last_ms != -1))) {
+        error_report("virtio-vssd: bad resize times for the %s region on "
+                     "the source: %" PRId64 " ms ago, last %" PRId64 " ms",
+                     name, age_ms, last_ms);
+        return false;
+    }
+    if (r->size) {
+        /* a host up for less than @age_ms: the resize starts at its boot */
+        r->resize_start_ms = age_ms >= 0 ? MAX(now - age_ms, 0) : -1;
+        r->last_resize_ms = last_ms;
+    }
+    return true;
+}
+
+static int virtio_vssd_resize_times_post_load(void *opaque, int version_id)
+{
+    VirtIOVSSDMigResizeTimes *tmp = opaque;
+    VirtIOVSSD *s = tmp->parent;
+    const int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+    if (!virtio_vssd_set_resize_times(&s->block, "block", tmp->block_age_ms,
+                                      tmp->block_last_ms, now) ||
+        !virtio_vssd_set_resize_times(&s->pmem, "pmem", tmp->pmem_age_ms,
+                                      tmp->pmem_last_ms, now)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_vssd_resize_times_tmp = {
+    .name = "virtio-vssd-device/resize-times/tmp",
+    .pre_save = virtio_vssd_resize_times_pre_save,
+    .post_load = virtio_vssd_resize_times_post_load,
+    .fields = (VMStateField[]) {
+        VMSTATE_INT64(block_age_ms, VirtIOVSSDMigResizeTimes),
+        VMSTATE_INT64(pmem_age_ms, VirtIOVSSDMigResizeTimes),
+        VMSTATE_INT64(block_last_ms, VirtIOVSSDMigResizeTimes),
+        VMSTATE_INT64(pmem_last_ms, VirtIOVSSDMigResizeTimes),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static bool virtio_vssd_resize_times_needed(void *opaque)
+{
+    const VirtIOVSSD *s = opaque;
+
+    return (s->block.size && (s->block.resize_start_ms >= 0 ||
+                              s->block.last_resize_ms >= 0)) ||
+           (s->pmem.size && (s->pmem.resize_start_ms >= 0 ||
+                             s->pmem.last_resize_ms >= 0));
+}
+
+/* A resize in progress keeps its start, query-ssd-balloon its duration. */
+static const VMStateDescription vmstate_virtio_vssd_resize_times = {
+    .name = "virtio-vssd-device/resize-times",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_vssd_resize_times_needed,
+    .fields = (VMStateField[]) {
+        VMSTATE_WITH_TMP(VirtIOVSSD, VirtIOVSSDMigResizeTimes,
+                         vmstate_virtio_vssd_resize_times_tmp),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_virtio_vssd_device = {
     .name = "virtio-vssd-device",
     .minimum_version_id = 1,
@@ -657,6 +760,7 @@ static const VMStateDescription vmstate_virtio_vssd_device = {
     .subsections = (const VMStateDescription * []) {
         &vmstate_virtio_vssd_resize,
         &vmstate_virtio_vssd_pmem,
+        &vmstate_virtio_vssd_resize_times,
         NULL
     },
 };

@@ -95,7 +95,11 @@ static int virtio_vssd_check_resize(VirtIOVSSD *s, uint16_t region,
     if (!r) {
         return VIRTIO_VSSD_R_BAD_REQUEST;
     }
-    if (migration_is_running()) {
+    /*
+     * Outgoing: the map is being sent. Incoming postcopy: guest pages are
+     * still arriving, a discard would race with them (as for virtio-mem).
+     */
+    if (migration_is_running() || migration_in_incoming_postcopy()) {
         return -EBUSY;
     }
     if (generation != s->resize_generation) {
@@ -607,7 +611,7 @@ bool virtio_vssd_resize_set_target(VirtIOVSSD *s, SsdBalloonRegion region,
                    name);
         return false;
     }
-    if (migration_is_running()) {
+    if (migration_is_running() || migration_in_incoming_postcopy()) {
         error_setg(errp, "Device '%s' cannot be resized during migration",
                    name);
         return false;

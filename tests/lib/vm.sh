@@ -41,6 +41,12 @@
 #                     kernel log (both count in the script's plan)
 #   vm_finish NAME    the same after vm_start: vm_wait, then the results
 #
+# Migration:
+#   vm_start_incoming URI [QEMU-ARGS...]   a destination QEMU for the guest
+#                     of vm_start (-incoming URI); the source's PID, QMP
+#                     socket and log move to VM_SRC_PID, VM_SRC_QMP,
+#                     VM_SRC_LOG; vm_end_source stops it
+#
 # Helpers:
 #   vm_tmpdir         a scratch folder removed at exit ($VM_TMP)
 #   vssd_args FILE [DEVICE-PROPS]   sets the array VSSD_ARGS to the QEMU
@@ -68,6 +74,9 @@ VM_STATUS=
 VM_PID=
 VM_QMP=
 VM_TIMEOUT=
+VM_SRC_PID=
+VM_SRC_QMP=
+VM_SRC_LOG=
 T_NUM=0
 T_FAILED=0
 T_SKIPPED=0
@@ -134,6 +143,7 @@ t_bail() {
 # Scratch space and clean-up
 
 vm__cleanup() {
+	vm_end_source
 	if [ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null; then
 		kill "$VM_PID" 2>/dev/null
 		wait "$VM_PID" 2>/dev/null
@@ -391,6 +401,45 @@ vm_kill() {
 		kill "$VM_PID" 2>/dev/null
 		wait "$VM_PID" 2>/dev/null
 		VM_PID=
+	fi
+}
+
+# vm_start_incoming URI [QEMU-ARGS...]: start a destination for the guest
+# of the last vm_start: the same kernel, image, command line and memory,
+# QEMU-ARGS instead of that start's own arguments (fresh files where the
+# state must travel in the stream), -incoming URI. VM_PID, VM_QMP and
+# VM_LOG (a new console log) become the destination's; the source's are
+# kept in VM_SRC_PID, VM_SRC_QMP and VM_SRC_LOG (an earlier source is
+# stopped first). vm_wait's time limit still counts from vm_start.
+vm_start_incoming() {
+	local uri=$1 i
+	shift
+	vm_end_source
+	VM_SRC_PID=$VM_PID VM_SRC_QMP=$VM_QMP VM_SRC_LOG=$VM_LOG
+	vm__seq=$((vm__seq + 1))
+	VM_LOG=$VM_TMP/boot$vm__seq.log
+	VM_QMP=$VM_TMP/qmp$vm__seq.sock
+	: > "$VM_LOG"
+	rm -f "$VM_QMP"
+	vm__qemu_cmd -qmp "unix:$VM_QMP,server=on,wait=off" -incoming "$uri" "$@"
+	echo "${vm__cmd[*]}" > "$VM_LOG.cmd"
+	"${vm__cmd[@]}" < /dev/null > "$VM_LOG" 2>&1 &
+	VM_PID=$!
+	for i in $(seq 100); do
+		[ -S "$VM_QMP" ] && return 0
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	vm__explain "the destination QEMU did not open its QMP socket"
+	return 1
+}
+
+# vm_end_source: stop the source QEMU of the last vm_start_incoming.
+vm_end_source() {
+	if [ -n "$VM_SRC_PID" ]; then
+		kill "$VM_SRC_PID" 2>/dev/null
+		wait "$VM_SRC_PID" 2>/dev/null
+		VM_SRC_PID=
 	fi
 }
 

@@ -63,10 +63,10 @@ struct vssd_scm;
 #define VSSD_MAX_BLOCKS		((u64)UINT_MAX)
 
 /*
- * Ranges sent or received in one control request: the protocol's maximum,
- * so that any resize whose list fits one request takes one round trip.
+ * Most ranges the driver sends or receives in one control request; the
+ * device's max_ranges may be lower. 4096 ranges are 64 KiB of buffer.
  */
-#define VSSD_CTRL_RANGES	VIRTIO_VSSD_MAX_RANGES
+#define VSSD_CTRL_RANGES_MAX	4096
 
 /* How long a control request may take before the device counts as broken. */
 #define VSSD_CTRL_TIMEOUT	(30 * HZ)
@@ -160,6 +160,12 @@ struct vssd_device {
 	unsigned int block_shift;
 	/* Number of request virtqueues (and blk-mq hw queues). */
 	unsigned int num_queues;
+	/* Ranges per control request: max_ranges, at most VSSD_CTRL_RANGES_MAX. */
+	unsigned int ctrl_nr_ranges;
+	/* Block region: most data buffers in one request (seg_max). */
+	u32 seg_max;
+	/* Block region: most sectors in one READ or WRITE (max_sectors). */
+	u32 max_sectors;
 
 	/* --- Config fields that change; protected by @lock --- */
 
@@ -259,7 +265,7 @@ struct vssd_device {
 	struct virtio_vssd_ctrl_req *ctrl_req;
 	/* Reply header (device-writable). */
 	struct virtio_vssd_ctrl_resp *ctrl_resp;
-	/* VSSD_CTRL_RANGES ranges, sent or received after the headers. */
+	/* ctrl_nr_ranges ranges, sent or received after the headers. */
 	struct virtio_vssd_range *ctrl_ranges;
 
 	/* --- Persistent-memory region (vssd_pmem.c); NULL without --- */

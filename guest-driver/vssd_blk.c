@@ -506,10 +506,11 @@ static void vssd_set_limits(struct vssd_device *vssd, struct queue_limits *lim,
 	lim->logical_block_size = VIRTIO_VSSD_SECTOR_SIZE;
 	lim->physical_block_size = min_t(u32, vssd->block_size, PAGE_SIZE);
 	/* Without indirect descriptors a chain needs header + data + status. */
-	lim->max_segments = ring_size - 2;
+	lim->max_segments = min(ring_size - 2, vssd->seg_max);
 	lim->max_segment_size = min_t(size_t, UINT_MAX,
 				      virtio_max_dma_size(vssd->vdev));
-	lim->max_hw_sectors = UINT_MAX;
+	/* a larger READ or WRITE would end in VIRTIO_VSSD_S_INVALID */
+	lim->max_hw_sectors = vssd->max_sectors;
 
 	/* non-rotational, no entropy source: neither feature is set */
 	vssd_lim_set_features(lim, BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA);

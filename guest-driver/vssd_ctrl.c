@@ -43,7 +43,7 @@ int vssd_ctrl_alloc(struct vssd_device *vssd)
 {
 	vssd->ctrl_req = kzalloc(sizeof(*vssd->ctrl_req), GFP_KERNEL);
 	vssd->ctrl_resp = kzalloc(sizeof(*vssd->ctrl_resp), GFP_KERNEL);
-	vssd->ctrl_ranges = kcalloc(VSSD_CTRL_RANGES,
+	vssd->ctrl_ranges = kcalloc(vssd->ctrl_nr_ranges,
 				    sizeof(*vssd->ctrl_ranges), GFP_KERNEL);
 	if (!vssd->ctrl_req || !vssd->ctrl_resp || !vssd->ctrl_ranges) {
 		vssd_ctrl_free(vssd);
@@ -161,8 +161,8 @@ int vssd_ctrl_flush(struct vssd_device *vssd, u16 region, u64 offset,
 	init_completion(&f->call.done);
 	f->req.type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH);
 	f->req.region = cpu_to_le16(region);
-	f->req.arg0 = cpu_to_le64(offset);
-	f->req.arg1 = cpu_to_le64(len);
+	f->req.u.pmem_flush.offset = cpu_to_le64(offset);
+	f->req.u.pmem_flush.length = cpu_to_le64(len);
 	sg_init_one(&req_sg, &f->req, sizeof(f->req));
 	sg_init_one(&resp_sg, &f->resp, sizeof(f->resp));
 
@@ -188,7 +188,7 @@ int vssd_ctrl_flush(struct vssd_device *vssd, u16 region, u64 offset,
  * @nr_out_ranges ranges of ctrl_ranges go after the request (PLUG,
  * UNPLUG); with @nr_in_ranges the whole of ctrl_ranges is offered to the
  * device, and *@nr_in_ranges receives the number it wrote (GET_MAP,
- * UNPLUG_HOST).
+ * UNPLUG_HOST: the two replies keep nr_ranges in the same place).
  *
  * Returns 0 when the device answered (check ctrl_resp->status), -EIO when
  * the answer is malformed or the control queue is broken, -ETIMEDOUT when
@@ -208,7 +208,7 @@ static int vssd_ctrl_request(struct vssd_device *vssd,
 	lockdep_assert_held(&vssd->ctrl_mutex);
 	if (vssd->ctrl_broken)
 		return -EIO;
-	if (WARN_ON_ONCE(nr_out_ranges > VSSD_CTRL_RANGES ||
+	if (WARN_ON_ONCE(nr_out_ranges > vssd->ctrl_nr_ranges ||
 			 (nr_out_ranges && nr_in_ranges)))
 		return -EINVAL;
 
@@ -224,7 +224,7 @@ static int vssd_ctrl_request(struct vssd_device *vssd,
 	sgs[nr_out + nr_in++] = &resp_sg;
 	if (nr_in_ranges) {
 		sg_init_one(&in_ranges_sg, vssd->ctrl_ranges,
-			    VSSD_CTRL_RANGES * sizeof(*vssd->ctrl_ranges));
+			    vssd->ctrl_nr_ranges * sizeof(*vssd->ctrl_ranges));
 		sgs[nr_out + nr_in++] = &in_ranges_sg;
 	}
 
@@ -240,13 +240,13 @@ static int vssd_ctrl_request(struct vssd_device *vssd,
 		return -EIO;
 	}
 	if (nr_in_ranges) {
-		nr = le32_to_cpu(vssd->ctrl_resp->nr_ranges);
-		if (nr > VSSD_CTRL_RANGES ||
+		nr = le32_to_cpu(vssd->ctrl_resp->u.get_map.nr_ranges);
+		if (nr > vssd->ctrl_nr_ranges ||
 		    len < sizeof(*vssd->ctrl_resp) +
 			  nr * sizeof(*vssd->ctrl_ranges)) {
 			dev_err(&vssd->vdev->dev,
 				"control reply claims %u ranges in %u bytes (room for %u)\n",
-				nr, len, VSSD_CTRL_RANGES);
+				nr, len, vssd->ctrl_nr_ranges);
 			return -EIO;
 		}
 		*nr_in_ranges = nr;
@@ -271,17 +271,19 @@ static const char *vssd_resp_name(u16 status)
 	}
 }
 
-/* Fill ctrl_req for a request of @type on @region (ctrl_mutex held). */
-static void vssd_ctrl_prepare(struct vssd_device *vssd, u16 type, u16 region,
-			      u32 generation, u64 arg0)
+/*
+ * Start ctrl_req as a request of @type on @region, every other byte zero
+ * (ctrl_mutex held); the caller fills in the type's arguments.
+ */
+static struct virtio_vssd_ctrl_req *
+vssd_ctrl_prepare(struct vssd_device *vssd, u16 type, u16 region)
 {
 	struct virtio_vssd_ctrl_req *req = vssd->ctrl_req;
 
 	memset(req, 0, sizeof(*req));
 	req->type = cpu_to_le16(type);
 	req->region = cpu_to_le16(region);
-	req->generation = cpu_to_le32(generation);
-	req->arg0 = cpu_to_le64(arg0);
+	return req;
 }
 
 /**
@@ -291,7 +293,7 @@ static void vssd_ctrl_prepare(struct vssd_device *vssd, u16 type, u16 region,
  * @map: bitmap of @nr_blocks bits, zeroed by the caller; filled here
  * @nr_blocks: blocks in the region
  *
- * One GET_MAP round trip per VSSD_CTRL_RANGES ranges. The caller makes
+ * One GET_MAP round trip per ctrl_nr_ranges ranges. The caller makes
  * sure nobody else looks at @map meanwhile.
  *
  * Return: 0, -EIO on a refused request or on a reply that is out of range
@@ -302,14 +304,15 @@ int vssd_ctrl_get_map(struct vssd_device *vssd, u16 region,
 {
 	struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
 	struct device *dev = &vssd->vdev->dev;
+	struct virtio_vssd_ctrl_req *req;
 	unsigned int nr, bad;
 	u64 next = 0, total, resp_next;
 	int err = 0;
 
 	mutex_lock(&vssd->ctrl_mutex);
 	while (next < nr_blocks) {
-		vssd_ctrl_prepare(vssd, VIRTIO_VSSD_CTRL_GET_MAP, region, 0,
-				  next);
+		req = vssd_ctrl_prepare(vssd, VIRTIO_VSSD_CTRL_GET_MAP, region);
+		req->u.get_map.first_block = cpu_to_le64(next);
 		err = vssd_ctrl_request(vssd, 0, &nr);
 		if (err)
 			break;
@@ -332,7 +335,7 @@ int vssd_ctrl_get_map(struct vssd_device *vssd, u16 region,
 			break;
 		}
 
-		resp_next = le64_to_cpu(resp->next);
+		resp_next = le64_to_cpu(resp->u.get_map.next_block);
 		if (resp_next <= next) {
 			dev_err(dev, "GET_MAP: no progress past block %llu\n",
 				next);
@@ -351,13 +354,12 @@ int vssd_ctrl_get_map(struct vssd_device *vssd, u16 region,
  * (STALE), -EBUSY, -EPROTO (any other NACK), -EREMOTEIO (host error) or
  * the transport's error (-EIO, -ETIMEDOUT: the control queue is broken).
  */
-static int vssd_ctrl_resize_request(struct vssd_device *vssd,
+static int vssd_ctrl_resize_request(struct vssd_device *vssd, u32 generation,
 				    unsigned int nr_out, unsigned int *nr_in)
 {
 	struct virtio_vssd_ctrl_resp *resp = vssd->ctrl_resp;
 	struct vssd_counters *c = &vssd->stats;
 	u16 type = le16_to_cpu(vssd->ctrl_req->type);
-	u32 generation = le32_to_cpu(vssd->ctrl_req->generation);
 	u16 status, reason;
 	int err;
 
@@ -399,19 +401,23 @@ static int vssd_ctrl_send_list(struct vssd_device *vssd, u16 type,
 			       const unsigned long *map, u64 nr_blocks,
 			       u64 *from)
 {
+	struct virtio_vssd_ctrl_req *req;
 	unsigned int nr;
 	u64 next = *from;
 	int err;
 
 	mutex_lock(&vssd->ctrl_mutex);
-	nr = vssd_ranges_from_bitmap(vssd->ctrl_ranges, VSSD_CTRL_RANGES, map,
+	nr = vssd_ranges_from_bitmap(vssd->ctrl_ranges, vssd->ctrl_nr_ranges, map,
 				     nr_blocks, &next);
 	if (!nr) {
 		err = -ENODATA;
 		goto out_unlock;
 	}
-	vssd_ctrl_prepare(vssd, type, region, generation, nr);
-	err = vssd_ctrl_resize_request(vssd, nr, NULL);
+	req = vssd_ctrl_prepare(vssd, type, region);
+	/* UNPLUG and PLUG share their layout */
+	req->u.plug.generation = cpu_to_le32(generation);
+	req->u.plug.nr_ranges = cpu_to_le32(nr);
+	err = vssd_ctrl_resize_request(vssd, generation, nr, NULL);
 	if (!err)
 		*from = next;
 out_unlock:
@@ -485,6 +491,13 @@ static int vssd_ctrl_check_host_ranges(struct vssd_device *vssd,
 		atomic64_inc(&vssd->stats.resize_errors);
 		return -EIO;
 	}
+	if (le64_to_cpu(vssd->ctrl_resp->u.unplug_host.nr_blocks) != *total) {
+		dev_err(dev, "UNPLUG_HOST: reply counts %llu blocks, its ranges %llu\n",
+			le64_to_cpu(vssd->ctrl_resp->u.unplug_host.nr_blocks),
+			*total);
+		atomic64_inc(&vssd->stats.resize_errors);
+		return -EIO;
+	}
 	/* the device had nothing it may take (e.g. reserved pmem blocks) */
 	return *total ? 0 : -ENOSPC;
 }
@@ -506,13 +519,15 @@ int vssd_ctrl_unplug_host(struct vssd_device *vssd, u16 region,
 			  u32 generation, u64 want, unsigned long *taken,
 			  u64 nr_blocks, u64 *total)
 {
+	struct virtio_vssd_ctrl_req *req;
 	unsigned int nr;
 	int err;
 
 	mutex_lock(&vssd->ctrl_mutex);
-	vssd_ctrl_prepare(vssd, VIRTIO_VSSD_CTRL_UNPLUG_HOST, region,
-			  generation, want);
-	err = vssd_ctrl_resize_request(vssd, 0, &nr);
+	req = vssd_ctrl_prepare(vssd, VIRTIO_VSSD_CTRL_UNPLUG_HOST, region);
+	req->u.unplug_host.generation = cpu_to_le32(generation);
+	req->u.unplug_host.nr_blocks = cpu_to_le64(want);
+	err = vssd_ctrl_resize_request(vssd, generation, 0, &nr);
 	if (!err)
 		err = vssd_ctrl_check_host_ranges(vssd, nr, nr_blocks, want,
 						  total);

@@ -28,6 +28,7 @@ static int vssd_read_geometry(struct vssd_device *vssd)
 {
 	struct virtio_device *vdev = vssd->vdev;
 	u16 num_queues = 1;
+	u32 max_ranges;
 
 	if (virtio_has_feature(vdev, VIRTIO_VSSD_F_MQ))
 		virtio_cread_le(vdev, struct virtio_vssd_config, num_queues,
@@ -38,6 +39,14 @@ static int vssd_read_geometry(struct vssd_device *vssd)
 		return -EINVAL;
 	}
 	vssd->num_queues = num_queues;
+
+	virtio_cread_le(vdev, struct virtio_vssd_config, max_ranges,
+			&max_ranges);
+	if (!max_ranges) {
+		dev_err(&vdev->dev, "max_ranges is 0\n");
+		return -EINVAL;
+	}
+	vssd->ctrl_nr_ranges = min_t(u32, max_ranges, VSSD_CTRL_RANGES_MAX);
 
 	vssd->has_block_region =
 		virtio_has_feature(vdev, VIRTIO_VSSD_F_BLOCK_REGION);
@@ -52,6 +61,16 @@ static int vssd_read_geometry(struct vssd_device *vssd)
 			&vssd->block_size);
 	virtio_cread_le(vdev, struct virtio_vssd_config, block_region_size,
 			&vssd->block_region_size);
+	virtio_cread_le(vdev, struct virtio_vssd_config, seg_max,
+			&vssd->seg_max);
+	virtio_cread_le(vdev, struct virtio_vssd_config, max_sectors,
+			&vssd->max_sectors);
+	if (!vssd->seg_max || vssd->max_sectors < PAGE_SECTORS) {
+		dev_err(&vdev->dev,
+			"seg_max %u or max_sectors %u too small (at least 1 and %d)\n",
+			vssd->seg_max, vssd->max_sectors, PAGE_SECTORS);
+		return -EINVAL;
+	}
 	if (vssd->block_size < VIRTIO_VSSD_SECTOR_SIZE ||
 	    !is_power_of_2(vssd->block_size)) {
 		dev_err(&vdev->dev, "block_size %u is not a power of two >= %u\n",
@@ -393,11 +412,11 @@ static int __init vssd_init(void)
 {
 	int err;
 
-	BUILD_BUG_ON(sizeof(struct virtio_vssd_config) != 72);
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_config) != 96);
 	BUILD_BUG_ON(sizeof(struct virtio_vssd_blk_req) != 16);
 	BUILD_BUG_ON(sizeof(struct virtio_vssd_range) != 16);
 	BUILD_BUG_ON(sizeof(struct virtio_vssd_ctrl_req) != 24);
-	BUILD_BUG_ON(sizeof(struct virtio_vssd_ctrl_resp) != 16);
+	BUILD_BUG_ON(sizeof(struct virtio_vssd_ctrl_resp) != 24);
 
 	err = vssd_proc_init();
 	if (err)

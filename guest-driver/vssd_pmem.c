@@ -30,6 +30,7 @@ static int vssd_pmem_geometry(struct vssd_device *vssd, struct vssd_pmem *pmem)
 {
 	struct virtio_device *vdev = vssd->vdev;
 	struct virtio_shm_region shm;
+	u64 reserved;
 
 	virtio_cread_le(vdev, struct virtio_vssd_config, pmem_block_size,
 			&pmem->block_size);
@@ -51,6 +52,15 @@ static int vssd_pmem_geometry(struct vssd_device *vssd, struct vssd_pmem *pmem)
 	pmem->nr_blocks = pmem->size >> pmem->block_shift;
 	if (pmem->nr_blocks > VSSD_MAX_BLOCKS)
 		return -EINVAL;
+	virtio_cread_le(vdev, struct virtio_vssd_config, pmem_reserved_size,
+			&reserved);
+	if (reserved < VSSD_SCM_META_BYTES) {
+		/* a host-policy shrink could take the region table */
+		dev_err(&vdev->dev,
+			"pmem_reserved_size %llu cannot hold the region table (%d bytes)\n",
+			reserved, VSSD_SCM_META_BYTES);
+		return -EINVAL;
+	}
 	pmem->data_start = round_up(VSSD_SCM_META_BYTES, pmem->block_size);
 	if (pmem->data_start >= pmem->size) {
 		dev_err(&vdev->dev, "pmem region of %llu bytes is too small\n",
@@ -263,7 +273,7 @@ static const struct vssd_region_ops vssd_pmem_region_ops = {
  * (pmem_short_blocks); a host-policy shrink revokes every mapping first
  * (a process touching a taken page gets SIGBUS, never another block's
  * data); the device never takes the region table's blocks (they lie in
- * VIRTIO_VSSD_PMEM_RESERVED_BYTES).
+ * pmem_reserved_size, checked at probe).
  *
  * Return: as vssd_region_resize().
  */
@@ -272,7 +282,6 @@ int vssd_pmem_resize(struct vssd_pmem *pmem, bool grow, bool host,
 {
 	int err;
 
-	BUILD_BUG_ON(VSSD_SCM_META_BYTES > VIRTIO_VSSD_PMEM_RESERVED_BYTES);
 	down_write(&pmem->sem);
 	err = vssd_region_resize(&pmem->region, grow, host, generation,
 				 blocks);

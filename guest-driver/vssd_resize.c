@@ -229,7 +229,7 @@ static void vssd_announce(struct vssd_device *vssd,
 {
 	unsigned int timeout = READ_ONCE(agent_timeout_ms);
 	char op_env[32], blocks_env[40], gen_env[40], region_env[32];
-	char *envp[] = { op_env, blocks_env, gen_env, region_env, NULL };
+	char *envp[5] = { op_env, blocks_env, gen_env, region_env, NULL };
 	struct kobject *kobj = vssd->disk ? &disk_to_dev(vssd->disk)->kobj :
 					    &vssd->vdev->dev.kobj;
 	unsigned long flags;

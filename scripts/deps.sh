@@ -11,7 +11,7 @@ gnuplot-nox xz-utils file util-linux libaio-dev socat rsync dmsetup
 libjansson-dev libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 runc libdevmapper-dev thin-provisioning-tools
 debhelper dh-dkms dkms lintian fakeroot bash-completion man-db
-clang libclang-rt-14-dev sparse debootstrap"
+clang libclang-rt-14-dev sparse debootstrap linux-source-6.1"
 
 missing=""
 for p in $PKGS; do

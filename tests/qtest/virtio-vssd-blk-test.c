@@ -190,6 +190,8 @@ static void test_probe(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_cmphex(dev->device_type, ==, VIRTIO_ID_VSSD);
     g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
+    /* bits 0-3 named the first layout of the protocol: never offered */
+    g_assert_cmphex(offered & 0xf, ==, 0);
     g_assert_true(offered & (1ull << VIRTIO_VSSD_F_BLOCK_REGION));
     /* no memdev= on the command line */
     g_assert_false(offered & (1ull << VIRTIO_VSSD_F_PMEM_REGION));
@@ -212,6 +214,25 @@ static void test_probe(void *obj, void *data, QGuestAllocator *alloc)
                              offsetof(struct virtio_vssd_config, num_queues)),
                          >=, 1);
     }
+    /* the limits: what the device serves, not more, not less */
+    g_assert_cmpuint(qvirtio_config_readl(dev,
+                         offsetof(struct virtio_vssd_config, max_ranges)),
+                     ==, 4096);
+    g_assert_cmpuint(qvirtio_config_readl(dev,
+                         offsetof(struct virtio_vssd_config, seg_max)),
+                     ==, 512 - 2); /* default queue-size less header, status */
+    g_assert_cmpuint(qvirtio_config_readl(dev,
+                         offsetof(struct virtio_vssd_config, max_sectors)),
+                     ==, (2ull * GiB - SECTOR) / SECTOR);
+    g_assert_cmpuint(qvirtio_config_readq(dev,
+                         offsetof(struct virtio_vssd_config,
+                                  pmem_reserved_size)), ==, 0);
+    g_assert_cmpuint(qvirtio_config_readw(dev,
+                         offsetof(struct virtio_vssd_config, reserved0)),
+                     ==, 0);
+    g_assert_cmpuint(qvirtio_config_readl(dev,
+                         offsetof(struct virtio_vssd_config, reserved1)),
+                     ==, 0);
 
     g_assert_false(qvirtio_vssd_broken(&t.drv));
     vssd_check_read(&t, 0, 1);
@@ -360,6 +381,7 @@ static void test_get_id(void *obj, void *data, QGuestAllocator *alloc)
 
 static void test_get_map(void *obj, void *data, QGuestAllocator *alloc)
 {
+    struct virtio_vssd_ctrl_req req;
     struct virtio_vssd_range ranges[4];
     QVirtioVssdCtrlReply reply;
     VssdTest t = { };
@@ -368,20 +390,19 @@ static void test_get_map(void *obj, void *data, QGuestAllocator *alloc)
 
     vssd_check_map_full(&t);
 
-    /*
-     * From the region's end there is nothing to report; the header does not
-     * say whether that is an empty ACK or a NACK (RANGE): accept either.
-     */
-    qvirtio_vssd_ctrl(&t.drv, VIRTIO_VSSD_CTRL_GET_MAP,
-                      VIRTIO_VSSD_REGION_BLOCK, 0, VSSD_NR_BLOCKS, 0,
-                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
-    if (reply.status == VIRTIO_VSSD_RESP_ACK) {
-        g_assert_cmpuint(reply.nr_ranges, ==, 0);
-        g_assert_cmpuint(reply.next, ==, VSSD_NR_BLOCKS);
-    } else {
-        g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
-        g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_RANGE);
-    }
+    /* from the region's end: an empty ACK; beyond it: RANGE */
+    req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, VSSD_NR_BLOCKS);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
+    g_assert_cmpuint(reply.nr_ranges, ==, 0);
+    g_assert_cmpuint(reply.next_block, ==, VSSD_NR_BLOCKS);
+    req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK,
+                                   VSSD_NR_BLOCKS + 1);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+    g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_RANGE);
     g_assert_false(qvirtio_vssd_broken(&t.drv));
 
     /* the map survives a device reset */
@@ -545,6 +566,33 @@ static void test_bad_zero_length(void *obj, void *data,
     qvirtio_vssd_driver_cleanup(&t.drv);
 }
 
+/* Header fields that the request's type does not use: INVALID. */
+static void test_bad_unused_fields(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    static const VssdBadRequest bad[] = {
+        { "read with num_sectors",
+          { VIRTIO_VSSD_T_READ, 0, 0, 1, SECTOR, true },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+        { "write with num_sectors",
+          { VIRTIO_VSSD_T_WRITE, 0, 0, 8, SECTOR, false },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+        { "flush with a sector", { VIRTIO_VSSD_T_FLUSH, 0, 1, 0, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+        { "flush with num_sectors",
+          { VIRTIO_VSSD_T_FLUSH, 0, 0, 1, 0, false },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+        { "get-id with a sector",
+          { VIRTIO_VSSD_T_GET_ID, 0, 2, 0, VIRTIO_VSSD_ID_BYTES, true },
+          ACCEPT(VIRTIO_VSSD_S_INVALID) },
+    };
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_check_bad_requests(&t, bad, G_N_ELEMENTS(bad), 0x99);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
 /* Data lengths that are not a multiple of the sector size: INVALID. */
 static void test_bad_length(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -705,25 +753,101 @@ static void test_bad_type(void *obj, void *data, QGuestAllocator *alloc)
 static void test_bad_ctrl_request(void *obj, void *data,
                                   QGuestAllocator *alloc)
 {
+    struct virtio_vssd_ctrl_req req;
     struct virtio_vssd_range ranges[4];
     QVirtioVssdCtrlReply reply;
     VssdTest t = { };
 
     vssd_test_start(&t, obj, data, alloc);
 
-    qvirtio_vssd_ctrl(&t.drv, 0x7777, VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0,
-                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
+    req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, 0);
+    req.type = cpu_to_le16(0x7777);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
     g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
     g_assert_false(qvirtio_vssd_broken(&t.drv));
 
-    qvirtio_vssd_ctrl(&t.drv, VIRTIO_VSSD_CTRL_GET_MAP, 0x55, 0, 0, 0,
-                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
+    req = qvirtio_vssd_req_get_map(0x55, 0);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
     g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
     g_assert_false(qvirtio_vssd_broken(&t.drv));
 
     vssd_check_qemu_alive(&t);
+    vssd_check_map_full(&t);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/*
+ * A control request with a reserved byte that is not zero: NACK
+ * BAD_REQUEST before anything else is looked at (these requests would
+ * otherwise be NOT_REQUESTED: no resize is pending); nothing changes.
+ */
+static void test_bad_ctrl_reserved(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+#define RESERVED(m) offsetof(struct virtio_vssd_ctrl_req, m)
+    static const struct {
+        const char *what;
+        uint16_t type;
+        size_t at;          /* the byte set to 1 */
+    } bad[] = {
+        { "UNPLUG, header", VIRTIO_VSSD_CTRL_UNPLUG, RESERVED(reserved) },
+        { "UNPLUG, arguments", VIRTIO_VSSD_CTRL_UNPLUG,
+          RESERVED(u.unplug.reserved) + 7 },
+        { "PLUG, header", VIRTIO_VSSD_CTRL_PLUG, RESERVED(reserved) + 3 },
+        { "PLUG, arguments", VIRTIO_VSSD_CTRL_PLUG,
+          RESERVED(u.plug.reserved) },
+        { "UNPLUG_HOST, header", VIRTIO_VSSD_CTRL_UNPLUG_HOST,
+          RESERVED(reserved) + 1 },
+        { "UNPLUG_HOST, arguments", VIRTIO_VSSD_CTRL_UNPLUG_HOST,
+          RESERVED(u.unplug_host.reserved) + 2 },
+        { "GET_MAP, header", VIRTIO_VSSD_CTRL_GET_MAP, RESERVED(reserved) },
+        { "GET_MAP, arguments", VIRTIO_VSSD_CTRL_GET_MAP,
+          RESERVED(u.get_map.reserved) + 4 },
+    };
+#undef RESERVED
+    const struct virtio_vssd_range one = { 0, 1 };
+    struct virtio_vssd_range out[4];
+    QVirtioVssdCtrlReply reply;
+    VssdTest t = { };
+    uint64_t resize_refused = 0;
+    unsigned i;
+
+    vssd_test_start(&t, obj, data, alloc);
+    for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const bool list = bad[i].type == VIRTIO_VSSD_CTRL_UNPLUG ||
+                          bad[i].type == VIRTIO_VSSD_CTRL_PLUG;
+        struct virtio_vssd_ctrl_req req;
+
+        if (list) {
+            req = qvirtio_vssd_req_list(bad[i].type,
+                                        VIRTIO_VSSD_REGION_BLOCK, 0, 1);
+        } else if (bad[i].type == VIRTIO_VSSD_CTRL_UNPLUG_HOST) {
+            req = qvirtio_vssd_req_unplug_host(VIRTIO_VSSD_REGION_BLOCK, 0,
+                                               1);
+        } else {
+            req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, 0);
+        }
+        ((uint8_t *)&req)[bad[i].at] = 1;
+        qvirtio_vssd_ctrl(&t.drv, &req, &one, list, &reply, out,
+                          list ? 0 : G_N_ELEMENTS(out));
+        g_test_message("reserved byte %zu of %s: status %u reason %u",
+                       bad[i].at, bad[i].what, reply.status, reply.reason);
+        g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
+        g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
+        g_assert_false(qvirtio_vssd_broken(&t.drv));
+        resize_refused += bad[i].type != VIRTIO_VSSD_CTRL_GET_MAP;
+    }
+    g_assert_cmpuint(vssd_query_counter_in(&t, &vssd_block_region,
+                                           "replies-refused"), ==,
+                     resize_refused);
+    g_assert_cmpuint(vssd_query_refused_in(&t, &vssd_block_region,
+                                           "bad-request"), ==,
+                     resize_refused);
     vssd_check_map_full(&t);
     vssd_check_image(&t);
     qvirtio_vssd_driver_cleanup(&t.drv);
@@ -862,6 +986,10 @@ static void register_virtio_vssd_blk_test(void)
     qos_add_test("bad-zero-length", "virtio-vssd", test_bad_zero_length,
                  &opts);
     qos_add_test("bad-length", "virtio-vssd", test_bad_length, &opts);
+    qos_add_test("bad-unused-fields", "virtio-vssd", test_bad_unused_fields,
+                 &opts);
+    qos_add_test("bad-ctrl-reserved", "virtio-vssd", test_bad_ctrl_reserved,
+                 &opts);
     qos_add_test("bad-looped-chain", "virtio-vssd", test_bad_looped_chain,
                  &opts);
     qos_add_test("bad-huge-chain", "virtio-vssd", test_bad_huge_chain,

@@ -355,17 +355,18 @@ void vssd_fill(void *buf, size_t len, uint8_t seed)
 /* GET_MAP from block 0 reports the whole region as one plugged range. */
 void vssd_check_map_full(VssdTest *t)
 {
+    const struct virtio_vssd_ctrl_req req =
+        qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, 0);
     struct virtio_vssd_range ranges[16];
     QVirtioVssdCtrlReply reply;
 
-    qvirtio_vssd_ctrl(&t->drv, VIRTIO_VSSD_CTRL_GET_MAP,
-                      VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0, NULL, 0,
-                      &reply, ranges, G_N_ELEMENTS(ranges));
+    qvirtio_vssd_ctrl(&t->drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
     g_assert_cmpuint(reply.nr_ranges, ==, 1);
     g_assert_cmpuint(ranges[0].first, ==, 0);
     g_assert_cmpuint(ranges[0].count, ==, VSSD_NR_BLOCKS);
-    g_assert_cmpuint(reply.next, ==, VSSD_NR_BLOCKS);
+    g_assert_cmpuint(reply.next_block, ==, VSSD_NR_BLOCKS);
 }
 
 /* --- resize protocol ----------------------------------------------------- */
@@ -456,10 +457,11 @@ uint16_t vssd_resize_request(VssdTest *t, uint16_t type,
                              uint32_t nr_in, uint64_t announced,
                              uint16_t *reason)
 {
+    const struct virtio_vssd_ctrl_req req =
+        qvirtio_vssd_req_list(type, region, generation, announced);
     QVirtioVssdCtrlReply reply;
 
-    qvirtio_vssd_ctrl(&t->drv, type, region, generation, announced, 0,
-                      in, nr_in, &reply, NULL, 0);
+    qvirtio_vssd_ctrl(&t->drv, &req, in, nr_in, &reply, NULL, 0);
     g_assert_false(qvirtio_vssd_broken(&t->drv));
     *reason = reply.reason;
     if (reply.status == VIRTIO_VSSD_RESP_ACK) {
@@ -497,13 +499,23 @@ uint16_t vssd_unplug_host_in(VssdTest *t, const VssdRegion *r,
                              struct virtio_vssd_range *out,
                              uint32_t max, uint32_t *nr_out)
 {
+    const struct virtio_vssd_ctrl_req req =
+        qvirtio_vssd_req_unplug_host(r->id, generation, want);
     QVirtioVssdCtrlReply reply;
+    uint64_t blocks = 0;
+    uint32_t i;
 
-    qvirtio_vssd_ctrl(&t->drv, VIRTIO_VSSD_CTRL_UNPLUG_HOST, r->id,
-                      generation, want, 0, NULL, 0, &reply, out, max);
+    qvirtio_vssd_ctrl(&t->drv, &req, NULL, 0, &reply, out, max);
     g_assert_false(qvirtio_vssd_broken(&t->drv));
     if (reply.status == VIRTIO_VSSD_RESP_ACK) {
+        g_assert_cmpuint(reply.nr_ranges, >=, 1);
         g_assert_cmpuint(reply.nr_ranges, <=, max);
+        for (i = 0; i < reply.nr_ranges; i++) {
+            blocks += out[i].count;
+        }
+        /* nr_blocks counts exactly the blocks of the ranges */
+        g_assert_cmpuint(reply.nr_blocks, ==, blocks);
+        g_assert_cmpuint(reply.nr_blocks, <=, want);
         *nr_out = reply.nr_ranges;
         return VIRTIO_VSSD_R_NONE;
     }
@@ -516,15 +528,16 @@ uint16_t vssd_unplug_host_in(VssdTest *t, const VssdRegion *r,
 void vssd_get_plugged_in(VssdTest *t, const VssdRegion *r,
                          bool plugged[VSSD_TEST_BLOCKS])
 {
+    const struct virtio_vssd_ctrl_req req = qvirtio_vssd_req_get_map(r->id, 0);
     struct virtio_vssd_range ranges[VSSD_TEST_BLOCKS];
     QVirtioVssdCtrlReply reply;
     uint32_t i;
     uint64_t b;
 
-    qvirtio_vssd_ctrl(&t->drv, VIRTIO_VSSD_CTRL_GET_MAP, r->id, 0, 0, 0,
-                      NULL, 0, &reply, ranges, G_N_ELEMENTS(ranges));
+    qvirtio_vssd_ctrl(&t->drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
-    g_assert_cmpuint(reply.next, ==, VSSD_TEST_BLOCKS);
+    g_assert_cmpuint(reply.next_block, ==, VSSD_TEST_BLOCKS);
     memset(plugged, 0, VSSD_TEST_BLOCKS * sizeof(bool));
     for (i = 0; i < reply.nr_ranges; i++) {
         for (b = ranges[i].first; b < ranges[i].first + ranges[i].count; b++) {

@@ -219,10 +219,11 @@ static void vssd_check_pmem_map(VssdTest *t, const char *expected)
 static uint16_t vssd_pmem_flush(VssdTest *t, uint16_t region, uint64_t offset,
                                 uint64_t length)
 {
+    const struct virtio_vssd_ctrl_req req =
+        qvirtio_vssd_req_pmem_flush(region, offset, length);
     QVirtioVssdCtrlReply reply;
 
-    qvirtio_vssd_ctrl(&t->drv, VIRTIO_VSSD_CTRL_PMEM_FLUSH, region, 0,
-                      offset, length, NULL, 0, &reply, NULL, 0);
+    qvirtio_vssd_ctrl(&t->drv, &req, NULL, 0, &reply, NULL, 0);
     g_assert_false(qvirtio_vssd_broken(&t->drv));
     g_assert_cmpuint(reply.nr_ranges, ==, 0);
     if (reply.status == VIRTIO_VSSD_RESP_ACK) {
@@ -260,6 +261,10 @@ static void vssd_check_pmem_config(VssdTest *t)
                      VSSD_PMEM_SIZE);
     g_assert_cmpuint(qvirtio_config_readl(t->drv.dev, vssd_pmem_region.policy),
                      ==, VIRTIO_VSSD_POLICY_GUEST);
+    /* a host-policy shrink never takes the blocks of the first 64 KiB */
+    g_assert_cmpuint(vssd_config_q(t, offsetof(struct virtio_vssd_config,
+                                               pmem_reserved_size)),
+                     ==, ROUND_UP(64 * KiB, VSSD_PMEM_BS));
 }
 
 /* The qom property @name of the test device. */
@@ -409,6 +414,12 @@ static void test_pmem_realize_errors(void *obj, void *data,
           PMEM_GLOBAL " -global virtio-vssd-pci.modern-pio-notify=on",
           "'modern-pio-notify' property: BAR 2 holds the persistent-memory "
           "region" },
+        { VSSD_PMEM_SIZE, true, PMEM_GLOBAL
+          " -global virtio-vssd.x-max-ranges=0",
+          "'x-max-ranges' property (0) must be between 1 and 4096" },
+        { VSSD_PMEM_SIZE, true, PMEM_GLOBAL
+          " -global virtio-vssd.x-max-ranges=4097",
+          "'x-max-ranges' property (4097) must be between 1 and 4096" },
         { VSSD_PMEM_SIZE, true, PMEM_GLOBAL " -global virtio-vssd.iothread=io "
           "-object iothread,id=io", "'iothread' property" },
         /* discarded blocks cannot be given back from locked memory */
@@ -447,6 +458,7 @@ static void test_pmem_only(void *obj, void *data, QGuestAllocator *alloc)
 {
     g_autofree uint8_t *buf = g_malloc(3 * 4096);
     struct virtio_vssd_range ranges[2];
+    struct virtio_vssd_ctrl_req req;
     QVirtioVssdCtrlReply reply;
     VssdTest t = { };
     QList *list;
@@ -492,9 +504,9 @@ static void test_pmem_only(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_false(qvirtio_vssd_broken(&t.drv));
 
     /* GET_MAP of the absent block region is refused */
-    qvirtio_vssd_ctrl(&t.drv, VIRTIO_VSSD_CTRL_GET_MAP,
-                      VIRTIO_VSSD_REGION_BLOCK, 0, 0, 0, NULL, 0,
-                      &reply, ranges, G_N_ELEMENTS(ranges));
+    req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, 0);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
     g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
 
@@ -550,6 +562,7 @@ static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
     };
     const struct virtio_vssd_range extra = { 0, 1 };
     g_autofree uint8_t *buf = g_malloc(8192);
+    struct virtio_vssd_ctrl_req req;
     QVirtioVssdCtrlReply reply;
     VssdTest t = { };
     uint64_t addr;
@@ -588,9 +601,8 @@ static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
         vssd_check_flush_counters(&t, 4, ++refused);
     }
     /* a range list after the header */
-    qvirtio_vssd_ctrl(&t.drv, VIRTIO_VSSD_CTRL_PMEM_FLUSH,
-                      VIRTIO_VSSD_REGION_PMEM, 0, 0, 4096, &extra, 1,
-                      &reply, NULL, 0);
+    req = qvirtio_vssd_req_pmem_flush(VIRTIO_VSSD_REGION_PMEM, 0, 4096);
+    qvirtio_vssd_ctrl(&t.drv, &req, &extra, 1, &reply, NULL, 0);
     g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_NACK);
     g_assert_cmpuint(reply.reason, ==, VIRTIO_VSSD_R_BAD_REQUEST);
     vssd_check_flush_counters(&t, 4, ++refused);
@@ -606,11 +618,9 @@ static void test_pmem_flush(void *obj, void *data, QGuestAllocator *alloc)
      */
     addr = guest_alloc(t.drv.alloc, sizeof(struct virtio_vssd_ctrl_req) +
                        sizeof(struct virtio_vssd_ctrl_resp));
-    qtest_memwrite(t.drv.qts, addr, &(struct virtio_vssd_ctrl_req) {
-                       .type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH),
-                       .region = cpu_to_le16(VIRTIO_VSSD_REGION_PMEM),
-                       .arg1 = cpu_to_le64(VSSD_PMEM_SIZE),
-                   }, sizeof(struct virtio_vssd_ctrl_req));
+    req = qvirtio_vssd_req_pmem_flush(VIRTIO_VSSD_REGION_PMEM, 0,
+                                      VSSD_PMEM_SIZE);
+    qtest_memwrite(t.drv.qts, addr, &req, sizeof(req));
     qvirtio_vssd_add_chain(&t.drv, t.drv.ctrlq, (QVirtioVssdSeg[]) {
                                { addr, sizeof(struct virtio_vssd_ctrl_req),
                                  false },

@@ -411,8 +411,11 @@ static void test_resize_bad_replies(void *obj, void *data,
     vssd_check_refused(&t, "empty list", reason,
                        VIRTIO_VSSD_R_BAD_REQUEST, "bad-request", "11111111");
     vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_BLOCK,
-                        gen, three, 3, VIRTIO_VSSD_MAX_RANGES + 1, &reason);
-    vssd_check_refused(&t, "more than VIRTIO_VSSD_MAX_RANGES announced",
+                        gen, three, 3,
+                        qvirtio_config_readl(t.drv.dev,
+                            offsetof(struct virtio_vssd_config,
+                                     max_ranges)) + 1, &reason);
+    vssd_check_refused(&t, "more than max_ranges announced",
                        reason, VIRTIO_VSSD_R_BAD_REQUEST, "bad-request",
                        "11111111");
     vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_PMEM,
@@ -697,7 +700,75 @@ static void test_resize_restart(void *obj, void *data, QGuestAllocator *alloc)
     unlink(corrupt);
 }
 
+/*
+ * A device that takes at most 2 ranges per request (x-max-ranges=2,
+ * config max_ranges): a longer list is refused whole, GET_MAP pages its
+ * answer, UNPLUG_HOST returns no more than 2 ranges.
+ */
+static void test_resize_max_ranges(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range three[] = { R(1, 1), R(3, 1), R(5, 1) };
+    const struct virtio_vssd_range page1[] = { R(0, 1), R(2, 1) };
+    const struct virtio_vssd_range page2[] = { R(4, 1), R(6, 2) };
+    struct virtio_vssd_range ranges[VSSD_NR_BLOCKS];
+    struct virtio_vssd_ctrl_req req;
+    QVirtioVssdCtrlReply reply;
+    VssdTest t = { };
+    uint32_t gen, nr;
+    uint16_t reason;
+
+    vssd_test_start(&t, obj, data, alloc);
+    g_assert_cmpuint(qvirtio_config_readl(t.drv.dev,
+                         offsetof(struct virtio_vssd_config, max_ranges)),
+                     ==, 2);
+
+    gen = vssd_balloon(&t, VSSD_MiB(5), "guest");
+    vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG, VIRTIO_VSSD_REGION_BLOCK,
+                        gen, three, 3, 3, &reason);
+    vssd_check_refused(&t, "3 ranges with max_ranges 2", reason,
+                       VIRTIO_VSSD_R_BAD_REQUEST, "bad-request", "11111111");
+    g_assert_cmpuint(vssd_unplug(&t, gen, three, 2), ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(vssd_unplug(&t, gen, three + 2, 1), ==,
+                     VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, three, 3);
+    g_assert_cmpuint(vssd_config_plugged(&t), ==, VSSD_MiB(5));
+
+    /* plugged: 0, 2, 4, 6-7; two ranges per answer */
+    req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, 0);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
+    g_assert_cmpuint(reply.nr_ranges, ==, 2);
+    g_assert_cmpmem(ranges, sizeof(page1), page1, sizeof(page1));
+    g_assert_cmpuint(reply.next_block, ==, 4);
+    req = qvirtio_vssd_req_get_map(VIRTIO_VSSD_REGION_BLOCK, 4);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, ranges,
+                      G_N_ELEMENTS(ranges));
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ACK);
+    g_assert_cmpuint(reply.nr_ranges, ==, 2);
+    g_assert_cmpmem(ranges, sizeof(page2), page2, sizeof(page2));
+    g_assert_cmpuint(reply.next_block, ==, VSSD_NR_BLOCKS);
+
+    /* the device picks 3 of 5 scattered blocks: at most 2 ranges back */
+    gen = vssd_balloon(&t, VSSD_MiB(2), "host");
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 3, ranges,
+                                      G_N_ELEMENTS(ranges), &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    g_assert_cmpuint(nr, >=, 1);
+    g_assert_cmpuint(nr, <=, 2);
+    vssd_model_unplugged(&t, ranges, nr);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
 /* --- registration -------------------------------------------------------- */
+
+static void *vssd_test_setup_max_ranges(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_with(cmd_line,
+                                "-global virtio-vssd.x-max-ranges=2");
+}
 
 static void register_virtio_vssd_resize_test(void)
 {
@@ -709,6 +780,9 @@ static void register_virtio_vssd_resize_test(void)
     };
     QOSGraphTestOptions state_opts = {
         .before = vssd_test_setup_state,
+    };
+    QOSGraphTestOptions max_ranges_opts = {
+        .before = vssd_test_setup_max_ranges,
     };
 
     qos_add_test("resize-guest", "virtio-vssd", test_resize_guest, &opts);
@@ -726,6 +800,8 @@ static void register_virtio_vssd_resize_test(void)
                  &opts);
     qos_add_test("resize-restart", "virtio-vssd", test_resize_restart,
                  &state_opts);
+    qos_add_test("resize-max-ranges", "virtio-vssd", test_resize_max_ranges,
+                 &max_ranges_opts);
 }
 
 libqos_init(register_virtio_vssd_resize_test);

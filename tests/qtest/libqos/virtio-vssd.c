@@ -20,6 +20,7 @@
 #include "qemu/osdep.h"
 #include "../libqtest.h"
 #include "qemu/bswap.h"
+#include "qemu/cutils.h"
 #include "qemu/module.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_ring.h"
@@ -227,32 +228,107 @@ int qvirtio_vssd_blk_request(QVirtioVssdDriver *d,
     return ret;
 }
 
-void qvirtio_vssd_ctrl(QVirtioVssdDriver *d, uint16_t type, uint16_t region,
-                       uint32_t generation, uint64_t arg0, uint64_t arg1,
-                       const struct virtio_vssd_range *in, uint32_t nr_in,
-                       QVirtioVssdCtrlReply *reply,
-                       struct virtio_vssd_range *out, uint32_t max_out)
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_list(uint16_t type,
+                                                  uint16_t region,
+                                                  uint32_t generation,
+                                                  uint32_t nr_ranges)
 {
     struct virtio_vssd_ctrl_req req = {
         .type = cpu_to_le16(type),
         .region = cpu_to_le16(region),
-        .generation = cpu_to_le32(generation),
-        .arg0 = cpu_to_le64(arg0),
-        .arg1 = cpu_to_le64(arg1),
     };
+
+    /* UNPLUG and PLUG share their layout */
+    req.u.plug.generation = cpu_to_le32(generation);
+    req.u.plug.nr_ranges = cpu_to_le32(nr_ranges);
+    return req;
+}
+
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_unplug_host(uint16_t region,
+                                                         uint32_t generation,
+                                                         uint64_t nr_blocks)
+{
+    return (struct virtio_vssd_ctrl_req) {
+        .type = cpu_to_le16(VIRTIO_VSSD_CTRL_UNPLUG_HOST),
+        .region = cpu_to_le16(region),
+        .u.unplug_host.generation = cpu_to_le32(generation),
+        .u.unplug_host.nr_blocks = cpu_to_le64(nr_blocks),
+    };
+}
+
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_get_map(uint16_t region,
+                                                     uint64_t first_block)
+{
+    return (struct virtio_vssd_ctrl_req) {
+        .type = cpu_to_le16(VIRTIO_VSSD_CTRL_GET_MAP),
+        .region = cpu_to_le16(region),
+        .u.get_map.first_block = cpu_to_le64(first_block),
+    };
+}
+
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_pmem_flush(uint16_t region,
+                                                        uint64_t offset,
+                                                        uint64_t length)
+{
+    return (struct virtio_vssd_ctrl_req) {
+        .type = cpu_to_le16(VIRTIO_VSSD_CTRL_PMEM_FLUSH),
+        .region = cpu_to_le16(region),
+        .u.pmem_flush.offset = cpu_to_le64(offset),
+        .u.pmem_flush.length = cpu_to_le64(length),
+    };
+}
+
+/*
+ * Decodes @resp, the answer to a request of @type, into @reply; checks
+ * that every byte the answer does not use is zero.
+ */
+static void qvirtio_vssd_decode_resp(uint16_t type,
+                                     const struct virtio_vssd_ctrl_resp *resp,
+                                     QVirtioVssdCtrlReply *reply)
+{
+    struct virtio_vssd_ctrl_resp unused = *resp;
+
+    *reply = (QVirtioVssdCtrlReply) {
+        .status = le16_to_cpu(resp->status),
+        .reason = le16_to_cpu(resp->reason),
+    };
+    unused.status = 0;
+    unused.reason = 0;
+    if (reply->status == VIRTIO_VSSD_RESP_ACK &&
+        type == VIRTIO_VSSD_CTRL_GET_MAP) {
+        reply->nr_ranges = le32_to_cpu(resp->u.get_map.nr_ranges);
+        reply->next_block = le64_to_cpu(resp->u.get_map.next_block);
+        unused.u.get_map.nr_ranges = 0;
+        unused.u.get_map.next_block = 0;
+    } else if (reply->status == VIRTIO_VSSD_RESP_ACK &&
+               type == VIRTIO_VSSD_CTRL_UNPLUG_HOST) {
+        reply->nr_ranges = le32_to_cpu(resp->u.unplug_host.nr_ranges);
+        reply->nr_blocks = le64_to_cpu(resp->u.unplug_host.nr_blocks);
+        unused.u.unplug_host.nr_ranges = 0;
+        unused.u.unplug_host.nr_blocks = 0;
+    }
+    g_assert_true(buffer_is_zero(&unused, sizeof(unused)));
+}
+
+void qvirtio_vssd_ctrl(QVirtioVssdDriver *d,
+                       const struct virtio_vssd_ctrl_req *req,
+                       const struct virtio_vssd_range *in, uint32_t nr_in,
+                       QVirtioVssdCtrlReply *reply,
+                       struct virtio_vssd_range *out, uint32_t max_out)
+{
     struct virtio_vssd_ctrl_resp resp;
     size_t in_len = nr_in * sizeof(*in);
     size_t out_len = max_out * sizeof(*out);
-    uint64_t req_addr = guest_alloc(d->alloc, sizeof(req) + in_len +
+    uint64_t req_addr = guest_alloc(d->alloc, sizeof(*req) + in_len +
                                     sizeof(resp) + out_len);
-    uint64_t in_addr = req_addr + sizeof(req);
+    uint64_t in_addr = req_addr + sizeof(*req);
     uint64_t resp_addr = in_addr + in_len;
     uint64_t out_addr = resp_addr + sizeof(resp);
     QVirtioVssdSeg segs[4];
     uint32_t n = 0, i;
 
-    qtest_memwrite(d->qts, req_addr, &req, sizeof(req));
-    segs[n++] = (QVirtioVssdSeg) { req_addr, sizeof(req), false };
+    qtest_memwrite(d->qts, req_addr, req, sizeof(*req));
+    segs[n++] = (QVirtioVssdSeg) { req_addr, sizeof(*req), false };
     if (nr_in) {
         for (i = 0; i < nr_in; i++) {
             struct virtio_vssd_range r = {
@@ -271,10 +347,7 @@ void qvirtio_vssd_ctrl(QVirtioVssdDriver *d, uint16_t type, uint16_t region,
 
     qvirtio_vssd_submit(d, d->ctrlq, segs, n);
     qtest_memread(d->qts, resp_addr, &resp, sizeof(resp));
-    reply->status = le16_to_cpu(resp.status);
-    reply->reason = le16_to_cpu(resp.reason);
-    reply->nr_ranges = le32_to_cpu(resp.nr_ranges);
-    reply->next = le64_to_cpu(resp.next);
+    qvirtio_vssd_decode_resp(le16_to_cpu(req->type), &resp, reply);
     for (i = 0; i < max_out; i++) {
         struct virtio_vssd_range r;
 

@@ -81,8 +81,9 @@ typedef struct QVirtioVssdBlkReq {
 typedef struct QVirtioVssdCtrlReply {
     uint16_t status;
     uint16_t reason;
-    uint32_t nr_ranges;
-    uint64_t next;
+    uint32_t nr_ranges;     /* GET_MAP, UNPLUG_HOST: ranges that follow */
+    uint64_t next_block;    /* GET_MAP */
+    uint64_t nr_blocks;     /* UNPLUG_HOST */
 } QVirtioVssdCtrlReply;
 
 /*
@@ -134,13 +135,27 @@ void qvirtio_vssd_put_blk_hdr(QVirtioVssdDriver *d, uint64_t addr,
 int qvirtio_vssd_blk_request(QVirtioVssdDriver *d,
                              const QVirtioVssdBlkReq *req, void *buf,
                              bool may_break);
+/* Control request headers (wire byte order), one builder per type. */
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_list(uint16_t type,
+                                                  uint16_t region,
+                                                  uint32_t generation,
+                                                  uint32_t nr_ranges);
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_unplug_host(uint16_t region,
+                                                         uint32_t generation,
+                                                         uint64_t nr_blocks);
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_get_map(uint16_t region,
+                                                     uint64_t first_block);
+struct virtio_vssd_ctrl_req qvirtio_vssd_req_pmem_flush(uint16_t region,
+                                                        uint64_t offset,
+                                                        uint64_t length);
 /*
- * Sends a control request (with @nr_in ranges after it) with room for
+ * Sends control request @req (with @nr_in ranges after it) with room for
  * @max_out ranges in the reply, and waits for the answer: @reply and @out
- * (host byte order).
+ * (host byte order). Asserts that the device wrote the whole response
+ * header with zeroes where the reply to @req's type has nothing.
  */
-void qvirtio_vssd_ctrl(QVirtioVssdDriver *d, uint16_t type, uint16_t region,
-                       uint32_t generation, uint64_t arg0, uint64_t arg1,
+void qvirtio_vssd_ctrl(QVirtioVssdDriver *d,
+                       const struct virtio_vssd_ctrl_req *req,
                        const struct virtio_vssd_range *in, uint32_t nr_in,
                        QVirtioVssdCtrlReply *reply,
                        struct virtio_vssd_range *out, uint32_t max_out);

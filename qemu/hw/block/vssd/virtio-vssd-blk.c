@@ -128,6 +128,21 @@ static void virtio_vssd_backend_complete(void *opaque, int ret)
     vssd_aio_unlock(ctx);
 }
 
+/* Whether the header fields that @req's type does not use are zero. */
+static bool virtio_vssd_req_unused_zero(const VirtIOVSSDReq *req)
+{
+    switch (req->type) {
+    case VIRTIO_VSSD_T_FLUSH:
+    case VIRTIO_VSSD_T_GET_ID:
+        return !req->num_sectors && !req->sector;
+    case VIRTIO_VSSD_T_READ:
+    case VIRTIO_VSSD_T_WRITE:
+        return !req->num_sectors;
+    default:
+        return true;
+    }
+}
+
 /*
  * Check a parsed request against the region. Sets req->offset and
  * req->bytes. Returns 0 or the error to complete the request with.
@@ -160,6 +175,9 @@ static int virtio_vssd_req_check(VirtIOVSSD *s, VirtIOVSSDReq *req)
     if (req->flags & ~allowed_flags) {
         return -ENOTSUP;
     }
+    if (!virtio_vssd_req_unused_zero(req)) {
+        return -EINVAL;
+    }
 
     switch (req->type) {
     case VIRTIO_VSSD_T_FLUSH:
@@ -169,7 +187,7 @@ static int virtio_vssd_req_check(VirtIOVSSD *s, VirtIOVSSDReq *req)
     case VIRTIO_VSSD_T_READ:
     case VIRTIO_VSSD_T_WRITE:
         if (!req->data_len || req->data_len % VIRTIO_VSSD_SECTOR_SIZE ||
-            req->data_len > BDRV_REQUEST_MAX_BYTES) {
+            req->data_len > VIRTIO_VSSD_MAX_IO_BYTES) {
             return -EINVAL;
         }
         req->bytes = req->data_len;

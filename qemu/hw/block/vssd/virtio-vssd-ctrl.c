@@ -9,6 +9,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/iov.h"
 #include "virtio-vssd-internal.h"
 #include "trace.h"
@@ -25,7 +26,7 @@ static int virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
     const size_t in_len = iov_size(elem->in_sg, elem->in_num);
     const uint64_t max_ranges = MIN((in_len - sizeof(*resp)) /
                                     sizeof(struct virtio_vssd_range),
-                                    VIRTIO_VSSD_MAX_RANGES);
+                                    s->max_ranges);
     VirtIOVSSDRegion *r = virtio_vssd_get_region(s, region);
     uint32_t nr_ranges = 0;
     uint64_t block;
@@ -55,8 +56,8 @@ static int virtio_vssd_ctrl_get_map(VirtIOVSSD *s,
     block = MIN(block, r->nb_blocks);
 
     trace_virtio_vssd_ctrl_get_map(VIRTIO_DEVICE(s), first, nr_ranges, block);
-    resp->nr_ranges = cpu_to_le32(nr_ranges);
-    resp->next = cpu_to_le64(block);
+    resp->u.get_map.nr_ranges = cpu_to_le32(nr_ranges);
+    resp->u.get_map.next_block = cpu_to_le64(block);
     return 0;
 }
 
@@ -80,19 +81,84 @@ static void virtio_vssd_ctrl_status(int ret,
     }
 }
 
+/* The ranges an answer of @type carries after the response header. */
+static uint32_t
+virtio_vssd_ctrl_resp_ranges(uint16_t type,
+                             const struct virtio_vssd_ctrl_resp *resp)
+{
+    switch (type) {
+    case VIRTIO_VSSD_CTRL_GET_MAP:
+        return le32_to_cpu(resp->u.get_map.nr_ranges);
+    case VIRTIO_VSSD_CTRL_UNPLUG_HOST:
+        return le32_to_cpu(resp->u.unplug_host.nr_ranges);
+    default:
+        return 0;
+    }
+}
+
 void virtio_vssd_ctrl_complete(VirtIOVSSD *s, VirtQueue *vq,
                                VirtQueueElement *elem, uint16_t type, int ret,
                                struct virtio_vssd_ctrl_resp *resp)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    uint32_t nr_ranges;
 
     virtio_vssd_ctrl_status(ret, resp);
+    nr_ranges = virtio_vssd_ctrl_resp_ranges(type, resp);
     trace_virtio_vssd_ctrl_resp(vdev, type, le16_to_cpu(resp->status),
                                 le16_to_cpu(resp->reason));
     iov_from_buf(elem->in_sg, elem->in_num, 0, resp, sizeof(*resp));
-    virtqueue_push(vq, elem, sizeof(*resp) + le32_to_cpu(resp->nr_ranges) *
-                   sizeof(struct virtio_vssd_range));
+    virtqueue_push(vq, elem, sizeof(*resp) +
+                   nr_ranges * sizeof(struct virtio_vssd_range));
     virtio_notify(vdev, vq);
+}
+
+/*
+ * Whether the bytes of @req that its type does not use are all zero: the
+ * header's reserved field, the union past the type's arguments and the
+ * reserved fields among them. Unknown types are refused elsewhere.
+ */
+bool virtio_vssd_ctrl_reserved_zero(const struct virtio_vssd_ctrl_req *req,
+                                           uint16_t type)
+{
+    const uint8_t *u = (const uint8_t *)&req->u;
+    size_t used;
+
+    if (req->reserved) {
+        return false;
+    }
+    switch (type) {
+    case VIRTIO_VSSD_CTRL_UNPLUG:
+        used = sizeof(req->u.unplug);
+        if (req->u.unplug.reserved) {
+            return false;
+        }
+        break;
+    case VIRTIO_VSSD_CTRL_PLUG:
+        used = sizeof(req->u.plug);
+        if (req->u.plug.reserved) {
+            return false;
+        }
+        break;
+    case VIRTIO_VSSD_CTRL_UNPLUG_HOST:
+        used = sizeof(req->u.unplug_host);
+        if (req->u.unplug_host.reserved) {
+            return false;
+        }
+        break;
+    case VIRTIO_VSSD_CTRL_GET_MAP:
+        used = sizeof(req->u.get_map);
+        if (req->u.get_map.reserved) {
+            return false;
+        }
+        break;
+    case VIRTIO_VSSD_CTRL_PMEM_FLUSH:
+        used = sizeof(req->u.pmem_flush);
+        break;
+    default:
+        return true;
+    }
+    return buffer_is_zero(u + used, sizeof(req->u) - used);
 }
 
 /*
@@ -110,8 +176,6 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
     const size_t out_len = iov_size(elem->out_sg, elem->out_num);
     const size_t in_len = iov_size(elem->in_sg, elem->in_num);
     uint16_t type, region;
-    uint32_t generation;
-    uint64_t arg0, arg1;
     int ret;
 
     if (out_len < sizeof(req) || in_len < sizeof(resp)) {
@@ -128,27 +192,32 @@ static int virtio_vssd_handle_ctrl_req(VirtIOVSSD *s, VirtQueue *vq,
     iov_to_buf(elem->out_sg, elem->out_num, 0, &req, sizeof(req));
     type = le16_to_cpu(req.type);
     region = le16_to_cpu(req.region);
-    generation = le32_to_cpu(req.generation);
-    arg0 = le64_to_cpu(req.arg0);
-    arg1 = le64_to_cpu(req.arg1);
-    trace_virtio_vssd_ctrl(vdev, type, region, arg0, arg1);
+    trace_virtio_vssd_ctrl(vdev, type, region);
 
     switch (type) {
     case VIRTIO_VSSD_CTRL_GET_MAP:
-        if (out_len != sizeof(req)) {
+        if (out_len != sizeof(req) ||
+            !virtio_vssd_ctrl_reserved_zero(&req, type)) {
             ret = VIRTIO_VSSD_R_BAD_REQUEST;
             break;
         }
-        ret = virtio_vssd_ctrl_get_map(s, elem, region, arg0, &resp);
+        ret = virtio_vssd_ctrl_get_map(s, elem, region,
+                                       le64_to_cpu(req.u.get_map.first_block),
+                                       &resp);
         break;
     case VIRTIO_VSSD_CTRL_UNPLUG:
     case VIRTIO_VSSD_CTRL_PLUG:
     case VIRTIO_VSSD_CTRL_UNPLUG_HOST:
-        ret = virtio_vssd_resize_ctrl(s, elem, type, region, generation, arg0,
-                                      &resp);
+        ret = virtio_vssd_resize_ctrl(s, elem, &req, &resp);
         break;
     case VIRTIO_VSSD_CTRL_PMEM_FLUSH:
-        ret = virtio_vssd_pmem_flush(s, vq, elem, region, arg0, arg1);
+        if (!virtio_vssd_ctrl_reserved_zero(&req, type)) {
+            ret = VIRTIO_VSSD_R_BAD_REQUEST;
+            break;
+        }
+        ret = virtio_vssd_pmem_flush(s, vq, elem, region,
+                                     le64_to_cpu(req.u.pmem_flush.offset),
+                                     le64_to_cpu(req.u.pmem_flush.length));
         if (!ret) {
             return 1;
         }

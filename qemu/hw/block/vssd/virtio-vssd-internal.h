@@ -39,6 +39,19 @@
 #define VIRTIO_VSSD_DEFAULT_QUEUE_SIZE 512
 #define VIRTIO_VSSD_MIN_QUEUE_SIZE 4
 #define VIRTIO_VSSD_CTRL_QUEUE_SIZE 64
+/*
+ * Most bytes one READ or WRITE moves (config field max_sectors): what the
+ * block layer takes in one request.
+ */
+#define VIRTIO_VSSD_MAX_IO_BYTES BDRV_REQUEST_MAX_BYTES
+/* Most ranges in one control request or reply (config field max_ranges). */
+#define VIRTIO_VSSD_MAX_RANGES 4096
+/*
+ * The start of the pmem region that a host-policy shrink never takes (room
+ * for a driver's metadata), rounded up to whole blocks in the config field
+ * pmem_reserved_size.
+ */
+#define VIRTIO_VSSD_PMEM_RESERVED_BYTES 65536
 
 /*
  * Whether every block of @r touched by [offset, offset + bytes) is plugged
@@ -119,6 +132,12 @@ void virtio_vssd_ctrl_handle_output(VirtIODevice *vdev, VirtQueue *vq);
 void virtio_vssd_ctrl_complete(VirtIOVSSD *s, VirtQueue *vq,
                                VirtQueueElement *elem, uint16_t type, int ret,
                                struct virtio_vssd_ctrl_resp *resp);
+/*
+ * Whether every reserved byte of control request @req of @type is zero
+ * (the wire protocol refuses a request where one is not).
+ */
+bool virtio_vssd_ctrl_reserved_zero(const struct virtio_vssd_ctrl_req *req,
+                                    uint16_t type);
 
 /* virtio-vssd-resize.c */
 
@@ -130,15 +149,18 @@ bool virtio_vssd_resize_set_target(VirtIOVSSD *s, SsdBalloonRegion region,
                                    int64_t size, SsdBalloonPolicy policy,
                                    Error **errp);
 /*
- * Control request @type (UNPLUG, PLUG or UNPLUG_HOST) in @elem, for
- * @region, answering @generation, with @arg0 (the number of ranges
- * after the header, or of blocks the device is to pick): checks it as a
- * whole, applies it and counts refusals. UNPLUG_HOST writes the ranges it
- * took after @resp.
+ * Control request @req (UNPLUG, PLUG or UNPLUG_HOST, its header already
+ * read from @elem): checks it as a whole, applies it and counts refusals.
+ * UNPLUG_HOST fills @resp's u.unplug_host and writes the ranges it took
+ * after it.
  */
+/*
+ * The first blocks of @r a host-policy shrink never takes (the pmem
+ * region's first VIRTIO_VSSD_PMEM_RESERVED_BYTES; none in the block region).
+ */
+uint64_t virtio_vssd_host_reserved(const VirtIOVSSDRegion *r);
 int virtio_vssd_resize_ctrl(VirtIOVSSD *s, VirtQueueElement *elem,
-                            uint16_t type, uint16_t region,
-                            uint32_t generation, uint64_t arg0,
+                            const struct virtio_vssd_ctrl_req *req,
                             struct virtio_vssd_ctrl_resp *resp);
 
 /* virtio-vssd-pmem.c */

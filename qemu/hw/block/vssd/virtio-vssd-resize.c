@@ -64,12 +64,13 @@ static void virtio_vssd_resize_changed(VirtIOVSSD *s, VirtIOVSSDRegion *r)
  */
 
 /* Layout of UNPLUG and PLUG: @nr ranges follow the header, no more. */
-static int virtio_vssd_check_range_list(VirtQueueElement *elem, uint64_t nr)
+static int virtio_vssd_check_range_list(VirtIOVSSD *s, VirtQueueElement *elem,
+                                        uint32_t nr)
 {
     const size_t bytes = iov_size(elem->out_sg, elem->out_num) -
                          sizeof(struct virtio_vssd_ctrl_req);
 
-    if (!nr || nr > VIRTIO_VSSD_MAX_RANGES) {
+    if (!nr || nr > s->max_ranges) {
         return VIRTIO_VSSD_R_BAD_REQUEST;
     }
     if (bytes < nr * sizeof(struct virtio_vssd_range)) {
@@ -323,14 +324,14 @@ static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
  */
 static int virtio_vssd_plug_list(VirtIOVSSD *s, VirtQueueElement *elem,
                                  uint16_t region, uint32_t generation,
-                                 uint64_t nr, bool plug)
+                                 uint32_t nr, bool plug)
 {
     g_autofree struct virtio_vssd_range *ranges = NULL;
     VirtIOVSSDRegion *r = NULL;
     uint64_t nr_blocks, wanted;
     int ret;
 
-    ret = virtio_vssd_check_range_list(elem, nr);
+    ret = virtio_vssd_check_range_list(s, elem, nr);
     if (!ret) {
         ret = virtio_vssd_check_resize(s, region, generation, !plug, &r);
     }
@@ -356,9 +357,9 @@ static int virtio_vssd_plug_list(VirtIOVSSD *s, VirtQueueElement *elem,
 /*
  * The first blocks of @r that a host-policy shrink never takes: those of
  * the pmem region's first VIRTIO_VSSD_PMEM_RESERVED_BYTES, where a driver
- * keeps its metadata.
+ * keeps its metadata (config field pmem_reserved_size).
  */
-static uint64_t virtio_vssd_host_reserved(const VirtIOVSSDRegion *r)
+uint64_t virtio_vssd_host_reserved(const VirtIOVSSDRegion *r)
 {
     if (r->id != VIRTIO_VSSD_REGION_PMEM) {
         return 0;
@@ -457,7 +458,7 @@ static int virtio_vssd_unplug_host(VirtIOVSSD *s, VirtQueueElement *elem,
     const size_t in_len = iov_size(elem->in_sg, elem->in_num);
     const uint32_t max = MIN((in_len - sizeof(*resp)) /
                              sizeof(struct virtio_vssd_range),
-                             VIRTIO_VSSD_MAX_RANGES);
+                             s->max_ranges);
     g_autofree struct virtio_vssd_range *ranges = NULL;
     VirtIOVSSDRegion *r = NULL;
     uint64_t nr_blocks;
@@ -495,8 +496,8 @@ static int virtio_vssd_unplug_host(VirtIOVSSD *s, VirtQueueElement *elem,
                      sizeof(*resp) + i * sizeof(range), &range,
                      sizeof(range));
     }
-    resp->nr_ranges = cpu_to_le32(nr);
-    resp->next = cpu_to_le64(nr_blocks);
+    resp->u.unplug_host.nr_ranges = cpu_to_le32(nr);
+    resp->u.unplug_host.nr_blocks = cpu_to_le64(nr_blocks);
     return 0;
 }
 
@@ -525,25 +526,32 @@ static void virtio_vssd_count_failure(VirtIOVSSD *s, uint16_t type,
 }
 
 int virtio_vssd_resize_ctrl(VirtIOVSSD *s, VirtQueueElement *elem,
-                            uint16_t type, uint16_t region,
-                            uint32_t generation, uint64_t arg0,
+                            const struct virtio_vssd_ctrl_req *req,
                             struct virtio_vssd_ctrl_resp *resp)
 {
+    const uint16_t type = le16_to_cpu(req->type);
+    const uint16_t region = le16_to_cpu(req->region);
     int ret;
 
-    switch (type) {
-    case VIRTIO_VSSD_CTRL_UNPLUG:
-        ret = virtio_vssd_plug_list(s, elem, region, generation, arg0, false);
-        break;
-    case VIRTIO_VSSD_CTRL_PLUG:
-        ret = virtio_vssd_plug_list(s, elem, region, generation, arg0, true);
-        break;
-    case VIRTIO_VSSD_CTRL_UNPLUG_HOST:
-        ret = virtio_vssd_unplug_host(s, elem, region, generation, arg0,
-                                      resp);
-        break;
-    default:
-        g_assert_not_reached();
+    if (!virtio_vssd_ctrl_reserved_zero(req, type)) {
+        ret = VIRTIO_VSSD_R_BAD_REQUEST;
+    } else if (type == VIRTIO_VSSD_CTRL_UNPLUG) {
+        ret = virtio_vssd_plug_list(s, elem, region,
+                                    le32_to_cpu(req->u.unplug.generation),
+                                    le32_to_cpu(req->u.unplug.nr_ranges),
+                                    false);
+    } else if (type == VIRTIO_VSSD_CTRL_PLUG) {
+        ret = virtio_vssd_plug_list(s, elem, region,
+                                    le32_to_cpu(req->u.plug.generation),
+                                    le32_to_cpu(req->u.plug.nr_ranges),
+                                    true);
+    } else {
+        const struct virtio_vssd_req_unplug_host *u = &req->u.unplug_host;
+
+        g_assert(type == VIRTIO_VSSD_CTRL_UNPLUG_HOST);
+        ret = virtio_vssd_unplug_host(s, elem, region,
+                                      le32_to_cpu(u->generation),
+                                      le64_to_cpu(u->nr_blocks), resp);
     }
     virtio_vssd_count_failure(s, type, region, ret);
     return ret;

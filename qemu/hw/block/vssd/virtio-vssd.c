@@ -96,6 +96,11 @@ static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
     memset(config, 0, sizeof(*config));
     config->num_queues = cpu_to_le16(s->num_queues);
     config->resize_generation = cpu_to_le32(s->resize_generation);
+    config->max_ranges = cpu_to_le32(s->max_ranges);
+    /* a chain holds the header and the status byte too */
+    config->seg_max = cpu_to_le32(s->queue_size - 2);
+    config->max_sectors = cpu_to_le32(VIRTIO_VSSD_MAX_IO_BYTES >>
+                                      VIRTIO_VSSD_SECTOR_SHIFT);
     if (b->size) {
         config->block_size = cpu_to_le32(b->block_size);
         config->block_policy = cpu_to_le32(b->policy);
@@ -113,6 +118,8 @@ static void virtio_vssd_get_config(VirtIODevice *vdev, uint8_t *config_data)
             cpu_to_le64(p->nb_plugged * p->block_size);
         config->pmem_requested_size =
             cpu_to_le64(p->requested_blocks * p->block_size);
+        config->pmem_reserved_size =
+            cpu_to_le64(virtio_vssd_host_reserved(p) * p->block_size);
     }
 }
 
@@ -255,6 +262,12 @@ static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
         error_setg(errp, "'%s' property (%" PRIu16 ") must be between 1 "
                    "and %d", VIRTIO_VSSD_NUM_QUEUES_PROP, s->num_queues,
                    VIRTIO_VSSD_MAX_NUM_QUEUES);
+        return false;
+    }
+    if (!s->max_ranges || s->max_ranges > VIRTIO_VSSD_MAX_RANGES) {
+        error_setg(errp, "'%s' property (%" PRIu32 ") must be between 1 "
+                   "and %d", VIRTIO_VSSD_MAX_RANGES_PROP, s->max_ranges,
+                   VIRTIO_VSSD_MAX_RANGES);
         return false;
     }
     if (!is_power_of_2(s->queue_size) ||
@@ -829,6 +842,8 @@ static const Property virtio_vssd_properties[] = {
     DEFINE_PROP_STRING(VIRTIO_VSSD_STATE_FILE_PROP, VirtIOVSSD, state_file),
     DEFINE_PROP_BOOL(VIRTIO_VSSD_HOST_PICK_LOWEST_PROP, VirtIOVSSD,
                      host_pick_lowest, false),
+    DEFINE_PROP_UINT32(VIRTIO_VSSD_MAX_RANGES_PROP, VirtIOVSSD, max_ranges,
+                       VIRTIO_VSSD_MAX_RANGES),
 };
 
 static void virtio_vssd_class_init(ObjectClass *klass, void *data)

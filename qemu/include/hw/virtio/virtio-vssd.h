@@ -90,6 +90,7 @@ typedef struct VirtIOVSSDRegion {
 #define VIRTIO_VSSD_MEMDEV_PROP "memdev"
 #define VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP "pmem-block-size"
 #define VIRTIO_VSSD_HOST_PICK_LOWEST_PROP "x-host-pick-lowest"
+#define VIRTIO_VSSD_MAX_RANGES_PROP "x-max-ranges"
 /* Read-only properties (bytes). */
 #define VIRTIO_VSSD_BLOCK_REGION_SIZE_PROP "block-region-size"
 #define VIRTIO_VSSD_BLOCK_PLUGGED_SIZE_PROP "block-plugged-size"
@@ -163,6 +164,8 @@ struct VirtIOVSSD {
      * so that a test knows which blocks go.
      */
     bool host_pick_lowest;
+    /* most ranges in one control request or reply (config max_ranges) */
+    uint32_t max_ranges;
 
     /* number of request queues ("num-queues") */
     uint16_t num_queues;

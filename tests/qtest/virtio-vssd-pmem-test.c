@@ -360,6 +360,35 @@ static void vssd_wait_migrated(QTestState *qts)
     }
 }
 
+/* Migrates @qts into file @stream and waits until that has completed. */
+static void vssd_migrate_to_file(QTestState *qts, const char *stream)
+{
+    g_autofree char *cmd = g_strdup_printf("{ 'execute': 'migrate', "
+                                           "'arguments': { 'uri': "
+                                           "'exec:cat > %s' } }", stream);
+
+    vssd_qmp_ok_on(qts, cmd);
+    vssd_wait_migrated(qts);
+}
+
+/*
+ * The arguments of a second QEMU on @img's files: its drive and pmem
+ * file, then @fmt.
+ */
+static char * G_GNUC_PRINTF(2, 3) vssd_second_args(VssdImage *img,
+                                                   const char *fmt, ...)
+{
+    g_autofree char *drive = vssd_drive_args(img, true);
+    g_autofree char *pm = vssd_pmem_args(img);
+    g_autofree char *extra = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    extra = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return g_strdup_printf("%s %s %s", drive, pm, extra);
+}
+
 /* One refused pmem resize reply: @reason, counted for pmem, nothing changed. */
 static void vssd_check_pmem_refused(VssdTest *t, const char *what,
                                     uint16_t got, uint16_t reason,
@@ -800,8 +829,6 @@ static void test_pmem_restart(void *obj, void *data, QGuestAllocator *alloc)
 {
     const struct virtio_vssd_range give[] = { R(3, 1), R(6, 2) };
     VssdImage *img = data;
-    g_autofree char *drive = vssd_drive_args(img, true);
-    g_autofree char *pm = vssd_pmem_args(img);
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;
     g_autofree gchar *contents = NULL;
@@ -830,8 +857,8 @@ static void test_pmem_restart(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_vssd_driver_cleanup(&t.drv);
 
     /* a second QEMU on the same files: the same maps */
-    args = g_strdup_printf("%s %s -global virtio-vssd.state-file=%s", drive,
-                           pm, img->state_path);
+    args = vssd_second_args(img, "-global virtio-vssd.state-file=%s",
+                            img->state_path);
     vssd_qemu_start(&t2, img, args);
     vssd_pmem_map(&t2);
     vssd_check_pmem_map(&t2, "11101100");
@@ -841,9 +868,9 @@ static void test_pmem_restart(void *obj, void *data, QGuestAllocator *alloc)
 
     /* another pmem geometry does not fit the state file */
     g_free(args);
-    args = g_strdup_printf("%s %s -global virtio-vssd.pmem-block-size=4M "
-                           "-global virtio-vssd.state-file=%s", drive, pm,
-                           img->state_path);
+    args = vssd_second_args(img, "-global virtio-vssd.pmem-block-size=4M "
+                            "-global virtio-vssd.state-file=%s",
+                            img->state_path);
     err = vssd_run_failing_qemu(args);
     g_assert_nonnull(strstr(err, "'state-file' property"));
     g_assert_nonnull(strstr(err, "another geometry"));
@@ -859,8 +886,6 @@ static void test_pmem_state_duplicate(void *obj, void *data,
     /* both records have 8 blocks: header 32 bytes, bitmap 8 */
     const gsize rec = 32 + 8;
     VssdImage *img = data;
-    g_autofree char *drive = vssd_drive_args(img, true);
-    g_autofree char *pm = vssd_pmem_args(img);
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;
     g_autofree gchar *contents = NULL;
@@ -879,8 +904,8 @@ static void test_pmem_state_duplicate(void *obj, void *data,
     g_assert_true(g_file_set_contents(img->state_path, contents, len,
                                       NULL));
 
-    args = g_strdup_printf("%s %s -global virtio-vssd.state-file=%s", drive,
-                           pm, img->state_path);
+    args = vssd_second_args(img, "-global virtio-vssd.state-file=%s",
+                            img->state_path);
     err = vssd_run_failing_qemu(args);
     g_assert_nonnull(strstr(err, "'state-file' property"));
     g_assert_nonnull(strstr(err, "lists region 0 twice"));
@@ -929,10 +954,7 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
 {
     const struct virtio_vssd_range give[] = { R(6, 1) };
     VssdImage *img = data;
-    g_autofree char *drive = vssd_drive_args(img, true);
-    g_autofree char *pm = vssd_pmem_args(img);
     g_autofree char *stream = g_strdup_printf("%s.migration", img->path);
-    g_autofree char *cmd = NULL;
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;
     g_autofree uint8_t *buf = g_malloc(8192);
@@ -950,14 +972,9 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
     /* a target in progress travels too */
     gen = vssd_balloon_in(&t, &vssd_pmem_region, 12 * MiB, "host");
     vssd_check_pmem_map(&t, "11111101");
+    vssd_migrate_to_file(t.drv.qts, stream);
 
-    cmd = g_strdup_printf("{ 'execute': 'migrate', 'arguments': {"
-                          " 'uri': 'exec:cat > %s' } }", stream);
-    vssd_qmp_ok_on(t.drv.qts, cmd);
-    vssd_wait_migrated(t.drv.qts);
-
-    args = g_strdup_printf("%s %s -incoming 'exec:cat %s'", drive, pm,
-                           stream);
+    args = vssd_second_args(img, "-incoming 'exec:cat %s'", stream);
     vssd_qemu_start(&t2, img, args);
     g_assert_cmpuint(vssd_config_generation(&t2), ==, gen);
     vssd_check_query_in(&t2, &vssd_pmem_region, 14 * MiB, 12 * MiB,
@@ -973,8 +990,8 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
 
     /* a destination with other pmem blocks refuses the stream */
     g_free(args);
-    args = g_strdup_printf("%s %s -global virtio-vssd.pmem-block-size=4M "
-                           "-incoming 'exec:cat %s'", drive, pm, stream);
+    args = vssd_second_args(img, "-global virtio-vssd.pmem-block-size=4M "
+                            "-incoming 'exec:cat %s'", stream);
     err = vssd_run_failing_qemu(args);
     g_assert_nonnull(strstr(err, "property 'pmem-block-size' differs: "
                             "2097152 on the source, 4194304 here"));
@@ -1009,24 +1026,18 @@ static void test_pmem_migrate_bad_target(void *obj, void *data,
                                          QGuestAllocator *alloc)
 {
     VssdImage *img = data;
-    g_autofree char *drive = vssd_drive_args(img, true);
-    g_autofree char *pm = vssd_pmem_args(img);
     g_autofree char *stream = g_strdup_printf("%s.migration", img->path);
     g_autofree char *bad = g_strdup_printf("%s.bad", stream);
-    g_autofree char *cmd = NULL;
-    g_autofree char *args = NULL;
+    g_autofree char *args = vssd_second_args(img, "-incoming 'exec:cat %s'",
+                                             bad);
     g_autofree char *err = NULL;
     VssdTest t = { };
 
     vssd_test_start(&t, obj, data, alloc);
     vssd_pmem_map(&t);
     vssd_balloon_in(&t, &vssd_pmem_region, 12 * MiB, "host");
-    cmd = g_strdup_printf("{ 'execute': 'migrate', 'arguments': {"
-                          " 'uri': 'exec:cat > %s' } }", stream);
-    vssd_qmp_ok_on(t.drv.qts, cmd);
-    vssd_wait_migrated(t.drv.qts);
+    vssd_migrate_to_file(t.drv.qts, stream);
     qvirtio_vssd_driver_cleanup(&t.drv);
-    args = g_strdup_printf("%s %s -incoming 'exec:cat %s'", drive, pm, bad);
 
     /* more blocks than the region has */
     vssd_patch_pmem_stream(stream, bad, VSSD_TEST_BLOCKS + 1,
@@ -1056,12 +1067,10 @@ static void test_pmem_migrate_host_reserved(void *obj, void *data,
 {
     const VssdRegion *pr = &vssd_pmem_region;
     VssdImage *img = data;
-    g_autofree char *drive = vssd_drive_args(img, true);
-    g_autofree char *pm = vssd_pmem_args(img);
     g_autofree char *stream = g_strdup_printf("%s.migration", img->path);
     g_autofree char *low = g_strdup_printf("%s.low", stream);
-    g_autofree char *cmd = NULL;
-    g_autofree char *args = NULL;
+    g_autofree char *args = vssd_second_args(img, "-incoming 'exec:cat %s'",
+                                             low);
     struct virtio_vssd_range out[VSSD_TEST_BLOCKS];
     VssdTest t = { }, t2 = { };
     uint32_t gen, nr;
@@ -1069,14 +1078,10 @@ static void test_pmem_migrate_host_reserved(void *obj, void *data,
     vssd_test_start(&t, obj, data, alloc);
     vssd_pmem_map(&t);
     gen = vssd_balloon_in(&t, pr, 12 * MiB, "host");
-    cmd = g_strdup_printf("{ 'execute': 'migrate', 'arguments': {"
-                          " 'uri': 'exec:cat > %s' } }", stream);
-    vssd_qmp_ok_on(t.drv.qts, cmd);
-    vssd_wait_migrated(t.drv.qts);
+    vssd_migrate_to_file(t.drv.qts, stream);
     qvirtio_vssd_driver_cleanup(&t.drv);
 
     vssd_patch_pmem_stream(stream, low, 0, VIRTIO_VSSD_POLICY_HOST);
-    args = g_strdup_printf("%s %s -incoming 'exec:cat %s'", drive, pm, low);
     vssd_qemu_start(&t2, img, args);
     vssd_pmem_map(&t2);
     vssd_check_query_in(&t2, pr, VSSD_PMEM_SIZE, 0, "shrinking");

@@ -553,7 +553,8 @@ int vssd_blk_init(struct vssd_device *vssd)
 	set->nr_maps = 1;
 	set->queue_depth = ring_size;
 	set->numa_node = NUMA_NO_NODE;
-	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	/* a fast virtual disk: no I/O scheduler unless asked, as virtio_blk */
+	set->flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_NO_SCHED_BY_DEFAULT;
 	set->cmd_size = sizeof(struct vssd_blk_pdu) +
 			sizeof(struct scatterlist) * VSSD_INLINE_SG;
 	set->driver_data = vssd;

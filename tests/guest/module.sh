@@ -2,7 +2,7 @@
 # Guest half of tests/e2e/module.sh: unload and reload virtio_vssd, with
 # and without I/O in flight. The host checks that no kernel bug was logged.
 . /test/check.sh
-plan 30
+plan 35
 
 drv=/sys/bus/virtio/drivers/virtio_vssd
 
@@ -17,6 +17,19 @@ small_io() {
 check "loaded at boot" grep -q '^virtio_vssd ' /proc/modules
 check "/dev/vssd0 present" dev_present
 check "I/O works" small_io 1
+check "no I/O scheduler by default, as virtio-blk" \
+	grep -q '\[none\]' /sys/block/vssd0/queue/scheduler
+# num-queues defaults to one request queue per vCPU (the guest has 2)
+check "one hardware queue per vCPU" \
+	test "$(ls /sys/block/vssd0/mq | wc -l)" = "$(grep -c '^processor' /proc/cpuinfo)"
+# the device's max_sectors (2 GiB less a sector): raising max_sectors_kb
+# to it is allowed, and a request it allows is one the device serves
+check "max_hw_sectors_kb is the device's max_sectors" \
+	test "$(cat /sys/block/vssd0/queue/max_hw_sectors_kb)" = 2097151
+check "max_sectors_kb raised to it" sh -c 'echo 2097151 > /sys/block/vssd0/queue/max_sectors_kb'
+check "16 MiB direct writes and reads then work (no EIO)" sh -c \
+	'pattern write /dev/vssd0 77 --offset 32M --length 32M --bs 16M &&
+	 pattern verify /dev/vssd0 77 --offset 32M --length 32M --bs 16M'
 
 for round in 1 2; do
 	check "round $round: rmmod" rmmod virtio_vssd

@@ -944,7 +944,31 @@ static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_vssd_driver_cleanup(&t.drv);
 }
 
+/* num-queues defaults to one request queue per vCPU (-smp 3 here). */
+static void test_num_queues_auto(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    QVirtioVssd *vssd = obj;
+    VssdTest t = { };
+
+    g_assert_true(qvirtio_get_features(vssd->vdev) &
+                  (1ull << VIRTIO_VSSD_F_MQ));
+    t.drv.want_mq = true;
+    vssd_test_start(&t, obj, data, alloc);
+    g_assert_cmpuint(qvirtio_config_readw(vssd->vdev,
+                         offsetof(struct virtio_vssd_config, num_queues)),
+                     ==, 3);
+    g_assert_cmpuint(t.drv.nr_req_queues, ==, 3);
+    vssd_check_read(&t, 0, 1);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
 /* --- registration -------------------------------------------------------- */
+
+static void *vssd_test_setup_smp3(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_with(cmd_line, "-smp 3");
+}
 
 static void *vssd_test_setup_mq(GString *cmd_line, void *arg)
 {
@@ -963,12 +987,17 @@ static void register_virtio_vssd_blk_test(void)
     QOSGraphTestOptions iothread_opts = {
         .before = vssd_test_setup_iothread,
     };
+    QOSGraphTestOptions smp3_opts = {
+        .before = vssd_test_setup_smp3,
+    };
 
     qos_add_test("probe", "virtio-vssd", test_probe, &opts);
     qos_add_test("read-write", "virtio-vssd", test_read_write, &opts);
     qos_add_test("read-write-iothread", "virtio-vssd", test_read_write,
                  &iothread_opts);
     qos_add_test("multiqueue", "virtio-vssd", test_multiqueue, &mq_opts);
+    qos_add_test("num-queues-auto", "virtio-vssd", test_num_queues_auto,
+                 &smp3_opts);
     qos_add_test("discard", "virtio-vssd", test_discard, &opts);
     qos_add_test("write-zeroes", "virtio-vssd", test_write_zeroes, &opts);
     qos_add_test("get-id", "virtio-vssd", test_get_id, &opts);

@@ -30,7 +30,6 @@
 #define VIRTIO_VSSD_MAX_BLOCK_SIZE (1 * GiB)
 /* a huge page on x86-64; must be at least the memdev's page size */
 #define VIRTIO_VSSD_DEFAULT_PMEM_BLOCK_SIZE (2 * MiB)
-#define VIRTIO_VSSD_DEFAULT_NUM_QUEUES 1
 /*
  * A chain may not be longer than the ring (virtio 1.x, also with indirect
  * descriptors): 512 lets a 1 MiB request of 4 KiB pages (256 segments, a

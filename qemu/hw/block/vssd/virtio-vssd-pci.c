@@ -112,12 +112,18 @@ static void virtio_vssd_pci_realize(VirtIOPCIProxy *vpci_dev, Error **errp)
     DeviceState *vdev = DEVICE(&dev->vdev);
     VirtIOVSSDClass *vc = VIRTIO_VSSD_GET_CLASS(&dev->vdev);
     MemoryRegion *pmem;
+    uint64_t num_queues = object_property_get_uint(OBJECT(vdev),
+                                                   VIRTIO_VSSD_NUM_QUEUES_PROP,
+                                                   &error_abort);
 
+    if (num_queues == VIRTIO_VSSD_AUTO_NUM_QUEUES) {
+        /* one per vCPU, as virtio-blk-pci; the control queue is extra */
+        num_queues = MIN(virtio_pci_optimal_num_queues(1),
+                         VIRTIO_VSSD_MAX_NUM_QUEUES);
+        object_property_set_uint(OBJECT(vdev), VIRTIO_VSSD_NUM_QUEUES_PROP,
+                                 num_queues, &error_abort);
+    }
     if (vpci_dev->nvectors == DEV_NVECTORS_UNSPECIFIED) {
-        const uint64_t num_queues =
-            object_property_get_uint(OBJECT(vdev), VIRTIO_VSSD_NUM_QUEUES_PROP,
-                                     &error_abort);
-
         /* request queues, the control queue, config changes */
         vpci_dev->nvectors = MIN(num_queues, VIRTIO_VSSD_MAX_NUM_QUEUES) + 2;
     }

@@ -258,6 +258,10 @@ static bool virtio_vssd_check_properties(VirtIOVSSD *s, Error **errp)
                    VIRTIO_VSSD_DRIVE_PROP);
         return false;
     }
+    if (s->num_queues == VIRTIO_VSSD_AUTO_NUM_QUEUES) {
+        /* a transport that knows the vCPUs has chosen already */
+        s->num_queues = 1;
+    }
     if (!s->num_queues || s->num_queues > VIRTIO_VSSD_MAX_NUM_QUEUES) {
         error_setg(errp, "'%s' property (%" PRIu16 ") must be between 1 "
                    "and %d", VIRTIO_VSSD_NUM_QUEUES_PROP, s->num_queues,
@@ -833,7 +837,7 @@ static const Property virtio_vssd_properties[] = {
     DEFINE_PROP_SIZE(VIRTIO_VSSD_PMEM_BLOCK_SIZE_PROP, VirtIOVSSD,
                      pmem.block_size, VIRTIO_VSSD_DEFAULT_PMEM_BLOCK_SIZE),
     DEFINE_PROP_UINT16(VIRTIO_VSSD_NUM_QUEUES_PROP, VirtIOVSSD, num_queues,
-                       VIRTIO_VSSD_DEFAULT_NUM_QUEUES),
+                       VIRTIO_VSSD_AUTO_NUM_QUEUES),
     DEFINE_PROP_UINT16(VIRTIO_VSSD_QUEUE_SIZE_PROP, VirtIOVSSD, queue_size,
                        VIRTIO_VSSD_DEFAULT_QUEUE_SIZE),
     DEFINE_PROP_LINK(VIRTIO_VSSD_IOTHREAD_PROP, VirtIOVSSD, iothread,

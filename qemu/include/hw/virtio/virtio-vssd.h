@@ -99,6 +99,8 @@ typedef struct VirtIOVSSDRegion {
 
 /* Most request queues a device can have ("num-queues"). */
 #define VIRTIO_VSSD_MAX_NUM_QUEUES 16
+/* "num-queues" default: one request queue per vCPU, as virtio-blk */
+#define VIRTIO_VSSD_AUTO_NUM_QUEUES UINT16_MAX
 
 /*
  * Plugged map: without "state-file" every block starts plugged at each QEMU

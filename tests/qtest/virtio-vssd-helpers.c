@@ -775,17 +775,24 @@ void *vssd_test_setup_iothread(GString *cmd_line, void *arg)
                                 "-global virtio-vssd.iothread=vssd-io");
 }
 
-/* With a state file (not created yet: the device creates it). */
-void *vssd_test_setup_state(GString *cmd_line, void *arg)
+char *vssd_state_path_new(void)
 {
-    VssdImage *img;
-    g_autofree char *path = NULL;
-    g_autofree char *extra = NULL;
+    char *path = NULL;
     int fd = g_file_open_tmp("vssd-qtest-state.XXXXXX", &path, NULL);
 
     g_assert_cmpint(fd, >=, 0);
     close(fd);
     unlink(path);
+    return path;
+}
+
+/* With a state file (not created yet: the device creates it). */
+void *vssd_test_setup_state(GString *cmd_line, void *arg)
+{
+    VssdImage *img;
+    g_autofree char *path = vssd_state_path_new();
+    g_autofree char *extra = NULL;
+
     extra = g_strdup_printf("-global virtio-vssd.state-file=%s", path);
     img = vssd_test_setup_with(cmd_line, extra);
     img->state_path = g_steal_pointer(&path);

@@ -225,6 +225,8 @@ char *vssd_run_failing_qemu(const char *args);
 
 /* A fresh image as the block region, plus @extra options. */
 void *vssd_test_setup_with(GString *cmd_line, const char *extra);
+/* A free path for a state file (the device creates it). */
+char *vssd_state_path_new(void);
 void *vssd_test_setup(GString *cmd_line, void *arg);
 /* With the block region in an IOThread. */
 void *vssd_test_setup_iothread(GString *cmd_line, void *arg);

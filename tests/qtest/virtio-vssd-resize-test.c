@@ -15,6 +15,7 @@
 #include "qemu/bswap.h"
 #include "qemu/module.h"
 #include "standard-headers/linux/virtio_config.h"
+#include "qemu/host-utils.h"
 #include "standard-headers/linux/virtio_vssd.h"
 #include "virtio-vssd-helpers.h"
 
@@ -762,7 +763,143 @@ static void test_resize_max_ranges(void *obj, void *data,
     qvirtio_vssd_driver_cleanup(&t.drv);
 }
 
+/* The block map in @img's state file: bit b is block b, 1 plugged. */
+static uint8_t vssd_state_map(VssdImage *img)
+{
+    g_autofree gchar *contents = NULL;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(img->state_path, &contents, &len,
+                                      NULL));
+    g_assert_cmpuint(len, ==, 24 + 32 + 8);
+    return contents[24 + 32];
+}
+
+/*
+ * Host failures during a resize lose nothing and hide nothing. The
+ * backend is blkdebug failing the first two write-zeroes with EIO:
+ *  - UNPLUG: the blocks are recorded unplugged before they are zeroed, so
+ *    a failed zeroing still answers ACK (the guest gave them up) and is
+ *    counted in host-errors; the image is untouched;
+ *  - UNPLUG_HOST: the same, and the reply lists exactly the blocks taken;
+ *  - PLUG zeroes the blocks again before the guest gets them;
+ *  - a state file that cannot be written: ERROR and nothing changed, in
+ *    the map, the state file and the image.
+ */
+static void test_resize_host_failures(void *obj, void *data,
+                                      QGuestAllocator *alloc)
+{
+    const struct virtio_vssd_range give[] = { R(1, 2) };
+    const struct virtio_vssd_range first[] = { R(0, 1) };
+    struct virtio_vssd_range taken[VSSD_NR_BLOCKS], back[VSSD_NR_BLOCKS];
+    VssdImage *img = data;
+    g_autofree char *tmp = g_strdup_printf("%s.tmp", img->state_path);
+    struct virtio_vssd_ctrl_req req;
+    QVirtioVssdCtrlReply reply;
+    bool plugged[VSSD_NR_BLOCKS];
+    VssdTest t = { };
+    uint16_t reason;
+    uint32_t gen, nr, i, b, n = 0;
+
+    vssd_test_start(&t, obj, data, alloc);
+
+    /* guest policy, zeroing fails: ACK, unplugged, nothing zeroed */
+    gen = vssd_balloon(&t, VSSD_MiB(6), "guest");
+    g_assert_cmpuint(vssd_unplug(&t, gen, give, 1), ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_map(&t, "10011111");
+    g_assert_cmphex(vssd_state_map(img), ==, 0xf9);
+    g_assert_cmpuint(vssd_query_counter(&t, "host-errors"), ==, 1);
+    vssd_check_image(&t);
+
+    /* host policy, zeroing fails: ACK with exactly the blocks taken */
+    gen = vssd_balloon(&t, VSSD_MiB(4), "host");
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 2, taken, VSSD_NR_BLOCKS,
+                                      &nr), ==, VIRTIO_VSSD_R_NONE);
+    vssd_get_plugged(&t, plugged);
+    for (b = 0; b < VSSD_NR_BLOCKS; b++) {
+        bool in_taken = false;
+
+        for (i = 0; i < nr; i++) {
+            in_taken |= b >= taken[i].first &&
+                        b < taken[i].first + taken[i].count;
+        }
+        /* plugged now: neither given back nor taken */
+        g_assert_cmpint(plugged[b], ==, !in_taken && (b == 0 || b > 2));
+        g_assert_cmpint(!!(vssd_state_map(img) & (1 << b)), ==, plugged[b]);
+        if (!plugged[b]) {
+            back[n++] = (struct virtio_vssd_range) R(b, 1);
+        }
+    }
+    g_assert_cmpuint(n, ==, 4);
+    g_assert_cmpuint(vssd_query_counter(&t, "host-errors"), ==, 2);
+    vssd_check_image(&t);
+
+    /* grow: the blocks are zeroed now, before the guest gets them */
+    gen = vssd_balloon(&t, VSSD_MiB(8), "guest");
+    g_assert_cmpuint(vssd_plug(&t, gen, back, n), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, back, n);
+    vssd_check_map(&t, "11111111");
+    g_assert_cmphex(vssd_state_map(img), ==, 0xff);
+    vssd_check_image(&t);
+
+    /* the state file cannot be written: ERROR, nothing changed */
+    g_assert_cmpint(mkdir(tmp, 0700), ==, 0);
+    gen = vssd_balloon(&t, VSSD_MiB(7), "guest");
+    g_assert_cmpuint(vssd_resize_request(&t, VIRTIO_VSSD_CTRL_UNPLUG,
+                                         VIRTIO_VSSD_REGION_BLOCK, gen,
+                                         first, 1, 1, &reason),
+                     ==, VIRTIO_VSSD_RESP_ERROR);
+    vssd_check_map(&t, "11111111");
+    g_assert_cmphex(vssd_state_map(img), ==, 0xff);
+    g_assert_cmpuint(vssd_query_counter(&t, "host-errors"), ==, 3);
+    vssd_check_image(&t);
+    gen = vssd_balloon(&t, VSSD_MiB(7), "host");
+    req = qvirtio_vssd_req_unplug_host(VIRTIO_VSSD_REGION_BLOCK, gen, 1);
+    qvirtio_vssd_ctrl(&t.drv, &req, NULL, 0, &reply, taken, VSSD_NR_BLOCKS);
+    g_assert_cmpuint(reply.status, ==, VIRTIO_VSSD_RESP_ERROR);
+    g_assert_cmpuint(reply.nr_ranges, ==, 0);
+    vssd_check_map(&t, "11111111");
+    g_assert_cmphex(vssd_state_map(img), ==, 0xff);
+    vssd_check_image(&t);
+
+    /* once it can be written again, the same request goes through */
+    g_assert_cmpint(rmdir(tmp), ==, 0);
+    g_assert_cmpuint(vssd_unplug_host(&t, gen, 1, taken, VSSD_NR_BLOCKS,
+                                      &nr), ==, VIRTIO_VSSD_R_NONE);
+    vssd_model_unplugged(&t, taken, nr);
+    g_assert_cmpuint(ctpop8(vssd_state_map(img)), ==, 7);
+    g_assert_cmpuint(vssd_query_counter(&t, "host-errors"), ==, 4);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
 /* --- registration -------------------------------------------------------- */
+
+/*
+ * With a state file, on blkdebug over the image: the first two
+ * write-zeroes fail with EIO.
+ */
+static void *vssd_test_setup_faults(GString *cmd_line, void *arg)
+{
+    VssdImage *img = vssd_image_create();
+    int i;
+
+    img->state_path = vssd_state_path_new();
+    g_string_append_printf(cmd_line, " -blockdev driver=file,filename=%s,"
+                           "node-name=" QVIRTIO_VSSD_NODE_NAME ",discard=unmap"
+                           " -global virtio-vssd.state-file=%s"
+                           " -blockdev driver=blkdebug,node-name=vssd-dbg,"
+                           "image=" QVIRTIO_VSSD_NODE_NAME, img->path,
+                           img->state_path);
+    for (i = 0; i < 2; i++) {
+        g_string_append_printf(cmd_line, ",inject-error.%d.event=pwritev_zero,"
+                               "inject-error.%d.iotype=write-zeroes,"
+                               "inject-error.%d.errno=%d,"
+                               "inject-error.%d.once=on", i, i, i, EIO, i);
+    }
+    g_string_append(cmd_line, " -global virtio-vssd.drive=vssd-dbg ");
+    return img;
+}
 
 static void *vssd_test_setup_max_ranges(GString *cmd_line, void *arg)
 {
@@ -784,6 +921,9 @@ static void register_virtio_vssd_resize_test(void)
     QOSGraphTestOptions max_ranges_opts = {
         .before = vssd_test_setup_max_ranges,
     };
+    QOSGraphTestOptions faults_opts = {
+        .before = vssd_test_setup_faults,
+    };
 
     qos_add_test("resize-guest", "virtio-vssd", test_resize_guest, &opts);
     qos_add_test("resize-guest-iothread", "virtio-vssd", test_resize_guest,
@@ -802,6 +942,8 @@ static void register_virtio_vssd_resize_test(void)
                  &state_opts);
     qos_add_test("resize-max-ranges", "virtio-vssd", test_resize_max_ranges,
                  &max_ranges_opts);
+    qos_add_test("resize-host-failures", "virtio-vssd",
+                 test_resize_host_failures, &faults_opts);
 }
 
 libqos_init(register_virtio_vssd_resize_test);

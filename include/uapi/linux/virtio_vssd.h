@@ -108,9 +108,11 @@
  * NACKed with VIRTIO_VSSD_R_STALE so that a new target simply replaces the
  * old one. A list is accepted or refused as a whole: a refused list changes
  * nothing. Fewer blocks than asked are accepted and the driver sends
- * further lists. ACK comes after the host finished (discarded blocks,
- * recorded the plugged map); ERROR means the host failed and, like NACK,
- * that the plugged map is unchanged.
+ * further lists. ACK comes once the host has recorded the new plugged
+ * map; ERROR means the host failed and, like NACK, that the plugged map is
+ * unchanged. Freeing the host storage of unplugged blocks is the host's
+ * own business: if it fails the blocks are unplugged all the same (the
+ * answer is ACK) and the host zeroes them before they are plugged again.
  *
  * VIRTIO_VSSD_CTRL_GET_MAP returns the plugged blocks of a region as ranges,
  * starting at a given block; a driver calls it at probe time because the

@@ -255,59 +255,126 @@ static void virtio_vssd_mark_in(AioContext *ctx, VirtIOVSSDRegion *r,
     }
 }
 
+/* Zeroes the checked @ranges of @r on the host; 0 or the first error. */
+static int virtio_vssd_zero_ranges(VirtIOVSSD *s, VirtIOVSSDRegion *r,
+                                   const struct virtio_vssd_range *ranges,
+                                   uint32_t nr)
+{
+    uint32_t i;
+    int ret = 0;
+
+    for (i = 0; i < nr && !ret; i++) {
+        ret = virtio_vssd_zero_blocks(s, r, ranges[i].first, ranges[i].count);
+    }
+    if (ret < 0) {
+        warn_report_once("virtio-vssd: cannot zero blocks of the %s region "
+                         "on the host: %s", virtio_vssd_region_name(r),
+                         strerror(-ret));
+    }
+    return ret;
+}
+
+/* Records the maps in the state file; false (with a warning) on failure. */
+static bool virtio_vssd_record_maps(VirtIOVSSD *s)
+{
+    Error *local_err = NULL;
+
+    if (!virtio_vssd_save_state(s, &local_err)) {
+        warn_report_once("virtio-vssd: %s", error_get_pretty(local_err));
+        error_free(local_err);
+        return false;
+    }
+    return true;
+}
+
 /*
- * Plugs (@plug) or unplugs the checked @ranges of @r. Unplugged blocks are
- * refused to new requests at once; block requests in flight are drained
- * before the blocks are zeroed on the host, so no write lands after the
- * hole is punched. Plugged blocks are zeroed before the guest can use
- * them (in the pmem region they are discarded again: whatever a guest
- * wrote to them while unplugged is gone). The state file is saved last.
- * Returns 0, or -EIO with the map as it was before.
+ * Unplugs the checked @ranges of @r. The order makes every failure safe:
+ * the blocks are refused to new requests, then recorded as unplugged (if
+ * that fails they are plugged again and nothing was touched: -EIO), then
+ * the requests in flight are drained and the blocks zeroed on the host. A
+ * failure to zero loses nothing the guest keeps (it gave the blocks up,
+ * or, under policy host, learns them from the reply) and nothing leaks
+ * (a block is zeroed again before it is plugged): the blocks stay
+ * unplugged, and the host's failure is counted (host-errors) and reported.
+ */
+static int virtio_vssd_unplug_ranges(VirtIOVSSD *s, VirtIOVSSDRegion *r,
+                                     const struct virtio_vssd_range *ranges,
+                                     uint32_t nr)
+{
+    const bool block = r == &s->block;
+    AioContext *ctx = block ? blk_get_aio_context(s->conf.blk)
+                            : qemu_get_aio_context();
+
+    vssd_aio_lock(ctx);
+    virtio_vssd_mark_in(ctx, r, ranges, nr, false);
+    vssd_aio_unlock(ctx);
+    if (!virtio_vssd_record_maps(s)) {
+        vssd_aio_lock(ctx);
+        virtio_vssd_mark_in(ctx, r, ranges, nr, true);
+        vssd_aio_unlock(ctx);
+        return -EIO;
+    }
+
+    vssd_aio_lock(ctx);
+    if (block) {
+        blk_drain(s->conf.blk);
+    }
+    if (virtio_vssd_zero_ranges(s, r, ranges, nr) < 0) {
+        r->stats.host_errors++;
+    }
+    vssd_aio_unlock(ctx);
+    return 0;
+}
+
+/*
+ * Plugs the checked @ranges of @r: zeroes them on the host (in the pmem
+ * region they are discarded again: whatever a guest wrote to them while
+ * unplugged is gone), then lets the guest use them and records the map.
+ * On a failure they stay unplugged (-EIO); only unplugged blocks were
+ * zeroed.
+ */
+static int virtio_vssd_plug_ranges(VirtIOVSSD *s, VirtIOVSSDRegion *r,
+                                   const struct virtio_vssd_range *ranges,
+                                   uint32_t nr)
+{
+    AioContext *ctx = r == &s->block ? blk_get_aio_context(s->conf.blk)
+                                     : qemu_get_aio_context();
+    int ret;
+
+    vssd_aio_lock(ctx);
+    ret = virtio_vssd_zero_ranges(s, r, ranges, nr);
+    if (!ret) {
+        virtio_vssd_mark_in(ctx, r, ranges, nr, true);
+    }
+    vssd_aio_unlock(ctx);
+    if (ret < 0) {
+        return -EIO;
+    }
+    if (!virtio_vssd_record_maps(s)) {
+        vssd_aio_lock(ctx);
+        virtio_vssd_mark_in(ctx, r, ranges, nr, false);
+        vssd_aio_unlock(ctx);
+        return -EIO;
+    }
+    return 0;
+}
+
+/*
+ * Plugs (@plug) or unplugs the checked @ranges of @r (@nr_blocks blocks)
+ * and accounts for it. Returns 0, or -EIO with the map as it was before.
  */
 static int virtio_vssd_apply(VirtIOVSSD *s, VirtIOVSSDRegion *r,
                              const struct virtio_vssd_range *ranges,
                              uint32_t nr, uint64_t nr_blocks, bool plug)
 {
-    const bool block = r == &s->block;
-    AioContext *ctx = block ? blk_get_aio_context(s->conf.blk)
-                            : qemu_get_aio_context();
-    Error *local_err = NULL;
-    uint32_t i;
-    int ret = 0;
+    const int ret = plug ? virtio_vssd_plug_ranges(s, r, ranges, nr)
+                         : virtio_vssd_unplug_ranges(s, r, ranges, nr);
 
-    vssd_aio_lock(ctx);
-    if (!plug) {
-        virtio_vssd_mark_in(ctx, r, ranges, nr, false);
-        if (block) {
-            blk_drain(s->conf.blk);
-        }
-    }
-    for (i = 0; i < nr && !ret; i++) {
-        ret = virtio_vssd_zero_blocks(s, r, ranges[i].first, ranges[i].count);
-    }
-    if (plug && !ret) {
-        virtio_vssd_mark_in(ctx, r, ranges, nr, true);
-    }
-    vssd_aio_unlock(ctx);
-
-    if (ret < 0) {
-        warn_report_once("virtio-vssd: cannot zero blocks of the %s region "
-                         "on the host: %s", virtio_vssd_region_name(r),
-                         strerror(-ret));
-    } else if (!virtio_vssd_save_state(s, &local_err)) {
-        warn_report_once("virtio-vssd: %s", error_get_pretty(local_err));
-        error_free(local_err);
-        ret = -EIO;
-    }
     trace_virtio_vssd_resize_apply(VIRTIO_DEVICE(s), r->id, plug, nr,
                                    nr_blocks, ret);
     if (ret < 0) {
-        vssd_aio_lock(ctx);
-        virtio_vssd_mark_in(ctx, r, ranges, nr, !plug);
-        vssd_aio_unlock(ctx);
-        return -EIO;
+        return ret;
     }
-
     if (plug) {
         r->stats.blocks_granted += nr_blocks;
     } else {

@@ -152,6 +152,10 @@ vssd_ko=$out/module-src/guest-driver/virtio_vssd.ko
 [ -f "$vssd_ko" ] || vssd_ko=$top/guest-driver/virtio_vssd.ko
 wanted=$MODULES
 if [ -f "$vssd_ko" ]; then
+	case $(modinfo -F vermagic "$vssd_ko") in
+	"$kver "*) ;;
+	*) die "$vssd_ko is not built for $kver (make module)" ;;
+	esac
 	mkdir -p "$mdir/extra"
 	cp "$vssd_ko" "$mdir/extra/virtio_vssd.ko"
 	deps=$(modinfo -F depends "$vssd_ko" | tr ',' ' ')

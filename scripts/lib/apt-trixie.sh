@@ -73,7 +73,8 @@ apt_trixie_update() {
 }
 
 apt_trixie_ready() {
-	[ -f "$APT_TRIXIE/status" ] || : > "$APT_TRIXIE/status" 2>/dev/null || true
+	mkdir -p "$APT_TRIXIE"
+	[ -f "$APT_TRIXIE/status" ] || : > "$APT_TRIXIE/status"
 	if [ ! -f "$APT_TRIXIE/sources.list" ] ||
 		! ls "$APT_TRIXIE"/lists/*trixie*Packages* >/dev/null 2>&1; then
 		apt_trixie_update

@@ -963,7 +963,167 @@ static void test_num_queues_auto(void *obj, void *data,
     qvirtio_vssd_driver_cleanup(&t.drv);
 }
 
+/* The run state of @qts, e.g. "running" or "io-error". */
+static char *vssd_run_state(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-status' }");
+    char *status = g_strdup(qdict_get_str(qdict_get_qdict(resp, "return"),
+                                          "status"));
+
+    qobject_unref(resp);
+    return status;
+}
+
+/* The io-status that query-block reports for the device's backend. */
+static char *vssd_io_status(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-block' }");
+    QListEntry *e;
+    char *status = NULL;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(resp, "return"), e) {
+        QDict *b = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_haskey(b, "qdev") &&
+            strstr(qdict_get_str(b, "qdev"), QVIRTIO_VSSD_ID)) {
+            status = g_strdup(qdict_get_try_str(b, "io-status"));
+        }
+    }
+    qobject_unref(resp);
+    g_assert_nonnull(status);
+    return status;
+}
+
+/*
+ * Backend errors follow rerror/werror and show in iostatus, as virtio-blk's
+ * do. Here werror=stop, rerror=report, on blkdebug failing the first write
+ * and then the first read with EIO: the write stops the VM (BLOCK_IO_ERROR,
+ * io-status failed) without completing; "cont" retries it and it completes;
+ * the read then reports IOERR to the guest and the VM runs on.
+ */
+static void test_io_errors(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    g_autofree uint8_t *back = g_malloc(SECTOR);
+    g_autofree char *state = NULL;
+    VssdTest t = { };
+    QDict *ev;
+    uint64_t hdr;
+    uint32_t head;
+    gint64 start;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_fill(buf, SECTOR, 0x5e);
+    hdr = guest_alloc(t.drv.alloc, 16 + SECTOR + 1);
+    qvirtio_vssd_put_blk_hdr(&t.drv, hdr, VIRTIO_VSSD_T_WRITE, 0, 8, 0);
+    qtest_memwrite(t.drv.qts, hdr + 16, buf, SECTOR);
+    qtest_memset(t.drv.qts, hdr + 16 + SECTOR, 0xff, 1);
+    head = qvirtio_vssd_add_chain(&t.drv, t.drv.vq, (QVirtioVssdSeg[]) {
+                                      { hdr, 16, false },
+                                      { hdr + 16, SECTOR, false },
+                                      { hdr + 16 + SECTOR, 1, true },
+                                  }, 3);
+
+    /* werror=stop: the VM stops, the request waits */
+    ev = qtest_qmp_eventwait_ref(t.drv.qts, "BLOCK_IO_ERROR");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "action"), ==,
+                    "stop");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "operation"),
+                    ==, "write");
+    qobject_unref(ev);
+    start = g_get_monotonic_time();
+    while (g_strcmp0((state = vssd_run_state(t.drv.qts)), "io-error")) {
+        g_free(state);
+        g_assert_cmpint(g_get_monotonic_time() - start, <=,
+                        QVIRTIO_VSSD_TIMEOUT_US);
+        g_usleep(1000);
+    }
+    g_assert_cmpstr(vssd_io_status(t.drv.qts), ==, "failed");
+    g_assert_cmpuint(qtest_readb(t.drv.qts, hdr + 16 + SECTOR), ==, 0xff);
+    g_assert_false(qvirtqueue_get_buf(t.drv.qts, t.drv.vq, NULL, NULL));
+
+    /* cont: the request is retried and completes */
+    vssd_qmp_ok(&t, "{ 'execute': 'cont' }");
+    g_assert_true(qvirtio_vssd_wait_used_or_broken(&t.drv, t.drv.vq, head));
+    g_assert_cmpuint(qtest_readb(t.drv.qts, hdr + 16 + SECTOR), ==,
+                     VIRTIO_VSSD_S_OK);
+    g_assert_cmpstr(vssd_io_status(t.drv.qts), ==, "ok");
+    guest_free(t.drv.alloc, hdr);
+    vssd_model_fill(&t, 8, 1, buf);
+
+    /* rerror=report: the read fails, the VM runs on, the next one works */
+    g_assert_cmpint(vssd_read(&t, 8, back, SECTOR), ==, VIRTIO_VSSD_S_IOERR);
+    g_assert_cmpstr(vssd_run_state(t.drv.qts), ==, "running");
+    g_assert_cmpint(vssd_read(&t, 8, back, SECTOR), ==, VIRTIO_VSSD_S_OK);
+    g_assert_cmpmem(back, SECTOR, buf, SECTOR);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
+/*
+ * werror=ignore, the first write failing with ENOSPC: the guest is told
+ * OK (what "ignore" means), nothing was written, the VM runs on.
+ */
+static void test_io_errors_ignore(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    const QVirtioVssdBlkReq req = {
+        .type = VIRTIO_VSSD_T_WRITE, .sector = 3, .len = SECTOR,
+    };
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    VssdTest t = { };
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_fill(buf, SECTOR, 0x1c);
+    /* not through vssd_write(): the model must not learn this one */
+    g_assert_cmpint(qvirtio_vssd_blk_request(&t.drv, &req, buf, false), ==,
+                    VIRTIO_VSSD_S_OK);
+    g_assert_cmpstr(vssd_run_state(t.drv.qts), ==, "running");
+    vssd_check_image(&t);
+    /* the next one goes through */
+    g_assert_cmpint(vssd_write(&t, 3, buf, SECTOR, 0), ==, VIRTIO_VSSD_S_OK);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
 /* --- registration -------------------------------------------------------- */
+
+/*
+ * On blkdebug failing the first write with @write_errno, then the first
+ * read with EIO, with @policy ("-global ..." for rerror and werror).
+ */
+static void *vssd_test_setup_blkdebug(GString *cmd_line, int write_errno,
+                                      const char *policy)
+{
+    VssdImage *img = vssd_image_create();
+
+    g_string_append_printf(cmd_line, " -blockdev driver=file,filename=%s,"
+                           "node-name=" QVIRTIO_VSSD_NODE_NAME
+                           " -blockdev driver=blkdebug,node-name=vssd-dbg,"
+                           "image=" QVIRTIO_VSSD_NODE_NAME
+                           ",inject-error.0.event=pwritev"
+                           ",inject-error.0.iotype=write"
+                           ",inject-error.0.errno=%d,inject-error.0.once=on"
+                           ",inject-error.1.event=pwritev"
+                           ",inject-error.1.iotype=read"
+                           ",inject-error.1.errno=%d,inject-error.1.once=on"
+                           " -global virtio-vssd.drive=vssd-dbg %s ",
+                           img->path, write_errno, EIO, policy);
+    return img;
+}
+
+static void *vssd_test_setup_io_errors(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_blkdebug(cmd_line, EIO,
+                                    "-global virtio-vssd.werror=stop "
+                                    "-global virtio-vssd.rerror=report");
+}
+
+static void *vssd_test_setup_io_errors_ignore(GString *cmd_line, void *arg)
+{
+    return vssd_test_setup_blkdebug(cmd_line, ENOSPC,
+                                    "-global virtio-vssd.werror=ignore");
+}
 
 static void *vssd_test_setup_smp3(GString *cmd_line, void *arg)
 {
@@ -990,6 +1150,12 @@ static void register_virtio_vssd_blk_test(void)
     QOSGraphTestOptions smp3_opts = {
         .before = vssd_test_setup_smp3,
     };
+    QOSGraphTestOptions io_errors_opts = {
+        .before = vssd_test_setup_io_errors,
+    };
+    QOSGraphTestOptions io_errors_ignore_opts = {
+        .before = vssd_test_setup_io_errors_ignore,
+    };
 
     qos_add_test("probe", "virtio-vssd", test_probe, &opts);
     qos_add_test("read-write", "virtio-vssd", test_read_write, &opts);
@@ -998,6 +1164,9 @@ static void register_virtio_vssd_blk_test(void)
     qos_add_test("multiqueue", "virtio-vssd", test_multiqueue, &mq_opts);
     qos_add_test("num-queues-auto", "virtio-vssd", test_num_queues_auto,
                  &smp3_opts);
+    qos_add_test("io-errors", "virtio-vssd", test_io_errors, &io_errors_opts);
+    qos_add_test("io-errors-ignore", "virtio-vssd", test_io_errors_ignore,
+                 &io_errors_ignore_opts);
     qos_add_test("discard", "virtio-vssd", test_discard, &opts);
     qos_add_test("write-zeroes", "virtio-vssd", test_write_zeroes, &opts);
     qos_add_test("get-id", "virtio-vssd", test_get_id, &opts);

@@ -42,6 +42,8 @@ typedef struct VirtIOVSSDReq {
     BlockAcctCookie acct;
     /* entry in VirtIOVSSD.inflight */
     QLIST_ENTRY(VirtIOVSSDReq) next;
+    /* entry in VirtIOVSSD.stopped */
+    QSIMPLEQ_ENTRY(VirtIOVSSDReq) stopped_next;
 } VirtIOVSSDReq;
 
 static uint64_t virtio_vssd_nb_sectors(const VirtIOVSSD *s)
@@ -97,13 +99,40 @@ static void virtio_vssd_req_complete(VirtIOVSSDReq *req, int err)
     trace_virtio_vssd_req_complete(vdev, req, status);
     stb_p(req->status, status);
     virtqueue_push(req->vq, &req->elem, req->in_len);
-    if (qemu_in_main_thread()) {
-        virtio_notify(vdev, req->vq);
-    } else {
-        /* IOThread: through the guest notifier, set up for it */
+    if (s->iothread_started) {
+        /* IOThread: through the guest notifier set up for it */
         virtio_notify_irqfd(vdev, req->vq);
+    } else {
+        virtio_notify(vdev, req->vq);
     }
     virtio_vssd_req_free(req);
+}
+
+/*
+ * A backend error on @req, as rerror (READ) or werror (the others) say:
+ * report it to the guest (IOERR), ignore it (OK), or stop the VM and keep
+ * the request for a retry when it runs again. Emits BLOCK_IO_ERROR and
+ * sets the backend's iostatus as QEMU's other block devices do.
+ */
+static void virtio_vssd_backend_error(VirtIOVSSD *s, VirtIOVSSDReq *req,
+                                      int ret)
+{
+    BlockBackend *blk = s->conf.blk;
+    const bool is_read = req->type == VIRTIO_VSSD_T_READ;
+    const BlockErrorAction action = blk_get_error_action(blk, is_read, -ret);
+
+    trace_virtio_vssd_backend_error(VIRTIO_DEVICE(s), req, ret, action);
+    if (action == BLOCK_ERROR_ACTION_STOP) {
+        QSIMPLEQ_INSERT_TAIL(&s->stopped, req, stopped_next);
+    } else {
+        block_acct_failed(blk_get_stats(blk), &req->acct);
+    }
+    blk_error_action(blk, action, is_read, -ret);
+    if (action == BLOCK_ERROR_ACTION_REPORT) {
+        virtio_vssd_req_complete(req, -EIO);
+    } else if (action == BLOCK_ERROR_ACTION_IGNORE) {
+        virtio_vssd_req_complete(req, 0);
+    }
 }
 
 /* Completion of every backend request, in the backend's AioContext. */
@@ -116,11 +145,7 @@ static void virtio_vssd_backend_complete(void *opaque, int ret)
 
     vssd_aio_lock(ctx);
     if (ret < 0) {
-        trace_virtio_vssd_backend_error(VIRTIO_DEVICE(s), req, ret);
-        warn_report_once("virtio-vssd: I/O error on the block region "
-                         "backend: %s", strerror(-ret));
-        block_acct_failed(stats, &req->acct);
-        virtio_vssd_req_complete(req, -EIO);
+        virtio_vssd_backend_error(s, req, ret);
     } else {
         block_acct_done(stats, &req->acct);
         virtio_vssd_req_complete(req, 0);
@@ -287,6 +312,8 @@ static void virtio_vssd_do_get_id(VirtIOVSSD *s, VirtIOVSSDReq *req)
     virtio_vssd_req_complete(req, 0);
 }
 
+static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req);
+
 /*
  * Parse and start one block request. Returns -1 if the chain is malformed:
  * the device is then broken and the caller detaches and frees @req.
@@ -302,7 +329,6 @@ static int virtio_vssd_handle_req(VirtIOVSSD *s, VirtQueue *vq,
     size_t data_out, data_in;
     struct iovec *last;
     const char *malformed = NULL;
-    int err;
 
     if (out_len < sizeof(hdr)) {
         malformed = "no device-readable request header";
@@ -357,12 +383,30 @@ static int virtio_vssd_handle_req(VirtIOVSSD *s, VirtQueue *vq,
     }
 
     virtio_vssd_req_init(s, vq, req);
-    err = virtio_vssd_req_check(s, req);
+    virtio_vssd_req_submit(s, req);
+    return 0;
+
+malformed:
+    trace_virtio_vssd_malformed(vdev, virtio_get_queue_index(vq), malformed);
+    virtio_error(vdev, "virtio-vssd: malformed block request: %s",
+                 malformed);
+    return -1;
+}
+
+/*
+ * Check a parsed @req against the region (again, for a retry: the plugged
+ * map may have changed meanwhile) and start it, or complete it with the
+ * error.
+ */
+static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req)
+{
+    const int err = virtio_vssd_req_check(s, req);
+
     if (err) {
-        trace_virtio_vssd_req_refused(vdev, req, req->type, req->flags,
-                                      req->sector, err);
+        trace_virtio_vssd_req_refused(VIRTIO_DEVICE(s), req, req->type,
+                                      req->flags, req->sector, err);
         virtio_vssd_req_complete(req, err);
-        return 0;
+        return;
     }
 
     switch (req->type) {
@@ -387,13 +431,6 @@ static int virtio_vssd_handle_req(VirtIOVSSD *s, VirtQueue *vq,
     default:
         g_assert_not_reached(); /* virtio_vssd_req_check() refused it */
     }
-    return 0;
-
-malformed:
-    trace_virtio_vssd_malformed(vdev, virtio_get_queue_index(vq), malformed);
-    virtio_error(vdev, "virtio-vssd: malformed block request: %s",
-                 malformed);
-    return -1;
 }
 
 void virtio_vssd_blk_handle_vq(VirtIOVSSD *s, VirtQueue *vq)
@@ -440,6 +477,49 @@ void virtio_vssd_blk_handle_output(VirtIODevice *vdev, VirtQueue *vq)
         return;
     }
     virtio_vssd_blk_handle_vq(s, vq);
+}
+
+/* In the backend's AioContext: resubmit every stopped request. */
+static void virtio_vssd_blk_retry_bh(void *opaque)
+{
+    VirtIOVSSD *s = opaque;
+    AioContext *ctx = blk_get_aio_context(s->conf.blk);
+    VirtIOVSSDReq *req;
+
+    vssd_aio_lock(ctx);
+    defer_call_begin();
+    while ((req = QSIMPLEQ_FIRST(&s->stopped))) {
+        QSIMPLEQ_REMOVE_HEAD(&s->stopped, stopped_next);
+        trace_virtio_vssd_req_retry(VIRTIO_DEVICE(s), req);
+        qemu_iovec_reset(&req->qiov);
+        virtio_vssd_req_submit(s, req);
+    }
+    defer_call_end();
+    vssd_aio_unlock(ctx);
+}
+
+void virtio_vssd_blk_retry_stopped(VirtIOVSSD *s)
+{
+    if (s->conf.blk && !QSIMPLEQ_EMPTY(&s->stopped)) {
+        /*
+         * "cont" resets only the monitor's own backends; ours is the
+         * device's (-blockdev): its error is being retried, not pending
+         */
+        blk_iostatus_reset(s->conf.blk);
+        aio_bh_schedule_oneshot(blk_get_aio_context(s->conf.blk),
+                                virtio_vssd_blk_retry_bh, s);
+    }
+}
+
+void virtio_vssd_blk_drop_stopped(VirtIOVSSD *s)
+{
+    VirtIOVSSDReq *req;
+
+    while ((req = QSIMPLEQ_FIRST(&s->stopped))) {
+        QSIMPLEQ_REMOVE_HEAD(&s->stopped, stopped_next);
+        virtqueue_detach_element(req->vq, &req->elem, 0);
+        virtio_vssd_req_free(req);
+    }
 }
 
 unsigned int virtio_vssd_blk_nr_inflight(VirtIOVSSD *s)

@@ -99,6 +99,10 @@ void virtio_vssd_blk_handle_output(VirtIODevice *vdev, VirtQueue *vq);
 void virtio_vssd_blk_handle_vq(VirtIOVSSD *s, VirtQueue *vq);
 /* The number of block requests the backend holds. */
 unsigned int virtio_vssd_blk_nr_inflight(VirtIOVSSD *s);
+/* The VM runs again: resubmit the requests an error stopped (BQL held). */
+void virtio_vssd_blk_retry_stopped(VirtIOVSSD *s);
+/* Device reset: forget the requests an error stopped (rings are reset). */
+void virtio_vssd_blk_drop_stopped(VirtIOVSSD *s);
 
 /* virtio-vssd-dataplane.c */
 

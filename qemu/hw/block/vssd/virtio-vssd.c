@@ -384,6 +384,9 @@ static void virtio_vssd_vm_state_change(void *opaque, bool running,
 
     if (!running) {
         virtio_vssd_pmem_drain(s);
+    } else {
+        /* after an error stopped the VM ("cont"): try those requests again */
+        virtio_vssd_blk_retry_stopped(s);
     }
 }
 
@@ -416,11 +419,14 @@ static void virtio_vssd_device_realize(DeviceState *dev, Error **errp)
     }
 
     QLIST_INIT(&s->inflight);
-    virtio_vssd_dataplane_init(s);
-    if (s->pmem.size) {
-        s->vmstate_change =
-            qemu_add_vm_change_state_handler(virtio_vssd_vm_state_change, s);
+    QSIMPLEQ_INIT(&s->stopped);
+    if (s->conf.blk) {
+        /* errors that stop the VM show in query-block, as virtio-blk's */
+        blk_iostatus_enable(s->conf.blk);
     }
+    virtio_vssd_dataplane_init(s);
+    s->vmstate_change =
+        qemu_add_vm_change_state_handler(virtio_vssd_vm_state_change, s);
 
     virtio_init(vdev, VIRTIO_ID_VSSD, sizeof(struct virtio_vssd_config));
     /* all queues until the driver's features say otherwise */
@@ -448,6 +454,7 @@ static void virtio_vssd_device_unrealize(DeviceState *dev)
     virtio_vssd_dataplane_cleanup(s);
     if (s->conf.blk) {
         blk_drain(s->conf.blk);
+        virtio_vssd_blk_drop_stopped(s);
     }
     virtio_delete_queue(s->ctrl_vq);
     for (i = 0; i < s->nr_req_vqs; i++) {
@@ -483,6 +490,7 @@ static void virtio_vssd_reset(VirtIODevice *vdev)
 
         vssd_aio_lock(ctx);
         blk_drain(s->conf.blk);
+        virtio_vssd_blk_drop_stopped(s);
         vssd_aio_unlock(ctx);
     }
 }
@@ -509,6 +517,13 @@ static int virtio_vssd_mig_checks_pre_save(void *opaque)
     VirtIOVSSDMigChecks *tmp = opaque;
     VirtIOVSSD *s = tmp->parent;
 
+    if (!QSIMPLEQ_EMPTY(&s->stopped)) {
+        /* they would be lost: the destination does not know them */
+        error_report("virtio-vssd: block requests wait for a retry after an "
+                     "I/O error stopped the VM; continue it (cont) or reset "
+                     "the guest before migrating");
+        return -EBUSY;
+    }
     tmp->block_size = s->block.block_size;
     tmp->block_region_size = s->block.size;
     tmp->pmem_block_size = s->pmem.block_size;
@@ -830,6 +845,7 @@ static void virtio_vssd_instance_init(Object *obj)
 
 static const Property virtio_vssd_properties[] = {
     DEFINE_PROP_DRIVE(VIRTIO_VSSD_DRIVE_PROP, VirtIOVSSD, conf.blk),
+    DEFINE_BLOCK_ERROR_PROPERTIES(VirtIOVSSD, conf),
     DEFINE_PROP_SIZE(VIRTIO_VSSD_BLOCK_SIZE_PROP, VirtIOVSSD, block.block_size,
                      VIRTIO_VSSD_DEFAULT_BLOCK_SIZE),
     DEFINE_PROP_LINK(VIRTIO_VSSD_MEMDEV_PROP, VirtIOVSSD, memdev,

@@ -153,7 +153,10 @@ struct VirtIOVSSD {
     unsigned int pmem_flushes;
     /* PMEM_FLUSH counters */
     VirtIOVSSDFlushStats flush_stats;
-    /* drains PMEM_FLUSH requests when the VM stops, NULL without memdev */
+    /*
+     * VM stop drains PMEM_FLUSH requests; VM start retries the block
+     * requests stopped by an error
+     */
     VMChangeStateEntry *vmstate_change;
 
     /* bumped with every new target; answered by resize requests */
@@ -193,6 +196,11 @@ struct VirtIOVSSD {
 
     /* block requests submitted to the backend, not completed (in @ctx) */
     QLIST_HEAD(, VirtIOVSSDReq) inflight;
+    /*
+     * Of those, the ones that failed with rerror/werror=stop (or enospc):
+     * retried when the VM runs again (in @ctx)
+     */
+    QSIMPLEQ_HEAD(, VirtIOVSSDReq) stopped;
 };
 
 struct VirtIOVSSDClass {

@@ -20,13 +20,14 @@
 # and the guest verifies every byte. A destination whose pmem file is on
 # a disk file system refuses postcopy; on tmpfs a postcopy migration
 # (D -> E) runs, and while it is incoming the device is busy (ssd-balloon
-# refused). Then the downtime of the idle migration is compared with a
-# guest with only virtio-blk, migrated the same way; both go to
+# refused); E -> F is idle again, with a 30 ms downtime limit. Then the
+# downtimes are compared with a guest with only virtio-blk, migrated the
+# same ways (QEMU's default limit, 300 ms, and 30 ms); all go to
 # build/test-logs/migrate-downtime.tsv.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
 . "$VSSD_ROOT/tests/lib/resize.sh"
-t_plan 43
+t_plan 47
 
 rnd() { echo $(( (RANDOM << 15 | RANDOM) + 1 )); }
 SEED1=$(rnd) SEED_A=$(rnd) SEED_H=$(rnd) SEED2=$(rnd) SEED_U=$(rnd)
@@ -59,14 +60,17 @@ qemu_args() {
 }
 
 LOGS=()
-# migrate_to N: start QEMU N (-incoming) and migrate the guest there (precopy);
-# $MIG_OUT gets query-migrate's final answer.
+# migrate_to N [OPTIONS]: start QEMU N (-incoming) and migrate the guest
+# there (precopy; OPTIONS for migrate.py migrate); $MIG_OUT gets
+# query-migrate's final answer.
 migrate_to() {
-	MIG_OUT=$VM_TMP/mig-$1.json
-	qemu_args "$1"
-	vm_start_incoming "unix:$VM_TMP/mig-$1.sock" "${QARGS[@]}" || return 1
+	local n=$1
+	shift
+	MIG_OUT=$VM_TMP/mig-$n.json
+	qemu_args "$n"
+	vm_start_incoming "unix:$VM_TMP/mig-$n.sock" "${QARGS[@]}" || return 1
 	LOGS+=("$VM_LOG")
-	mig migrate "$VM_SRC_QMP" "$VM_QMP" "unix:$VM_TMP/mig-$1.sock" > "$MIG_OUT"
+	mig migrate "$VM_SRC_QMP" "$VM_QMP" "unix:$VM_TMP/mig-$n.sock" "$@" > "$MIG_OUT"
 }
 
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$1" "$2"; }
@@ -113,9 +117,10 @@ pmem_holds() {
 		scm_py pattern "$(eval echo "\$pm_$2")" "$off" "$5" "$size"
 }
 
+# downtime_row GUEST CASE LIMIT JSON: one line of the downtime table.
 downtime_row() {
-	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(field "$3" downtime)" \
-		"$(field "$3" total-time)" "$(date -u +%FT%TZ)" >> "$TSV"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(field "$4" downtime)" \
+		"$(field "$4" total-time)" "$(date -u +%FT%TZ)" >> "$TSV"
 }
 
 # --- A: boot, shrink, live mappings ---------------------------------------
@@ -244,9 +249,16 @@ esac
 same_regions "D -> E"
 pmem_holds "D -> E" E m2 A "$SEED_A"
 pmem_holds "D -> E" E m2 host "$SEED_H"
-vm_end_source
-
 echo "# D -> E done after $((SECONDS - t0)) s"
+
+# --- E -> F: idle again, with a 30 ms downtime limit (QEMU's default: 300) ----
+t_check "E -> F (idle, downtime-limit 30 ms): migration completed" migrate_to F --downtime-limit 30
+dt_idle30=$(field "$MIG_OUT" downtime)
+same_regions "E -> F"
+pmem_holds "E -> F" F m2 /U $((SEED_U + ${last:-0}))
+vm_end_source
+scm_tell end
+
 vm_wait
 rc=$?
 echo "# the guest ended after $((SECONDS - t0)) s"
@@ -256,7 +268,7 @@ vm_report_checks "guest"
 t_check "guest script succeeded" test "$rc" = 0
 t_check "no kernel bug reported" vm_log_clean
 
-# --- the same idle migration of a guest with only virtio-blk ------------------
+# --- the same idle migrations of a guest with only virtio-blk -----------------
 LOGS=()
 blk=$VM_TMP/blk.img
 truncate -s 64M "$blk"
@@ -270,14 +282,27 @@ if vm_wait_log 'vssd\.step ready' 120 &&
 else
 	t_fail "virtio-blk guest: idle migration completed"
 fi
+if vm_start_incoming "unix:$VM_TMP/mig-blk30.sock" -drive "file=$blk,if=virtio,format=raw" &&
+	mig migrate "$VM_SRC_QMP" "$VM_QMP" "unix:$VM_TMP/mig-blk30.sock" --downtime-limit 30 \
+		> "$VM_TMP/mig-blk30.json"; then
+	t_ok "virtio-blk guest: idle migration with a 30 ms downtime limit completed"
+else
+	t_fail "virtio-blk guest: idle migration with a 30 ms downtime limit completed"
+fi
 vm_end_source
 vm_kill
 dt_blk=$(field "$VM_TMP/mig-blk.json" downtime)
-[ -f "$TSV" ] || printf 'guest\tcase\tdowntime_ms\ttotal_ms\twhen\n' > "$TSV"
-downtime_row virtio-vssd idle "$VM_TMP/mig-B.json"
-downtime_row virtio-vssd io "$VM_TMP/mig-C.json"
-downtime_row virtio-blk idle "$VM_TMP/mig-blk.json"
-echo "# downtime (ms, 256 MiB guest, TCG): virtio-vssd idle $dt_idle, during I/O $dt_io; virtio-blk idle $dt_blk (also in $TSV)"
-t_check "downtimes reported (virtio-vssd ${dt_idle:-none} ms, virtio-blk ${dt_blk:-none} ms)" \
-	test -n "$dt_idle" -a -n "$dt_blk" -a -n "$dt_io"
+dt_blk30=$(field "$VM_TMP/mig-blk30.json" downtime)
+head -n1 "$TSV" 2>/dev/null | grep -q downtime_limit_ms ||
+	printf 'guest\tcase\tdowntime_limit_ms\tdowntime_ms\ttotal_ms\twhen\n' > "$TSV"
+downtime_row virtio-vssd idle 300 "$VM_TMP/mig-B.json"
+downtime_row virtio-vssd io 300 "$VM_TMP/mig-C.json"
+downtime_row virtio-vssd idle 30 "$VM_TMP/mig-F.json"
+downtime_row virtio-blk idle 300 "$VM_TMP/mig-blk.json"
+downtime_row virtio-blk idle 30 "$VM_TMP/mig-blk30.json"
+echo "# downtime (ms; 256 MiB guests under TCG; downtime-limit 300 ms, QEMU's default):" \
+	"virtio-vssd idle $dt_idle, during I/O $dt_io; virtio-blk idle $dt_blk"
+echo "# downtime (ms; downtime-limit 30 ms): virtio-vssd idle $dt_idle30; virtio-blk idle $dt_blk30 (all in $TSV)"
+t_check "downtimes reported (virtio-vssd ${dt_idle:-none}/${dt_idle30:-none} ms, virtio-blk ${dt_blk:-none}/${dt_blk30:-none} ms)" \
+	test -n "$dt_idle" -a -n "$dt_blk" -a -n "$dt_io" -a -n "$dt_idle30" -a -n "$dt_blk30"
 t_done

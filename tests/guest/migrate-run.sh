@@ -14,6 +14,8 @@
 #   3  a resize of both regions in flight: the driver waits for its agent
 #      (agent_timeout_ms) while the host migrates ("m3"); then the agent
 #      says "ready" and the destination finishes it.
+#   4  the host migrates twice more (postcopy, then idle precopy) and says
+#      "end"; the held mappings and the regions are verified once more.
 # Every step ends with the map on the console ("vssd.map TAG ..."), which
 # the host compares with the device's state files.
 # Environment: SEED1, SEED_A, SEED_H, SEED2, SEED_U, HOLD.
@@ -144,6 +146,8 @@ check "m3: U's region holds the last pass's pattern" \
 check "m3: the mappings lived across the three migrations" \
 	sh -c "kill -0 $HOLD_H && kill -0 $HOLD_A"
 step final
+# the host migrates twice more (postcopy, then precopy), then says "end"
+wait_told end 300
 wait "$HOLD_H"
 check "host region: the held mapping verified its pattern ($HOLD s)" test $? = 0
 cat /tmp/hold-h.out

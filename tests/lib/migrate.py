@@ -3,6 +3,7 @@
 """Host-side helpers of tests/e2e/migrate.sh (standard library only).
 
     migrate.py migrate SRC-SOCKET DST-SOCKET URI [--caps C,...] [--timeout S]
+            [--downtime-limit MS]
             [--refuse-during SSD-BALLOON-JSON]
         Set the same capabilities on both sides (none by default) and a
         high bandwidth limit on the source, start "migrate" to URI and
@@ -72,6 +73,7 @@ def cmd_migrate(argv):
     caps = [c for c in opt(argv, "--caps", "").split(",") if c]
     timeout = float(opt(argv, "--timeout", "120"))
     refuse = opt(argv, "--refuse-during", None)
+    limit = opt(argv, "--downtime-limit", None)
     postcopy = opt(argv, "--postcopy", None)
     if postcopy:
         caps.append("postcopy-ram")
@@ -81,8 +83,16 @@ def cmd_migrate(argv):
     with QMP(dst, timeout=30) as qd, QMP(src, timeout=30) as qs:
         set_caps(qd, caps)
         set_caps(qs, caps + (["pause-before-switchover"] if refuse else []))
+        if not postcopy:
+            # a QEMU that came in by postcopy keeps the capability
+            qs.command("migrate-set-capabilities",
+                       capabilities=[{"capability": "postcopy-ram",
+                                      "state": False}])
         # the default limit (128 MiB/s) would make RAM the whole story
         qs.command("migrate-set-parameters", **{"max-bandwidth": 4 << 30})
+        if limit:
+            qs.command("migrate-set-parameters",
+                       **{"downtime-limit": int(limit)})
         if postcopy:
             qs.command("migrate-set-parameters",
                        **{"max-postcopy-bandwidth": 32 << 20})

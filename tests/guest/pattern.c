@@ -16,6 +16,9 @@
  *   --allow-eio   verify, verify-zero: blocks that fail with EIO are listed
  *                 and skipped instead of failing the check
  *   --buffered    do not use O_DIRECT
+ *   --dsync       write: open with O_DSYNC (each write is durable when it
+ *                 returns: FUA writes on a device with a write cache)
+ *   --no-fsync    write: no fsync() at the end
  *
  * The 8-byte word at byte offset o holds mix(SEED, o / 8), so any range
  * can be checked on its own, whatever the I/O size used to write it.
@@ -54,6 +57,8 @@ struct opts {
 	bool have_length;
 	bool allow_eio;
 	bool buffered;
+	bool dsync;
+	bool no_fsync;
 };
 
 /* Ranges of failed block numbers, printed as "3 7-9 12". */
@@ -169,6 +174,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pattern write|verify DEV SEED [--bs N] [--offset N] [--length N] [--allow-eio] [--buffered]\n"
+		"                            [--dsync] [--no-fsync]\n"
 		"       pattern zero|verify-zero DEV [options]\n"
 		"       pattern read-blocks DEV [--bs N] [--offset N] [--length N]\n");
 	exit(3);
@@ -266,7 +272,7 @@ static uint64_t resolve_range(struct opts *o, uint64_t size)
 
 static int cmd_write(struct opts *o, bool zero)
 {
-	int fd = open_dev(o, O_WRONLY);
+	int fd = open_dev(o, O_WRONLY | (o->dsync ? O_DSYNC : 0));
 	uint64_t len = resolve_range(o, device_size(fd, o->dev));
 	uint64_t *buf = alloc_buf(o->bs);
 	uint64_t h = 0xcbf29ce484222325ULL, pos;
@@ -285,7 +291,7 @@ static int cmd_write(struct opts *o, bool zero)
 			return 2;
 		}
 	}
-	if (fsync(fd) < 0) {
+	if (!o->no_fsync && fsync(fd) < 0) {
 		fprintf(stderr, "pattern: %s: fsync: %s\n", o->dev, strerror(errno));
 		return 2;
 	}
@@ -405,6 +411,10 @@ int main(int argc, char **argv)
 			o.allow_eio = true;
 		} else if (!strcmp(a, "--buffered")) {
 			o.buffered = true;
+		} else if (!strcmp(a, "--dsync")) {
+			o.dsync = true;
+		} else if (!strcmp(a, "--no-fsync")) {
+			o.no_fsync = true;
 		} else if (i + 1 < argc && !strcmp(a, "--bs")) {
 			o.bs = parse_size(argv[++i]);
 		} else if (i + 1 < argc && !strcmp(a, "--offset")) {

@@ -1086,6 +1086,72 @@ static void test_io_errors_ignore(void *obj, void *data,
     qvirtio_vssd_driver_cleanup(&t.drv);
 }
 
+/*
+ * Entry @i of the write log at @path (QEMU's blklogwrites, 512-byte
+ * sectors: super block, then a header sector per entry followed by its
+ * data sectors): its flags and sector; false past the last entry.
+ */
+static bool vssd_log_entry(const char *path, unsigned int i, uint64_t *flags,
+                           uint64_t *sector)
+{
+    g_autofree gchar *log = NULL;
+    gsize len, pos = SECTOR;
+    unsigned int n;
+
+    g_assert_true(g_file_get_contents(path, &log, &len, NULL));
+    for (n = 0; pos + SECTOR <= len; n++) {
+        const uint64_t sectors = ldq_le_p(log + pos + 8);
+
+        *flags = ldq_le_p(log + pos + 16);
+        *sector = ldq_le_p(log + pos);
+        if (!*flags && !sectors) {
+            return false;               /* never written */
+        }
+        if (n == i) {
+            return true;
+        }
+        pos += SECTOR + (*flags & 1 ? 0 : sectors * SECTOR);
+    }
+    return false;
+}
+
+/*
+ * A FUA write reaches stable storage before it completes: on a backend
+ * that logs writes and flushes (blklogwrites, which has no FUA of its own,
+ * so QEMU follows the write with a flush), a FUA WRITE is followed by a
+ * flush in the log and a plain one is not; FLUSH is a flush.
+ */
+static void test_io_fua(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VssdImage *img = data;
+    g_autofree char *log = g_strdup_printf("%s.log", img->path);
+    g_autofree uint8_t *buf = g_malloc(SECTOR);
+    VssdTest t = { };
+    uint64_t flags, sector;
+
+    vssd_test_start(&t, obj, data, alloc);
+    vssd_fill(buf, SECTOR, 0x3f);
+    g_assert_cmpint(vssd_write(&t, 8, buf, SECTOR, 0), ==, VIRTIO_VSSD_S_OK);
+    g_assert_cmpint(vssd_write(&t, 16, buf, SECTOR, VIRTIO_VSSD_REQ_F_FUA),
+                    ==, VIRTIO_VSSD_S_OK);
+    g_assert_cmpint(vssd_flush(&t), ==, VIRTIO_VSSD_S_OK);
+
+    g_assert_true(vssd_log_entry(log, 0, &flags, &sector));
+    g_assert_cmpuint(flags, ==, 0);             /* the plain write... */
+    g_assert_cmpuint(sector, ==, 8);
+    g_assert_true(vssd_log_entry(log, 1, &flags, &sector));
+    g_assert_cmpuint(flags, ==, 0);             /* ...no flush: the FUA one */
+    g_assert_cmpuint(sector, ==, 16);
+    g_assert_true(vssd_log_entry(log, 2, &flags, &sector));
+    g_assert_cmpuint(flags, ==, 1);             /* its flush */
+    g_assert_true(vssd_log_entry(log, 3, &flags, &sector));
+    g_assert_cmpuint(flags, ==, 1);             /* FLUSH */
+    g_assert_false(vssd_log_entry(log, 4, &flags, &sector));
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+    unlink(log);
+}
+
 /* --- registration -------------------------------------------------------- */
 
 /*
@@ -1125,6 +1191,28 @@ static void *vssd_test_setup_io_errors_ignore(GString *cmd_line, void *arg)
                                     "-global virtio-vssd.werror=ignore");
 }
 
+/* On blklogwrites, logging to the image's path + ".log". */
+static void *vssd_test_setup_logwrites(GString *cmd_line, void *arg)
+{
+    VssdImage *img = vssd_image_create();
+    g_autofree char *log = g_strdup_printf("%s.log", img->path);
+    int fd = open(log, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 4 * MiB), ==, 0);
+    close(fd);
+    g_string_append_printf(cmd_line, " -blockdev driver=file,filename=%s,"
+                           "node-name=" QVIRTIO_VSSD_NODE_NAME
+                           " -blockdev driver=file,filename=%s,"
+                           "node-name=vssd-log"
+                           " -blockdev driver=blklogwrites,node-name=vssd-lw,"
+                           "file=" QVIRTIO_VSSD_NODE_NAME ",log=vssd-log,"
+                           "log-sector-size=512"
+                           " -global virtio-vssd.drive=vssd-lw ",
+                           img->path, log);
+    return img;
+}
+
 static void *vssd_test_setup_smp3(GString *cmd_line, void *arg)
 {
     return vssd_test_setup_with(cmd_line, "-smp 3");
@@ -1150,6 +1238,9 @@ static void register_virtio_vssd_blk_test(void)
     QOSGraphTestOptions smp3_opts = {
         .before = vssd_test_setup_smp3,
     };
+    QOSGraphTestOptions logwrites_opts = {
+        .before = vssd_test_setup_logwrites,
+    };
     QOSGraphTestOptions io_errors_opts = {
         .before = vssd_test_setup_io_errors,
     };
@@ -1165,6 +1256,7 @@ static void register_virtio_vssd_blk_test(void)
     qos_add_test("num-queues-auto", "virtio-vssd", test_num_queues_auto,
                  &smp3_opts);
     qos_add_test("io-errors", "virtio-vssd", test_io_errors, &io_errors_opts);
+    qos_add_test("io-fua", "virtio-vssd", test_io_fua, &logwrites_opts);
     qos_add_test("io-errors-ignore", "virtio-vssd", test_io_errors_ignore,
                  &io_errors_ignore_opts);
     qos_add_test("discard", "virtio-vssd", test_discard, &opts);

@@ -20,14 +20,16 @@
 # and the guest verifies every byte. A destination whose pmem file is on
 # a disk file system refuses postcopy; on tmpfs a postcopy migration
 # (D -> E) runs, and while it is incoming the device is busy (ssd-balloon
-# refused); E -> F is idle again, with a 30 ms downtime limit. Then the
+# refused); E -> F is idle again, with a 30 ms downtime limit; F -> G runs
+# at 32 MiB/s while the guest answers a new shrink: the device says BUSY,
+# the driver retries, G takes the blocks. Then the
 # downtimes are compared with a guest with only virtio-blk, migrated the
 # same ways (QEMU's default limit, 300 ms, and 30 ms); all go to
 # build/test-logs/migrate-downtime.tsv.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/scm.sh"
 . "$VSSD_ROOT/tests/lib/resize.sh"
-t_plan 47
+t_plan 53
 
 rnd() { echo $(( (RANDOM << 15 | RANDOM) + 1 )); }
 SEED1=$(rnd) SEED_A=$(rnd) SEED_H=$(rnd) SEED2=$(rnd) SEED_U=$(rnd)
@@ -257,7 +259,20 @@ dt_idle30=$(field "$MIG_OUT" downtime)
 same_regions "E -> F"
 pmem_holds "E -> F" F m2 /U $((SEED_U + ${last:-0}))
 vm_end_source
+
+# --- F -> G: the guest's agent answers a shrink while a slow migration runs ---
+vm_qmp ssd-balloon "{\"device\":\"vssd0\",\"size\":$((46 * MB))}" >/dev/null
+t_check "F: ssd-balloon block 46 MiB accepted (the guest's agent holds it)" test $? = 0
+t_check "F -> G (32 MiB/s; the agent says go while it runs): migration completed" \
+	migrate_to G --max-bandwidth $((32 * MB)) --tell "$SCM_MAILBOX" go
+t_check "F -> G: the go came while the migration was active" test -z "$(field "$MIG_OUT" told-late)"
+vm_end_source
+t_check "G: the block region got to 46 MiB (the driver retried after BUSY)" \
+	mig wait-size "$VM_QMP" vssd0 block $((46 * MB)) --timeout 120
+vm_wait_log 'vssd\.map busy' 120
+same_maps busy G G
 scm_tell end
+echo "# F -> G done after $((SECONDS - t0)) s"
 
 vm_wait
 rc=$?

@@ -14,15 +14,18 @@
 #   3  a resize of both regions in flight: the driver waits for its agent
 #      (agent_timeout_ms) while the host migrates ("m3"); then the agent
 #      says "ready" and the destination finishes it.
-#   4  the host migrates twice more (postcopy, then idle precopy) and says
-#      "end"; the held mappings and the regions are verified once more.
+#   4  the host migrates twice more (postcopy, then idle precopy), asks
+#      for 4 MiB less block region and migrates slowly; once that runs it
+#      says "go" and the agent answers: the device says BUSY, the driver
+#      retries and the destination takes the blocks. Then "end": the
+#      held mappings and the regions are verified once more.
 # Every step ends with the map on the console ("vssd.map TAG ..."), which
 # the host compares with the device's state files.
 # Environment: SEED1, SEED_A, SEED_H, SEED2, SEED_U, HOLD.
 . /test/check.sh
 . /test/scm-lib.sh
 . /test/resize-lib.sh
-plan 27
+plan 31
 
 BS=$(st block_size)
 max=$(st max_size)
@@ -131,6 +134,17 @@ agent() {
 	done
 	return 1
 }
+# agent_to BYTES: the agent's go-ahead until the block region is at BYTES
+agent_to() {
+	n=0
+	while [ $n -lt 600 ]; do
+		reached "$1" && return 0
+		grep -q shrink "$P/pending" && echo ready > "$P/pending" 2>/dev/null
+		sleep 0.2
+		n=$((n + 1))
+	done
+	return 1
+}
 check "m3: the destination finished both shrinks" agent
 cat "$P/status"
 gone=$(unplugged)
@@ -146,7 +160,18 @@ check "m3: U's region holds the last pass's pattern" \
 check "m3: the mappings lived across the three migrations" \
 	sh -c "kill -0 $HOLD_H && kill -0 $HOLD_A"
 step final
-# the host migrates twice more (postcopy, then precopy), then says "end"
+# the host migrates twice more, asks for 46 MiB and migrates again; its
+# "go" comes while that migration runs
+wait_told go 300
+busy0=$(st resize_busy)
+check "go: the shrink to 46 MiB finished (asked for during a migration)" agent_to $((46 * MB))
+echo "vssd.busy $busy0 -> $(st resize_busy)"
+check "go: the device answered BUSY during the migration ($busy0 -> $(st resize_busy))" \
+	test "$(st resize_busy)" -gt "$busy0"
+gone=$(unplugged)
+show_map busy
+check "go: 18 blocks gone in all" test "$(echo "$gone" | ranges count)" = 18
+check "go: reads fail with EIO on exactly the unplugged blocks" eio_exactly "$gone"
 wait_told end 300
 wait "$HOLD_H"
 check "host region: the held mapping verified its pattern ($HOLD s)" test $? = 0

@@ -3,7 +3,7 @@
 """Host-side helpers of tests/e2e/migrate.sh (standard library only).
 
     migrate.py migrate SRC-SOCKET DST-SOCKET URI [--caps C,...] [--timeout S]
-            [--downtime-limit MS]
+            [--downtime-limit MS] [--max-bandwidth BYTES] [--tell FILE WORD]
             [--refuse-during SSD-BALLOON-JSON]
         Set the same capabilities on both sides (none by default) and a
         high bandwidth limit on the source, start "migrate" to URI and
@@ -14,7 +14,9 @@
         timeout or a connection error. With --refuse-during, the source
         pauses before the switch-over (pause-before-switchover), sends
         ssd-balloon with those arguments there, then goes on; the answer
-        gets "refused": the error's message, or "accepted".
+        gets "refused": the error's message, or "accepted". With --tell,
+        WORD goes into the mailbox disk FILE (tests/lib/scm.sh scm_tell)
+        once the source reports the migration "active".
             [--postcopy SSD-BALLOON-JSON]
         Postcopy instead: postcopy-ram on both sides, migrate-start-postcopy
         at once, a postcopy bandwidth of 32 MiB/s; while the destination
@@ -74,6 +76,12 @@ def cmd_migrate(argv):
     timeout = float(opt(argv, "--timeout", "120"))
     refuse = opt(argv, "--refuse-during", None)
     limit = opt(argv, "--downtime-limit", None)
+    bandwidth = int(opt(argv, "--max-bandwidth", str(4 << 30)))
+    tell = None
+    if "--tell" in argv:
+        i = argv.index("--tell")
+        tell = argv[i + 1:i + 3]
+        del argv[i:i + 3]
     postcopy = opt(argv, "--postcopy", None)
     if postcopy:
         caps.append("postcopy-ram")
@@ -89,7 +97,7 @@ def cmd_migrate(argv):
                        capabilities=[{"capability": "postcopy-ram",
                                       "state": False}])
         # the default limit (128 MiB/s) would make RAM the whole story
-        qs.command("migrate-set-parameters", **{"max-bandwidth": 4 << 30})
+        qs.command("migrate-set-parameters", **{"max-bandwidth": bandwidth})
         if limit:
             qs.command("migrate-set-parameters",
                        **{"downtime-limit": int(limit)})
@@ -105,6 +113,10 @@ def cmd_migrate(argv):
             status = info.get("status")
             if status == "completed":
                 break
+            if tell and status == "active":
+                with open(tell[0], "r+b") as f:
+                    f.write(f"{tell[1]:<63}\n".encode())
+                tell = None
             if postcopy and refused is None:
                 dstatus = qd.command("query-migrate").get("status")
                 if dstatus == "postcopy-active":
@@ -130,6 +142,11 @@ def cmd_migrate(argv):
                 raise QMPTimeout(f"migration not completed within {timeout} "
                                  f"s (status {status})")
             time.sleep(0.05)
+        if tell:
+            # never seen active: say it anyway, the guest's checks tell
+            with open(tell[0], "r+b") as f:
+                f.write(f"{tell[1]:<63}\n".encode())
+            info["told-late"] = True
         if refused is not None:
             info["refused"] = refused
             info["dest-status"] = seen

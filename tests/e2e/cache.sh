@@ -8,12 +8,18 @@
 #           a writethrough cache created, used, removed;
 #   boot 2, 3 (tests/guest/cache-resize.sh) writeback, then writethrough:
 #           a verified workload through shrink/grow cycles, a shrink that
-#           gives up dirty blocks, a resize racing a resize, the agent
-#           killed mid-shrink; at the end the origin file on the host has
-#           the checksum the guest read after remove.
+#           gives up dirty blocks, a resize racing a resize, the agent's
+#           worker killed mid-shrink, the process doing a shrink killed
+#           while the cache is suspended; at the end the origin file on the host has
+#           the checksum the guest read after remove;
+#   boots 4-7 (tests/guest/cache-crash.sh, cache-reattach.sh) a writeback
+#           cache with acknowledged writes: QEMU killed (SIGKILL) after a
+#           shrink, then the guest kernel crashed in the middle of the
+#           agent's shrink; each time the next boot attaches the cache
+#           again and finds every acknowledged write, also on the origin.
 . "$(dirname "$0")/../lib/vm.sh"
 . "$VSSD_ROOT/tests/lib/resize.sh"
-t_plan 10
+t_plan 18
 
 MAX=$((128 << 20))
 
@@ -68,6 +74,8 @@ run_mode() {
 	resize_at "race grow" $MAX || ok=0
 	resize_at kill $((96 << 20)) || ok=0
 	resize_at "kill grow" $MAX || ok=0
+	resize_at killop $((96 << 20)) || ok=0
+	resize_at "killop grow" $MAX || ok=0
 	t_check "$mode: every resize the guest asked for completed" test "$ok" = 1
 	vm_finish "$mode"
 	want=$(rz_guest_line origin-sha256)
@@ -77,4 +85,47 @@ run_mode() {
 
 run_mode writeback
 run_mode writethrough
+
+# crash_then_reattach CRASH: a boot that crashes (cache-crash.sh), then
+# one that attaches the cache again (cache-reattach.sh), on the same
+# files; the vSSD keeps its map in a state file.
+crash_then_reattach() {
+	local crash=$1 acked=2048 target=$((96 << 20)) log
+	rm -f "$VM_TMP/vssd.img" "$VM_TMP/origin.img" "$VM_TMP/vssd.state"
+	truncate -s $MAX "$VM_TMP/vssd.img"
+	truncate -s 256M "$VM_TMP/origin.img"
+	vssd_args "$VM_TMP/vssd.img" "block-size=64K,state-file=$VM_TMP/vssd.state"
+	DISKS=("${VSSD_ARGS[@]}" -drive "file=$VM_TMP/origin.img,if=virtio,format=raw")
+	vm_start --script "$VSSD_ROOT/tests/guest/cache-crash.sh" --files "$RZ_FILES" \
+		--timeout 240 --env CRASH="$crash" -- "${DISKS[@]}" || { t_fail "$crash: QEMU started"; return; }
+	log=$VM_LOG
+	if [ "$crash" = kill ]; then
+		vm_wait_log "cache-io: acked 512$" 180 &&
+			vm_qmp ssd-balloon "{\"device\":\"vssd0\",\"size\":$target}" > /dev/null &&
+			vm_wait_log "cache-io: acked 1024$" 180
+		kill -9 "$VM_PID"
+		wait "$VM_PID" 2> /dev/null
+		VM_PID=
+		acked=$(tr -d '\r' < "$log" | sed -n 's/^cache-io: acked \([0-9]*\)$/\1/p' | tail -n1)
+		t_check "kill: QEMU was killed after 1024 acknowledged blocks (${acked:-none})" \
+			test "${acked:-0}" -ge 1024
+	else
+		rz_step panic 180 && rz_resize "$out" $target --timeout 5 > /dev/null 2>&1
+		vm_wait
+		t_check "panic: the guest crashed while the shrink ran" \
+			vm_log_grep "crashing at pending"
+	fi
+	vm_start --script "$VSSD_ROOT/tests/guest/cache-reattach.sh" \
+		--files "$RZ_FILES" --timeout 240 --env ACKED="${acked:-2048}" --env TARGET=$target \
+		--append "virtio_vssd.agent_timeout_ms=60000" -- "${DISKS[@]}" ||
+		{ t_fail "$crash: QEMU started again"; return; }
+	rz_step reattached 180 &&
+		vm_qmp ssd-balloon "{\"device\":\"vssd0\",\"size\":$target}" > /dev/null
+	vm_finish "$crash: next boot"
+	rz_same "$crash: the origin file on the host is what the guest read after remove" \
+		"$(sha256sum < "$VM_TMP/origin.img" | cut -d' ' -f1)" "$(rz_guest_line origin-sha256)"
+}
+
+crash_then_reattach kill
+crash_then_reattach panic
 t_done

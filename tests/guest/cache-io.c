@@ -16,6 +16,14 @@
  *       Read every block recorded in STATE and compare.
  *   cache-io touch DEV STATE --blocks N [--bs B] [--seed X] [--from F]
  *       Read blocks F..N-1 once each, checking them (warms a cache).
+ *   cache-io seq DEV STATE --blocks N [--bs B] [--seed X] [--ack-every K]
+ *       Write blocks 0..N-1 in order (each one version up); after every
+ *       K writes (default 16) fdatasync and print "cache-io: acked A"
+ *       (blocks 0..A-1 are durable). For crash tests: the last such line
+ *       on the console is what must survive.
+ *   cache-io check-acked DEV STATE --blocks N [--bs B] [--seed X] --acked A
+ *       After a crash during seq (STATE from before it): blocks below A
+ *       must hold their next version, the others the old or the next.
  *
  * Block b at version v holds 8-byte words mix(seed, b, v, i); version 0
  * is all zeroes (a fresh device). Output: one line "cache-io: CMD ...
@@ -38,7 +46,7 @@
 
 struct io {
 	const char *cmd, *dev, *state, *stop;
-	uint64_t blocks, bs, seed, from;
+	uint64_t blocks, bs, seed, from, ack_every, acked;
 	int seconds, hot, hotset, writes, lat;
 	uint32_t *lats;		/* latency of each I/O, us (--lat) */
 	uint64_t nlats, caplats;
@@ -209,6 +217,50 @@ static void run(struct io *o)
 	}
 }
 
+/* seq: write every block in order, acknowledge after each fdatasync. */
+static void seq_write(struct io *o)
+{
+	uint64_t b, every = o->ack_every ? o->ack_every : 16;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (b = 0; b < o->blocks; b++) {
+		write_block(o, b);
+		if ((b + 1) % every == 0 || b + 1 == o->blocks) {
+			if (fdatasync(o->fd)) {
+				o->ioerrors++;
+				return;
+			}
+			printf("cache-io: acked %" PRIu64 "\n", b + 1);
+		}
+	}
+}
+
+/* check-acked: block b holds version v (or v + 1 when b >= acked). */
+static void check_acked(struct io *o)
+{
+	uint64_t b;
+	bool newer;
+
+	for (b = 0; b < o->blocks; b++) {
+		if (pread(o->fd, o->buf, o->bs, (off_t)(b * o->bs)) != (ssize_t)o->bs) {
+			o->ioerrors++;
+			continue;
+		}
+		o->reads++;
+		fill(o, o->want, b, o->ver[b] + 1);
+		newer = !memcmp(o->buf, o->want, o->bs);
+		if (newer) {
+			o->ver[b]++;
+			continue;
+		}
+		fill(o, o->want, b, o->ver[b]);
+		if (b < o->acked || memcmp(o->buf, o->want, o->bs)) {
+			if (o->errors++ < 10)
+				fprintf(stderr, "cache-io: block %" PRIu64 " lost an acknowledged write\n", b);
+		}
+	}
+}
+
 static int parse(struct io *o, int argc, char **argv)
 {
 	int i;
@@ -245,6 +297,10 @@ static int parse(struct io *o, int argc, char **argv)
 			o->writes = atoi(v);
 		else if (!strcmp(k, "--stop"))
 			o->stop = v;
+		else if (!strcmp(k, "--ack-every"))
+			o->ack_every = strtoull(v, NULL, 0);
+		else if (!strcmp(k, "--acked"))
+			o->acked = strtoull(v, NULL, 0);
 		else if (!strcmp(k, "--from"))
 			o->from = strtoull(v, NULL, 0);
 		else
@@ -276,6 +332,10 @@ int main(int argc, char **argv)
 	else if (!strcmp(o.cmd, "verify"))
 		for (b = 0; b < o.blocks; b++)
 			check_block(&o, b);
+	else if (!strcmp(o.cmd, "seq"))
+		seq_write(&o);
+	else if (!strcmp(o.cmd, "check-acked"))
+		check_acked(&o);
 	else if (!strcmp(o.cmd, "touch"))
 		for (b = o.from; b < o.blocks; b++)
 			check_block(&o, b);

@@ -10,6 +10,8 @@
 #                  up dirty blocks: exactly those are written back
 #   race           a second target while the first shrink runs
 #   kill           the agent's worker killed (kill -9) during a shrink
+#   killop         the process doing a shrink killed while it dumps the
+#                  metadata
 # After every step the cache uses exactly the plugged vSSD blocks and no
 # I/O hit an unplugged one. At the end: no data error, remove, the origin
 # holds every write (its sha256 is printed for the host to compare).
@@ -20,7 +22,7 @@
 MODE=${MODE:-writeback}
 MAX=$((128 << 20))
 BLOCKS=24576	# 96 MiB of the origin in 4 KiB blocks
-if [ "$MODE" = writeback ]; then plan 53; else plan 43; fi
+if [ "$MODE" = writeback ]; then plan 62; else plan 52; fi
 
 check "create c1 ($MODE)" vssd-cache create c1 --origin /dev/vda --cache /dev/vssd0 --mode "$MODE"
 check "warm-up workload" cache-io run /dev/mapper/c1 /tmp/st --blocks $BLOCKS --seconds 3
@@ -101,7 +103,8 @@ step "race"
 settled race $((80 << 20))
 grow_back race
 
-# kill: the worker dies while the shrink runs; its successor finishes
+# kill: the worker dies while the shrink runs; the resize goes on in its
+# own process, a new worker takes over
 step "kill"
 wait_for 30 grep -q '^shrink' "$P/pending"
 usleep $(( $(awk 'BEGIN { srand(); print int(rand() * 400000) }') ))
@@ -110,6 +113,23 @@ echo "kill: killed the worker at pending '$(cat $P/pending)'"
 settled kill $((96 << 20))
 check "kill: the agent runs again" test "$(cst agent)" = running
 grow_back kill
+
+# killop: the process doing the shrink dies while it dumps the metadata
+# (the cache suspended); the next one repairs and shrinks. A slow
+# cache_dump (a wrapper that waits a second) makes the moment certain.
+mv /usr/sbin/cache_dump /usr/sbin/cache_dump.real
+printf '#!/bin/sh\ntouch /tmp/dumping\nsleep 1\nexec /usr/sbin/pdata_tools cache_dump "$@"\n' > /usr/sbin/cache_dump
+chmod +x /usr/sbin/cache_dump
+rm -f /tmp/dumping
+step "killop"
+wait_for 60 test -e /tmp/dumping
+check "killop: a resize process was dumping the metadata" test -e /tmp/dumping
+check "killop: the cache is suspended meanwhile" sh -c 'dmsetup info c1 | grep -q SUSPENDED'
+kill -9 "$(cat /run/vssd-cache/c1.op)"
+rm -f /usr/sbin/cache_dump
+mv /usr/sbin/cache_dump.real /usr/sbin/cache_dump
+settled killop $((96 << 20))
+grow_back killop
 workload_stop end
 
 check "every block reads back" cache-io verify /dev/mapper/c1 /tmp/st

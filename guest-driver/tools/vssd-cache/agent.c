@@ -15,9 +15,15 @@
  *   pmem       (a resize of the persistent-memory region) "ready" at once.
  *
  * Each resize runs under NAME's lock, so it never races a command.
- * Messages go to syslog. The process is a supervisor; the work is done
- * by its child, which is restarted if it dies (kill -9): the new one
- * first finishes or undoes the resize its predecessor left (vc_repair()).
+ * Messages go to syslog. The process is a supervisor; the polling is
+ * done by its child, the worker, restarted if it dies (kill -9); each
+ * resize runs in a child of the worker (vc_run_op()), which first
+ * finishes or undoes what a resize process that died left (vc_repair()).
+ * So killing the worker does not cut a resize short. (Killing the
+ * process that runs a resize while it loads a dm-cache table can hit a
+ * bug of Linux 6.1's dm-cache: cache_ctr's error path destroys an
+ * ERR_PTR kcopyd client when an allocation fails because of the pending
+ * SIGKILL, an oops.)
  *
  * Copyright (c) 2026 The vssd authors.
  */
@@ -147,18 +153,56 @@ int vc_agent_stop(struct vc_layout *l)
 	return vc_pid_alive(l->agent_pid) ? -1 : 0;
 }
 
-/* Answer a pending shrink of n blocks. */
-static void vc_agent_shrink(const char *name, uint64_t n)
+/*
+ * Run op(name, arg) in a child process holding NAME's lock: a kill of
+ * the worker (which waits for it) does not cut the resize short, and a
+ * kill of the child leaves the lock free and vc_repair() to the next op.
+ * The child's pid is in NAME.op while it runs. Returns 0 when the child
+ * ended normally, -1 when it died (the caller tries again).
+ */
+static int vc_run_op(const char *name, void (*op)(const char *, uint64_t, uint64_t),
+		     uint64_t arg, uint64_t gen)
+{
+	char path[PATH_MAX], text[32];
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int lock = vc_lock(name, true);
+
+		if (lock < 0)
+			_exit(0);
+		snprintf(path, sizeof(path), VC_STATE_DIR "/%s.op", name);
+		snprintf(text, sizeof(text), "%d\n", (int)getpid());
+		vc_write_file_new(path, text);
+		if (vc_repair(name) == 0)
+			op(name, arg, gen);
+		unlink(path);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR || vc_stop)
+			return -1;
+	if (WIFSIGNALED(status)) {
+		vc_err("%s: the resize process died (signal %d)", name, WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer a pending shrink of n blocks (generation gen of the driver). */
+static void vc_agent_shrink(const char *name, uint64_t n, uint64_t gen)
 {
 	struct vc_layout l;
 	uint64_t *given = NULL, ngiven = 0;
-	int lock = vc_lock(name, true);
 
-	if (lock < 0)
-		return;	/* interrupted: we are being stopped */
-	if (vc_layout_load(name, &l)) {
-		vc_unlock(lock);
-		vc_stop = 1;
+	if (vc_layout_load(name, &l))
+		return;
+	if (l.answered_gen == gen) {	/* done by a process that died after */
+		vc_layout_free(&l);
 		return;
 	}
 	if (vc_shrink(&l, n, &given, &ngiven))
@@ -173,9 +217,30 @@ static void vc_agent_shrink(const char *name, uint64_t n)
 		vc_layout_unlink(name, ".next");
 	if (vc_vssd_hint_and_ready(l.vssd, given, ngiven))
 		vc_err("%s: cannot hint or answer ready: %s", name, strerror(errno));
+	l.answered_gen = gen;
+	vc_layout_save(&l);
 	free(given);
 	vc_layout_free(&l);
-	vc_unlock(lock);
+}
+
+/* Take the plugged blocks the cache does not use yet. */
+static void vc_agent_grow_op(const char *name, uint64_t unused, uint64_t gen)
+{
+	struct vc_layout l;
+	uint64_t *plugged, n;
+
+	(void)unused;
+	(void)gen;
+	if (vc_layout_load(name, &l))
+		return;
+	if (vc_vssd_plugged(l.vssd, &plugged, &n) == 0) {
+		if (vc_grow(&l, plugged, n))
+			vc_err("%s: grow failed", name);
+		else if (vc_layout_save(&l))
+			vc_err("%s: cannot save the state: %s", name, strerror(errno));
+		free(plugged);
+	}
+	vc_layout_free(&l);
 }
 
 /* Is any plugged block unknown to the layout (granted by a grow)? */
@@ -203,11 +268,12 @@ static bool vc_has_new_blocks(const struct vc_layout *l, const uint64_t *plugged
 	return found;
 }
 
+/* Grow the cache when the driver's map shows blocks it does not use. */
 static void vc_agent_grow(const char *name)
 {
 	struct vc_layout l;
 	uint64_t *plugged, n;
-	int lock;
+	bool grow;
 
 	if (vc_layout_load(name, &l)) {
 		vc_stop = 1;
@@ -217,27 +283,11 @@ static void vc_agent_grow(const char *name)
 		vc_layout_free(&l);
 		return;
 	}
-	if (!vc_has_new_blocks(&l, plugged, n)) {
-		free(plugged);
-		vc_layout_free(&l);
-		return;
-	}
+	grow = vc_has_new_blocks(&l, plugged, n);
 	free(plugged);
 	vc_layout_free(&l);
-	lock = vc_lock(name, true);
-	if (lock < 0)
-		return;
-	if (vc_layout_load(name, &l) == 0) {
-		if (vc_vssd_plugged(l.vssd, &plugged, &n) == 0) {
-			if (vc_grow(&l, plugged, n))
-				vc_err("%s: grow failed", name);
-			else if (vc_layout_save(&l))
-				vc_err("%s: cannot save the state: %s", name, strerror(errno));
-			free(plugged);
-		}
-		vc_layout_free(&l);
-	}
-	vc_unlock(lock);
+	if (grow)
+		vc_run_op(name, vc_agent_grow_op, 0, 0);
 }
 
 /* The worker: repair what a dead predecessor left, then answer resizes. */
@@ -245,7 +295,7 @@ static int vc_agent_worker(const char *name)
 {
 	struct timespec poll = { 0, VC_POLL_MS * 1000000L };
 	struct vc_layout l;
-	uint64_t answered = UINT64_MAX, gen, n;
+	uint64_t answered, gen, n;
 	char kind[16], vssd[32];
 	int lock;
 
@@ -261,6 +311,7 @@ static int vc_agent_worker(const char *name)
 		vc_err("%s: no such cache", name);
 		return 0;
 	}
+	answered = l.answered_gen;
 	snprintf(vssd, sizeof(vssd), "%s", l.vssd);
 	vc_layout_free(&l);
 	while (!vc_stop) {
@@ -269,10 +320,9 @@ static int vc_agent_worker(const char *name)
 			continue;
 		gen = vc_vssd_generation(vssd);
 		if (!strcmp(kind, "shrink")) {
-			if (gen != answered) {
-				vc_agent_shrink(name, n);
+			if (gen != answered &&
+			    vc_run_op(name, vc_agent_shrink, n, gen) == 0)
 				answered = gen;
-			}
 			continue;
 		}
 		/* a grow or a pmem resize: nothing to prepare */

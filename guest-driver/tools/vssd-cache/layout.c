@@ -47,7 +47,6 @@ static void vc_put_list(FILE *f, const char *key, const uint64_t *v, uint64_t n)
 int vc_layout_save_as(const struct vc_layout *l, const char *suffix)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	const struct vc_stats *b = &l->base;
 	FILE *f;
 
 	mkdir(VC_STATE_DIR, 0700);
@@ -56,6 +55,21 @@ int vc_layout_save_as(const struct vc_layout *l, const char *suffix)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -1;
+	vc_layout_print(f, l);
+	if (fflush(f) || fsync(fileno(f))) {
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(f);
+	return rename(tmp, path);
+}
+
+/* The layout as "key value" lines (the state file, the on-vSSD header). */
+void vc_layout_print(FILE *f, const struct vc_layout *l)
+{
+	const struct vc_stats *b = &l->base;
+
 	fprintf(f, "name %s\ncache_dev %s\nvssd %s\norigin %s\n", l->name,
 		l->cache_dev, l->vssd, l->origin);
 	fprintf(f, "origin_sectors %" PRIu64 "\nvssd_block %" PRIu64
@@ -72,13 +86,8 @@ int vc_layout_save_as(const struct vc_layout *l, const char *suffix)
 	fprintf(f, "base %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %"
 		PRIu64 " %" PRIu64 "\n", b->read_hits, b->read_misses,
 		b->write_hits, b->write_misses, b->promotions, b->demotions);
-	if (fflush(f) || fsync(fileno(f))) {
-		fclose(f);
-		unlink(tmp);
-		return -1;
-	}
-	fclose(f);
-	return rename(tmp, path);
+	fprintf(f, "hdr_blocks %u\nhdr_seq %" PRIu64 "\nanswered_gen %" PRIu64 "\n",
+		l->hdr_blocks, l->hdr_seq, l->answered_gen);
 }
 
 int vc_layout_save(const struct vc_layout *l)
@@ -144,6 +153,12 @@ static int vc_layout_line(struct vc_layout *l, char *line)
 		l->cblock = strtoull(val, NULL, 10);
 	else if (!strcmp(line, "mode"))
 		l->writeback = !strcmp(val, "writeback");
+	else if (!strcmp(line, "answered_gen"))
+		l->answered_gen = strtoull(val, NULL, 10);
+	else if (!strcmp(line, "hdr_seq"))
+		l->hdr_seq = strtoull(val, NULL, 10);
+	else if (!strcmp(line, "hdr_blocks"))
+		l->hdr_blocks = (uint32_t)strtoul(val, NULL, 10);
 	else if (!strcmp(line, "meta_blocks"))
 		l->meta_blocks = (uint32_t)strtoul(val, NULL, 10);
 	else if (!strcmp(line, "pinned"))
@@ -177,18 +192,28 @@ static int vc_layout_line(struct vc_layout *l, char *line)
 /* Load NAME + suffix: 0, or -1 with errno ENOENT if there is none. */
 int vc_layout_load_from(const char *name, const char *suffix, struct vc_layout *l)
 {
-	char path[PATH_MAX], *line = NULL;
+	char path[PATH_MAX];
+	FILE *f;
+
+	vc_state_path(path, sizeof(path), name, suffix);
+	f = fopen(path, "r");
+	if (!f) {
+		memset(l, 0, sizeof(*l));
+		return -1;
+	}
+	return vc_layout_parse(f, l);
+}
+
+/* Parse layout lines from f (closed here): 0, or -1 with errno. */
+int vc_layout_parse(FILE *f, struct vc_layout *l)
+{
+	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	FILE *f;
 	int r = 0;
 
 	memset(l, 0, sizeof(*l));
 	l->kept_hot = -1;
-	vc_state_path(path, sizeof(path), name, suffix);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
 	while (r == 0 && (len = getline(&line, &cap, f)) > 0) {
 		if (line[len - 1] == '\n')
 			line[len - 1] = '\0';

@@ -68,6 +68,11 @@ static void usage(FILE *f)
 "        and start the resize agent. Both devices must be unused. The\n"
 "        vSSD's old contents are lost; the origin's are kept. Returns\n"
 "        once /dev/mapper/NAME is usable.\n"
+"        If the vSSD holds the cache NAME already (after a reboot, a\n"
+"        crash or a restart of QEMU: its layout is kept on the vSSD),\n"
+"        create attaches it again with its data; --mode and --block-size\n"
+"        must then match or be left out. A vSSD holding a cache of\n"
+"        another name is refused.\n"
 "\n"
 "    status NAME [--json]\n"
 "        key: value lines (--json: one JSON object): read_hits,\n"
@@ -108,7 +113,9 @@ static void usage(FILE *f)
 "    cache-block order; NAME-meta0 and NAME-meta1 are two metadata areas\n"
 "    on vSSD blocks the agent never gives back (one in use, the other the\n"
 "    target of the next shrink's renumbered metadata). G counts rebuilds.\n"
-"    The layout is kept in /run/vssd-cache/NAME.\n"
+"    The layout is kept in /run/vssd-cache/NAME and, for attaching again,\n"
+"    in a header at the end of each metadata area (written alternately,\n"
+"    with a sequence number and a checksum).\n"
 "\n"
 "RESIZES\n"
 "    The agent waits for the driver's pending shrink or grow\n"
@@ -116,7 +123,10 @@ static void usage(FILE *f)
 "    of the vSSD blocks it gives up (cache_dump, rewrite, cache_restore\n"
 "    into the other metadata area, while the cache is suspended), writes\n"
 "    the freed vSSD blocks to /proc/vssd/DEV/hints and answers ready.\n"
-"    create sets the driver's agent_timeout_ms to 20000 when it is 0.\n"
+"    create sets the driver's agent_timeout_ms to 20000 when it is 0; a\n"
+"    guest that attaches a cache at boot should set it on the kernel\n"
+"    command line (virtio_vssd.agent_timeout_ms=20000), or a shrink\n"
+"    pending at boot is carried out before the agent runs.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 on success, 1 on errors, 2 on usage errors; errors are one line\n"
@@ -153,7 +163,7 @@ static const char *vc_reason(void)
 
 struct vc_create_args {
 	const char *name, *origin, *cache;
-	bool writeback;
+	bool writeback, mode_set;
 	uint64_t cblock;	/* 0: default */
 };
 
@@ -221,7 +231,7 @@ static int vc_check_cache(struct vc_layout *l, const char *dev, uint64_t cblock)
 /* Pin the metadata blocks (the lowest plugged ones), the rest is data. */
 static int vc_plan_blocks(struct vc_layout *l)
 {
-	uint64_t *plugged, n, max_bytes, meta_bytes;
+	uint64_t *plugged, n, max_bytes, meta_bytes, hdr_bytes;
 	unsigned int maj, min;
 
 	if (vc_blockdev_size(l->cache_dev, &max_bytes, &maj, &min) ||
@@ -230,7 +240,11 @@ static int vc_plan_blocks(struct vc_layout *l)
 		return -1;
 	}
 	meta_bytes = VC_META_FIXED + VC_META_PER_CBLOCK * (max_bytes / l->cblock);
-	l->meta_blocks = (uint32_t)((meta_bytes + l->vssd_block - 1) / l->vssd_block);
+	/* a header copy: about 8 bytes per vSSD block, and a margin */
+	hdr_bytes = 8 * (max_bytes / l->vssd_block) + (16 << 10);
+	l->hdr_blocks = (uint32_t)((hdr_bytes + l->vssd_block - 1) / l->vssd_block);
+	l->meta_blocks = (uint32_t)((meta_bytes + l->vssd_block - 1) / l->vssd_block) +
+			 l->hdr_blocks;
 	if (n < 2ULL * l->meta_blocks + 1) {
 		vc_err("cache %s: %" PRIu64 " plugged blocks, need at least %" PRIu64
 		       " (2 x %u for metadata, 1 for data)", l->cache_dev, n,
@@ -252,9 +266,12 @@ static int vc_plan_blocks(struct vc_layout *l)
 	return 0;
 }
 
-/* Make NAME-meta0/1 and zero the first 4 KiB of each (a blank
- * superblock: dm-cache formats it). */
-static int vc_make_meta(const struct vc_layout *l)
+/*
+ * Make NAME-meta0/1 (without the header blocks at their ends); with
+ * zero, wipe the first 4 KiB of each (a blank superblock: dm-cache
+ * formats it).
+ */
+static int vc_make_meta(const struct vc_layout *l, bool zero_it)
 {
 	char dev[VC_NAME_MAX + 32], path[PATH_MAX], vssd[32];
 	struct vc_seg *segs;
@@ -273,12 +290,14 @@ static int vc_make_meta(const struct vc_layout *l)
 	for (s = 0; s < 2; s++) {
 		vc_dev_name(dev, sizeof(dev), l->name, "meta", s);
 		if (vc_blocks_to_segs(l, l->pinned + (uint64_t)s * l->meta_blocks,
-				      l->meta_blocks, &segs, &nsegs))
+				      l->meta_blocks - l->hdr_blocks, &segs, &nsegs))
 			break;
 		r = vc_dm_create_linear(dev, vssd, segs, nsegs);
 		free(segs);
 		if (r)
 			break;
+		if (!zero_it)
+			continue;
 		snprintf(path, sizeof(path), "/dev/mapper/%s", dev);
 		fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 		r = fd < 0 || pwrite(fd, zero, 4096, 0) != 4096 || fsync(fd);
@@ -303,6 +322,76 @@ static void vc_remove_meta(const char *name)
 	}
 }
 
+/* Are all the vSSD blocks the layout uses plugged? */
+static bool vc_all_plugged(const struct vc_layout *l)
+{
+	uint64_t *plugged, n, i, j, top = 0;
+	bool *is, ok = true;
+
+	if (vc_vssd_plugged(l->vssd, &plugged, &n))
+		return false;
+	for (i = 0; i < n; i++)
+		top = plugged[i] + 1 > top ? plugged[i] + 1 : top;
+	is = calloc(top + 1, sizeof(*is));
+	for (i = 0; is && i < n; i++)
+		is[plugged[i]] = true;
+	for (j = 0; is && ok && j < 2ULL * l->meta_blocks; j++)
+		ok = l->pinned[j] < top && is[l->pinned[j]];
+	for (j = 0; is && ok && j < l->nslots; j++)
+		ok = l->slots[j] < top && is[l->slots[j]];
+	free(is);
+	free(plugged);
+	return is && ok;
+}
+
+/*
+ * Attach the cache that the vSSD's header h describes again (after a
+ * reboot or a restart of QEMU): its metadata and data are used as they
+ * are; dm-cache treats every block as dirty after an unclean stop.
+ */
+static int vc_reattach(const struct vc_create_args *a, struct vc_layout *h)
+{
+	uint64_t sectors = h->origin_sectors;
+
+	if ((a->cblock && a->cblock != h->cblock) ||
+	    (a->mode_set && a->writeback != h->writeback)) {
+		vc_err("%s: the cache on %s was made with --mode %s --block-size %"
+		       PRIu64 "K", a->name, a->cache,
+		       h->writeback ? "writeback" : "writethrough", h->cblock >> 10);
+		return 1;
+	}
+	snprintf(h->cache_dev, sizeof(h->cache_dev), "%s", a->cache);
+	if (vc_check_origin(h, a->origin))
+		return 1;
+	if (h->origin_sectors != sectors) {
+		vc_err("%s: origin %s has %" PRIu64 " sectors, the cache's had %" PRIu64,
+		       a->name, a->origin, h->origin_sectors, sectors);
+		return 1;
+	}
+	if (!vc_all_plugged(h)) {
+		vc_err("%s: the host took vSSD blocks the cache uses; it cannot be "
+		       "attached", a->name);
+		return 1;
+	}
+	h->agent_pid = 0;
+	if (vc_make_meta(h, false) || vc_build_cache(h, h->meta_slot, h->gen, h->slots,
+						       h->nslots)) {
+		vc_err("%s: cannot attach the cache: %s", a->name, vc_reason());
+		vc_drop_cache(h, h->gen);
+		vc_remove_meta(a->name);
+		return 1;
+	}
+	if (vc_point_top(h, h->gen, true) || vc_layout_save(h)) {
+		vc_err("%s: cannot make /dev/mapper/%s: %s", a->name, a->name, vc_reason());
+		vc_dm_remove(a->name);
+		vc_layout_unlink(a->name, "");
+		vc_drop_cache(h, h->gen);
+		vc_remove_meta(a->name);
+		return 1;
+	}
+	return 0;
+}
+
 /* Does NAME or any device of its stack exist already? */
 static bool vc_stack_exists(const char *name)
 {
@@ -317,9 +406,10 @@ static bool vc_stack_exists(const char *name)
 
 static int vc_create(const struct vc_create_args *a)
 {
-	struct vc_layout l;
+	struct vc_layout l, old;
 	char path[PATH_MAX];
 	struct stat st;
+	bool other;
 	int lock, rc = 1;
 
 	memset(&l, 0, sizeof(l));
@@ -336,10 +426,30 @@ static int vc_create(const struct vc_create_args *a)
 		vc_err("%s: exists already", a->name);
 		goto out;
 	}
-	if (vc_check_cache(&l, a->cache, a->cblock) ||
-	    vc_check_origin(&l, a->origin) || vc_plan_blocks(&l))
+	if (vc_check_cache(&l, a->cache, a->cblock))
 		goto out;
-	if (vc_make_meta(&l)) {
+	if (vc_header_find(l.vssd, l.cache_dev, a->name, &old, &other) == 0) {
+		rc = vc_reattach(a, &old);
+		vc_layout_free(&old);
+		if (rc)
+			goto out;
+		vc_unlock(lock);	/* the agent takes it */
+		lock = -1;
+		if (vc_agent_start(a->name)) {
+			vc_err("%s: cannot start the resize agent: %s", a->name,
+			       strerror(errno));
+			rc = 1;
+		}
+		goto out;
+	}
+	if (other) {
+		vc_err("cache %s: holds another vssd-cache cache (attach it by its "
+		       "name, or wipe the device first)", a->cache);
+		goto out;
+	}
+	if (vc_check_origin(&l, a->origin) || vc_plan_blocks(&l))
+		goto out;
+	if (vc_make_meta(&l, true)) {
 		vc_err("%s: cannot make the metadata devices: %s", a->name, vc_reason());
 		goto undo_meta;
 	}
@@ -350,6 +460,11 @@ static int vc_create(const struct vc_create_args *a)
 	if (vc_point_top(&l, 0, true)) {
 		vc_err("%s: cannot make /dev/mapper/%s: %s", a->name, a->name, vc_reason());
 		goto undo_cache;
+	}
+	if (vc_header_write(&l)) {
+		vc_err("%s: cannot write the header on %s: %s", a->name, a->cache,
+		       strerror(errno));
+		goto undo_top;
 	}
 	if (vc_layout_save(&l)) {
 		vc_err("%s: cannot write " VC_STATE_DIR "/%s: %s", a->name, a->name,
@@ -555,6 +670,7 @@ static int vc_remove(const char *name)
 		goto out;
 	}
 	vc_drop_cache(&l, l.gen);
+	vc_header_erase(&l);
 	vc_remove_meta(name);
 	vc_layout_unlink(name, "");
 	vc_layout_unlink(name, ".worker");
@@ -648,6 +764,7 @@ int main(int argc, char **argv)
 			if (mode_set)
 				die_usage("%s: --mode given twice", cmd);
 			mode_set = true;
+			a.mode_set = true;
 			a.writeback = !strcmp(optarg, "writeback");
 			break;
 		case 'b':

@@ -10,7 +10,9 @@
  *
  *   - NAME points at the cache NAME.next names: the switch happened;
  *     NAME.next becomes the state and G's devices go;
- *   - otherwise G is still the cache: G+1's devices (if any) go.
+ *   - otherwise G is still the cache: G+1's devices (if any) go, and
+ *     G's layout is written to the vSSD's header again (the shrink may
+ *     have written G+1's).
  *
  * A grow appends blocks to NAME-cdata-G before it reloads the cache, so
  * the table of NAME-cdata-G, read back, is the truth about the slots
@@ -57,7 +59,12 @@ static int vc_repair_switch(struct vc_layout *l)
 	} else {
 		if (next.gen != l->gen)
 			vc_drop_cache(l, next.gen);
+		/* the vSSD's header may name the layout that never went live */
+		if (next.hdr_seq > l->hdr_seq)
+			l->hdr_seq = next.hdr_seq;
 		vc_layout_free(&next);
+		if (vc_header_write(l))
+			return -1;
 	}
 	vc_layout_unlink(l->name, ".next");
 	return 0;

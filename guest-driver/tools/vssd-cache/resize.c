@@ -256,7 +256,7 @@ static int vc_dump_meta(const struct vc_layout *l, const char *xml)
 	if (vc_dm_exists(view))
 		vc_dm_remove(view);
 	if (vc_blocks_to_segs(l, l->pinned + (uint64_t)l->meta_slot * l->meta_blocks,
-			      l->meta_blocks, &segs, &nsegs))
+			      l->meta_blocks - l->hdr_blocks, &segs, &nsegs))
 		return -1;
 	r = vc_dm_create_linear(view, vssd, segs, nsegs);
 	free(segs);
@@ -510,13 +510,18 @@ static int vc_shrink_suspended(struct vc_layout *l, uint64_t want,
 		next.gen = l->gen + 1;
 		next.meta_slot = other;
 		next.resizes = l->resizes + 1;
-		if (vc_layout_save_as(&next, ".next")) {
+		/* the new layout on the vSSD: both are consistent there now */
+		if (vc_header_write(&next) || vc_layout_save_as(&next, ".next")) {
+			l->hdr_seq = next.hdr_seq;
+			vc_header_write(l);
 			vc_drop_cache(l, l->gen + 1);
 			goto out;
 		}
+		l->hdr_seq = next.hdr_seq;
 	}
 	if (vc_point_top(l, l->gen + 1, false) || vc_dm_resume(l->name)) {
 		vc_layout_unlink(l->name, ".next");
+		vc_header_write(l);	/* the old layout again */
 		vc_err("%s: cannot switch to the smaller cache: %s", l->name,
 		       vc_dm_last_error);
 		vc_drop_cache(l, l->gen + 1);
@@ -636,5 +641,7 @@ int vc_grow(struct vc_layout *l, const uint64_t *plugged, uint64_t nplugged)
 	l->slots = slots;
 	l->nslots = n;
 	l->resizes++;
+	if (vc_header_write(l))
+		vc_err("%s: cannot write the header: %s", l->name, strerror(errno));
 	return 0;
 }

@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -135,6 +137,18 @@ int vc_write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+/* Create or replace a small file with text: 0 or -1. */
+int vc_write_file_new(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 /* Size in bytes and device number of a block device: 0, or -1 with errno. */
 int vc_blockdev_size(const char *path, uint64_t *bytes, unsigned int *maj,
 		     unsigned int *min)
@@ -187,6 +201,7 @@ int vc_run(char *const argv[], const char *out_path)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* dies with its caller */
 		fd = open(out_path ? out_path : "/dev/null",
 			  O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)

@@ -17,7 +17,14 @@
  *                    rewrite (cache_restore) when a shrink renumbers the
  *                    cache blocks
  *
- * G counts the rebuilds. The layout lives in /run/vssd-cache/NAME.
+ * G counts the rebuilds. The layout lives in /run/vssd-cache/NAME and in
+ * a header at the end of each metadata area (header.c), from which
+ * create attaches the cache again after a reboot or a crash.
+ *
+ * Files: main.c (commands), agent.c (the resize agent's processes),
+ * resize.c (shrink, grow), repair.c (a resize cut short), header.c,
+ * layout.c (state file, tables), dm.c (libdevmapper), vssd.c
+ * (/proc/vssd), util.c.
  */
 #ifndef VSSD_CACHE_H
 #define VSSD_CACHE_H
@@ -51,12 +58,15 @@ struct vc_layout {
 	uint64_t cblock;		/* dm-cache block size, bytes */
 	bool writeback;			/* mode writeback (else writethrough) */
 	uint32_t meta_blocks;		/* vSSD blocks per metadata area */
+	uint32_t hdr_blocks;		/* of which the last hold a header copy */
 	uint64_t *pinned;		/* 2 * meta_blocks vSSD blocks (meta0, meta1) */
 	int meta_slot;			/* metadata area in use (0 or 1) */
 	uint64_t gen;			/* generation G of NAME-cache-G */
 	uint64_t *slots;		/* data slot -> vSSD block */
 	uint64_t nslots;		/* data slots in use */
 	uint64_t resizes;		/* shrinks and grows carried out */
+	uint64_t hdr_seq;		/* sequence number of the last header */
+	uint64_t answered_gen;		/* driver generation of the last shrink done */
 	double kept_hot;		/* last shrink's kept-hot fraction, <0: none */
 	uint64_t wb_bytes;		/* bytes the last shrink wrote back */
 	uint64_t dirty_gone_bytes;	/* dirty bytes in its given-up area */
@@ -83,6 +93,7 @@ int vc_parse_size(const char *s, uint64_t *out);
 bool vc_name_ok(const char *name);
 int vc_read_file(const char *path, char *buf, size_t size);
 int vc_write_file(const char *path, const char *text);
+int vc_write_file_new(const char *path, const char *text);
 int vc_blockdev_size(const char *path, uint64_t *bytes, unsigned int *maj,
 		     unsigned int *min);
 int vc_blockdev_unused(const char *path);
@@ -131,6 +142,14 @@ int vc_layout_save_as(const struct vc_layout *l, const char *suffix);
 void vc_layout_unlink(const char *name, const char *suffix);
 int vc_repair(const char *name);
 void vc_layout_free(struct vc_layout *l);
+void vc_layout_print(FILE *f, const struct vc_layout *l);
+int vc_layout_parse(FILE *f, struct vc_layout *l);
+
+/* header.c: the layout on the vSSD, for reattaching after a restart */
+int vc_header_write(struct vc_layout *l);
+int vc_header_find(const char *vssd, const char *dev, const char *name,
+		   struct vc_layout *l, bool *other);
+int vc_header_erase(const struct vc_layout *l);
 int vc_lock(const char *name, bool wait);
 void vc_unlock(int fd);
 void vc_dev_name(char *out, size_t size, const char *name, const char *part,

@@ -7,13 +7,17 @@
 #   QEMU_VERSION=10.0  Debian 13 (trixie)'s qemu 10.0 source (the default)
 #   QEMU_VERSION=7.2   Debian 12 (bookworm)'s qemu 7.2 source
 #
-#   bash scripts/build-qemu.sh OUTDIR [--qtest]
+#   bash scripts/build-qemu.sh OUTDIR [--qtest] [--sanitize]
 #
 # OUTDIR/qemu-system-x86_64   the emulator (a copy, not a link)
 # OUTDIR/qemu-build-dir       the path of the QEMU build directory
 # OUTDIR/qemu-version         the QEMU version built (e.g. 10.0.13)
 # OUTDIR/qos-test             with --qtest: the qos test runner, and QEMU's
 # OUTDIR/device-introspect-test, qom-test, qmp-cmd-test: generic qtests
+#
+# --sanitize builds with AddressSanitizer and UndefinedBehaviorSanitizer
+# (--enable-asan --enable-ubsan) in trees of their own (qemu-V/sanitize/),
+# so that they and the plain build never evict each other (make soak).
 #
 # Environment:
 #   QEMU_VERSION  7.2 or 10.0 (default: VSSD_DEFAULT_QEMU_VERSION below)
@@ -66,7 +70,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 OUTDIR [--qtest]" >&2
+	echo "usage: $0 OUTDIR [--qtest] [--sanitize]" >&2
 	exit 2
 }
 
@@ -74,9 +78,11 @@ usage() {
 OUTDIR=$1
 shift
 WANT_QTEST=0
+WANT_SANITIZE=0
 for arg in "$@"; do
 	case $arg in
 	--qtest) WANT_QTEST=1 ;;
+	--sanitize) WANT_SANITIZE=1 ;;
 	*) usage ;;
 	esac
 done
@@ -105,6 +111,9 @@ CONFIGURE_ARGS=(
 	--disable-install-blobs
 	--firmwarepath=$FIRMWARE_PATH
 )
+if [ $WANT_SANITIZE = 1 ]; then
+	CONFIGURE_ARGS+=(--enable-asan --enable-ubsan)
+fi
 DEVICES_MAK=qemu/configs/devices/x86_64-softmmu/$DEVICES.mak
 UAPI_HEADER=include/uapi/linux/virtio_vssd.h
 # QEMU's own qtests built (and copied to OUTDIR) with --qtest.
@@ -132,7 +141,13 @@ for tool in rsync flock patch ninja meson ccache; do
 done
 
 # One build at a time per cache; the lock is released when we exit.
-exec 9>"$VSSD_CACHE/qemu.lock"
+# (The sanitizer trees are apart: their long build does not hold up the
+# plain one.)
+if [ $WANT_SANITIZE = 1 ]; then
+	exec 9>"$VSSD_CACHE/qemu-sanitize.lock"
+else
+	exec 9>"$VSSD_CACHE/qemu.lock"
+fi
 if ! flock -n 9; then
 	echo "build-qemu: waiting for another build to finish"
 	flock 9
@@ -263,7 +278,11 @@ KEY=$({
 	echo "== configure"
 	echo "${CONFIGURE_ARGS[@]}"
 } | sha256sum | cut -c1-16)
-WORK=$VCACHE/work-$KEY
+# the trees of the sanitizer build live apart (see --sanitize)
+TREES=$VCACHE
+[ $WANT_SANITIZE = 0 ] || TREES=$VCACHE/sanitize
+mkdir -p "$TREES"
+WORK=$TREES/work-$KEY
 BUILD=$WORK/build
 # The trees differ only in their path: ccache hashes paths relative to it.
 export CCACHE_DIR=$VSSD_CACHE/ccache CCACHE_BASEDIR=$WORK CCACHE_NOHASHDIR=1
@@ -284,7 +303,7 @@ touch "$WORK"
 
 # Drop the least recently used old trees of this version (we hold the lock:
 # nobody builds).
-for old in $(ls -dt "$VCACHE"/work-* | tail -n +$((KEEP_OLD_TREES + 2))); do
+for old in $(ls -dt "$TREES"/work-* | tail -n +$((KEEP_OLD_TREES + 2))); do
 	case $old in
 	"$WORK" | *.tmp) continue ;;
 	esac

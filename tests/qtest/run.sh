@@ -12,6 +12,7 @@
 #                 build them through scripts/build-qemu.sh first)
 # --default-only  only build/qemu: the version make qemu builds ($QEMU_VERSION,
 #                 or scripts/build-qemu.sh's default), not the other one
+# VSSD_QTEST_OUT  the build to test instead of build/qemu (with --no-build)
 # FILTER          run only the tests whose path contains one of these strings
 #
 # build/qemu is the default version (the one the guest tests use);
@@ -31,7 +32,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OUT=$ROOT/build/qemu
+# another build of the default version (tests/soak/qtest-sanitize.sh)
+OUT=${VSSD_QTEST_OUT:-$ROOT/build/qemu}
 # The versions scripts/build-qemu.sh supports.
 QEMU_VERSIONS=(10.0 7.2)
 # QEMU's own qtests, run with every version (built by build-qemu.sh --qtest).

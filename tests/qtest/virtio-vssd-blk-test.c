@@ -1152,6 +1152,93 @@ static void test_io_fua(void *obj, void *data, QGuestAllocator *alloc)
     unlink(log);
 }
 
+/* Counter @name of query-blockstats for the device's backend. */
+static uint64_t vssd_blockstat(QTestState *qts, const char *name)
+{
+    QDict *resp = qtest_qmp(qts, "{ 'execute': 'query-blockstats' }");
+    QListEntry *e;
+    int64_t value = -1;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(resp, "return"), e) {
+        QDict *b = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_haskey(b, "qdev") &&
+            strstr(qdict_get_str(b, "qdev"), QVIRTIO_VSSD_ID)) {
+            value = qdict_get_int(qdict_get_qdict(b, "stats"), name);
+        }
+    }
+    qobject_unref(resp);
+    g_assert_cmpint(value, >=, 0);
+    return value;
+}
+
+/*
+ * Requests of one kind that follow each other on the disk, made
+ * available with one kick, go to the backend as one request
+ * (query-blockstats counts the merges) and each completes with its data;
+ * a gap, another kind or FUA ends a merge.
+ */
+static void test_merge(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const struct {
+        uint16_t type, flags;
+        uint64_t sector;
+    } reqs[] = {
+        { VIRTIO_VSSD_T_WRITE, 0, 16 }, { VIRTIO_VSSD_T_WRITE, 0, 24 },
+        { VIRTIO_VSSD_T_WRITE, 0, 32 },         /* three merged */
+        { VIRTIO_VSSD_T_WRITE, 0, 48 },         /* a gap */
+        { VIRTIO_VSSD_T_WRITE, VIRTIO_VSSD_REQ_F_FUA, 56 },  /* FUA */
+        { VIRTIO_VSSD_T_READ, 0, 16 }, { VIRTIO_VSSD_T_READ, 0, 24 },
+    };
+    const unsigned int n = G_N_ELEMENTS(reqs), bytes = 8 * SECTOR;
+    g_autofree uint8_t *buf = g_malloc(bytes);
+    uint64_t wr_merged, rd_merged, addr[G_N_ELEMENTS(reqs)];
+    uint32_t head[G_N_ELEMENTS(reqs)];
+    VssdTest t = { };
+    unsigned int i;
+
+    vssd_test_start(&t, obj, data, alloc);
+    wr_merged = vssd_blockstat(t.drv.qts, "wr_merged");
+    rd_merged = vssd_blockstat(t.drv.qts, "rd_merged");
+    for (i = 0; i < n; i++) {
+        const bool read = reqs[i].type == VIRTIO_VSSD_T_READ;
+
+        addr[i] = guest_alloc(t.drv.alloc, 16 + bytes + 1);
+        qvirtio_vssd_put_blk_hdr(&t.drv, addr[i], reqs[i].type,
+                                 reqs[i].flags, reqs[i].sector, 0);
+        if (!read) {
+            vssd_fill(buf, bytes, i);
+            qtest_memwrite(t.drv.qts, addr[i] + 16, buf, bytes);
+            vssd_model_fill(&t, reqs[i].sector, 8, buf);
+        }
+        head[i] = qvirtio_vssd_queue_chain(&t.drv, t.drv.vq,
+                                           (QVirtioVssdSeg[]) {
+                                               { addr[i], 16, false },
+                                               { addr[i] + 16, bytes, read },
+                                               { addr[i] + 16 + bytes, 1,
+                                                 true },
+                                           }, 3);
+    }
+    qvirtio_vssd_kick_all(&t.drv, t.drv.vq, head, n);
+    qvirtio_vssd_wait_used_all(&t.drv, t.drv.vq, n);
+    for (i = 0; i < n; i++) {
+        g_assert_cmpuint(qtest_readb(t.drv.qts, addr[i] + 16 + bytes), ==,
+                         VIRTIO_VSSD_S_OK);
+        if (reqs[i].type == VIRTIO_VSSD_T_READ) {
+            qtest_memread(t.drv.qts, addr[i] + 16, buf, bytes);
+            g_assert_cmpmem(buf, bytes, t.img->model + reqs[i].sector * SECTOR,
+                            bytes);
+        }
+        guest_free(t.drv.alloc, addr[i]);
+    }
+    g_assert_cmpuint(vssd_blockstat(t.drv.qts, "wr_merged"), ==,
+                     wr_merged + 2);
+    g_assert_cmpuint(vssd_blockstat(t.drv.qts, "rd_merged"), ==,
+                     rd_merged + 1);
+    vssd_check_image(&t);
+    qvirtio_vssd_driver_cleanup(&t.drv);
+}
+
 /* --- registration -------------------------------------------------------- */
 
 /*
@@ -1260,6 +1347,7 @@ static void register_virtio_vssd_blk_test(void)
     qos_add_test("io-errors-ignore", "virtio-vssd", test_io_errors_ignore,
                  &io_errors_ignore_opts);
     qos_add_test("discard", "virtio-vssd", test_discard, &opts);
+    qos_add_test("merge", "virtio-vssd", test_merge, &opts);
     qos_add_test("write-zeroes", "virtio-vssd", test_write_zeroes, &opts);
     qos_add_test("get-id", "virtio-vssd", test_get_id, &opts);
     qos_add_test("get-map", "virtio-vssd", test_get_map, &opts);

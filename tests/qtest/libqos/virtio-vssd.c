@@ -108,8 +108,8 @@ void qvirtio_vssd_make_room(QVirtQueue *vq, uint32_t n)
     }
 }
 
-uint32_t qvirtio_vssd_add_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
-                                const QVirtioVssdSeg *segs, uint32_t n)
+uint32_t qvirtio_vssd_queue_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                  const QVirtioVssdSeg *segs, uint32_t n)
 {
     uint32_t head = 0;
     uint32_t i;
@@ -122,6 +122,52 @@ uint32_t qvirtio_vssd_add_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
             head = idx;
         }
     }
+    return head;
+}
+
+void qvirtio_vssd_kick_all(QVirtioVssdDriver *d, QVirtQueue *vq,
+                           const uint32_t *heads, uint32_t n)
+{
+    /*
+     * vq->avail->ring[] and ->idx (little endian: VERSION_1) for all but
+     * the last chain, without a notification; then the last one, kicked
+     */
+    uint16_t le, idx;
+    uint32_t i;
+
+    qtest_memread(d->qts, vq->avail + 2, &le, sizeof(le));
+    idx = le16_to_cpu(le);
+    for (i = 0; i + 1 < n; i++) {
+        le = cpu_to_le16(heads[i]);
+        qtest_memwrite(d->qts, vq->avail + 4 + 2 * ((idx + i) % vq->size),
+                       &le, sizeof(le));
+    }
+    le = cpu_to_le16(idx + n - 1);
+    qtest_memwrite(d->qts, vq->avail + 2, &le, sizeof(le));
+    qvirtqueue_kick(d->qts, d->dev, vq, heads[n - 1]);
+}
+
+void qvirtio_vssd_wait_used_all(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                uint32_t n)
+{
+    gint64 start = g_get_monotonic_time();
+    uint32_t got = 0;
+
+    while (got < n) {
+        qtest_clock_step(d->qts, 100);
+        while (got < n && qvirtqueue_get_buf(d->qts, vq, NULL, NULL)) {
+            got++;
+        }
+        g_assert_cmpint(g_get_monotonic_time() - start, <=,
+                        QVIRTIO_VSSD_TIMEOUT_US);
+    }
+}
+
+uint32_t qvirtio_vssd_add_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                const QVirtioVssdSeg *segs, uint32_t n)
+{
+    uint32_t head = qvirtio_vssd_queue_chain(d, vq, segs, n);
+
     qvirtqueue_kick(d->qts, d->dev, vq, head);
     return head;
 }

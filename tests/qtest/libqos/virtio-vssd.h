@@ -106,6 +106,18 @@ bool qvirtio_vssd_broken(QVirtioVssdDriver *d);
  * over at 0 to make room for @n.
  */
 void qvirtio_vssd_make_room(QVirtQueue *vq, uint32_t n);
+/* Adds @segs as one chain to @vq without a kick; returns its head. */
+uint32_t qvirtio_vssd_queue_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                  const QVirtioVssdSeg *segs, uint32_t n);
+/*
+ * Makes the chains at @heads available in one go and notifies once (the
+ * device sees them all in one run of its queue handler).
+ */
+void qvirtio_vssd_kick_all(QVirtioVssdDriver *d, QVirtQueue *vq,
+                           const uint32_t *heads, uint32_t n);
+/* Waits until the device has used @n more chains of @vq, in any order. */
+void qvirtio_vssd_wait_used_all(QVirtioVssdDriver *d, QVirtQueue *vq,
+                                uint32_t n);
 /* Adds @segs as one chain to @vq and kicks; returns its head. */
 uint32_t qvirtio_vssd_add_chain(QVirtioVssdDriver *d, QVirtQueue *vq,
                                 const QVirtioVssdSeg *segs, uint32_t n);

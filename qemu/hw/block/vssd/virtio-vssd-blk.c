@@ -237,29 +237,142 @@ static int virtio_vssd_req_check(VirtIOVSSD *s, VirtIOVSSDReq *req)
     return 0;
 }
 
-static void virtio_vssd_do_read(VirtIOVSSD *s, VirtIOVSSDReq *req)
+/* The data buffers of a READ or WRITE into req->qiov; accounting starts. */
+static void virtio_vssd_rw_prepare(VirtIOVSSD *s, VirtIOVSSDReq *req)
 {
-    trace_virtio_vssd_read(VIRTIO_DEVICE(s), req, req->sector, req->bytes);
-    qemu_iovec_concat_iov(&req->qiov, req->elem.in_sg, req->elem.in_num, 0,
-                          req->bytes);
+    const bool read = req->type == VIRTIO_VSSD_T_READ;
+
+    if (read) {
+        trace_virtio_vssd_read(VIRTIO_DEVICE(s), req, req->sector,
+                               req->bytes);
+        qemu_iovec_concat_iov(&req->qiov, req->elem.in_sg, req->elem.in_num,
+                              0, req->bytes);
+    } else {
+        trace_virtio_vssd_write(VIRTIO_DEVICE(s), req, req->sector,
+                                req->bytes,
+                                req->flags & VIRTIO_VSSD_REQ_F_FUA);
+        qemu_iovec_concat_iov(&req->qiov, req->elem.out_sg,
+                              req->elem.out_num,
+                              sizeof(struct virtio_vssd_blk_req), req->bytes);
+    }
     block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
-                     BLOCK_ACCT_READ);
-    blk_aio_preadv(s->conf.blk, req->offset, &req->qiov, 0,
-                   virtio_vssd_backend_complete, req);
+                     read ? BLOCK_ACCT_READ : BLOCK_ACCT_WRITE);
 }
 
-static void virtio_vssd_do_write(VirtIOVSSD *s, VirtIOVSSDReq *req)
+/* Sends prepared READ or WRITE @req to the backend on its own. */
+static void virtio_vssd_rw_issue(VirtIOVSSD *s, VirtIOVSSDReq *req)
 {
-    const bool fua = req->flags & VIRTIO_VSSD_REQ_F_FUA;
+    if (req->type == VIRTIO_VSSD_T_READ) {
+        blk_aio_preadv(s->conf.blk, req->offset, &req->qiov, 0,
+                       virtio_vssd_backend_complete, req);
+    } else {
+        blk_aio_pwritev(s->conf.blk, req->offset, &req->qiov,
+                        req->flags & VIRTIO_VSSD_REQ_F_FUA ? BDRV_REQ_FUA : 0,
+                        virtio_vssd_backend_complete, req);
+    }
+}
 
-    trace_virtio_vssd_write(VIRTIO_DEVICE(s), req, req->sector, req->bytes,
-                            fua);
-    qemu_iovec_concat_iov(&req->qiov, req->elem.out_sg, req->elem.out_num,
-                          sizeof(struct virtio_vssd_blk_req), req->bytes);
-    block_acct_start(blk_get_stats(s->conf.blk), &req->acct, req->bytes,
-                     BLOCK_ACCT_WRITE);
-    blk_aio_pwritev(s->conf.blk, req->offset, &req->qiov,
-                    fua ? BDRV_REQ_FUA : 0, virtio_vssd_backend_complete, req);
+/*
+ * Request merging: READs (or WRITEs) popped in one run of the queue that
+ * follow each other on the disk go to the backend as one request, like
+ * virtio-blk's. A batch holds requests of one type and flags, each
+ * starting where the one before ends.
+ */
+#define VIRTIO_VSSD_BATCH_MAX 32
+
+typedef struct VirtIOVSSDBatch {
+    VirtIOVSSDReq *reqs[VIRTIO_VSSD_BATCH_MAX];
+    unsigned int nr;
+    /* bytes and iovec entries of all of them */
+    uint64_t bytes;
+    int niov;
+} VirtIOVSSDBatch;
+
+/* One backend request for several guest requests. */
+typedef struct VirtIOVSSDMerged {
+    QEMUIOVector qiov;
+    unsigned int nr;
+    VirtIOVSSDReq *reqs[];
+} VirtIOVSSDMerged;
+
+/* Completion of a merged request: each guest request on its own. */
+static void virtio_vssd_merged_complete(void *opaque, int ret)
+{
+    VirtIOVSSDMerged *m = opaque;
+    unsigned int i;
+
+    for (i = 0; i < m->nr; i++) {
+        virtio_vssd_backend_complete(m->reqs[i], ret);
+    }
+    qemu_iovec_destroy(&m->qiov);
+    g_free(m);
+}
+
+/* Sends the requests of @b to the backend, merged when there are several. */
+static void virtio_vssd_batch_issue(VirtIOVSSD *s, VirtIOVSSDBatch *b)
+{
+    VirtIOVSSDReq *first = b->reqs[0];
+    VirtIOVSSDMerged *m;
+    unsigned int i;
+
+    if (b->nr <= 1) {
+        if (b->nr) {
+            virtio_vssd_rw_issue(s, first);
+        }
+        b->nr = 0;
+        return;
+    }
+    m = g_malloc(sizeof(*m) + b->nr * sizeof(m->reqs[0]));
+    m->nr = b->nr;
+    qemu_iovec_init(&m->qiov, b->niov);
+    for (i = 0; i < b->nr; i++) {
+        m->reqs[i] = b->reqs[i];
+        qemu_iovec_concat(&m->qiov, &b->reqs[i]->qiov, 0,
+                          b->reqs[i]->qiov.size);
+    }
+    trace_virtio_vssd_merged(VIRTIO_DEVICE(s), first->type, b->nr,
+                             first->sector, b->bytes);
+    block_acct_merge_done(blk_get_stats(s->conf.blk),
+                          first->type == VIRTIO_VSSD_T_READ ?
+                          BLOCK_ACCT_READ : BLOCK_ACCT_WRITE, b->nr - 1);
+    if (first->type == VIRTIO_VSSD_T_READ) {
+        blk_aio_preadv(s->conf.blk, first->offset, &m->qiov, 0,
+                       virtio_vssd_merged_complete, m);
+    } else {
+        blk_aio_pwritev(s->conf.blk, first->offset, &m->qiov,
+                        first->flags & VIRTIO_VSSD_REQ_F_FUA ?
+                        BDRV_REQ_FUA : 0, virtio_vssd_merged_complete, m);
+    }
+    b->nr = 0;
+}
+
+/* Whether prepared @req may join batch @b. */
+static bool virtio_vssd_batch_fits(VirtIOVSSD *s, const VirtIOVSSDBatch *b,
+                                   const VirtIOVSSDReq *req)
+{
+    const VirtIOVSSDReq *last = b->reqs[b->nr - 1];
+
+    return b->nr < VIRTIO_VSSD_BATCH_MAX &&
+           req->type == last->type && req->flags == last->flags &&
+           req->offset == last->offset + last->bytes &&
+           b->bytes + req->bytes <= VIRTIO_VSSD_MAX_IO_BYTES &&
+           b->niov + req->qiov.niov <= blk_get_max_iov(s->conf.blk);
+}
+
+/* Adds prepared READ or WRITE @req to @b, sending @b first if it must. */
+static void virtio_vssd_batch_add(VirtIOVSSD *s, VirtIOVSSDBatch *b,
+                                  VirtIOVSSDReq *req)
+{
+    if (b->nr && !virtio_vssd_batch_fits(s, b, req)) {
+        virtio_vssd_batch_issue(s, b);
+    }
+    if (!b->nr) {
+        b->bytes = 0;
+        b->niov = 0;
+    }
+    b->reqs[b->nr++] = req;
+    b->bytes += req->bytes;
+    b->niov += req->qiov.niov;
 }
 
 static void virtio_vssd_do_flush(VirtIOVSSD *s, VirtIOVSSDReq *req)
@@ -312,7 +425,8 @@ static void virtio_vssd_do_get_id(VirtIOVSSD *s, VirtIOVSSDReq *req)
     virtio_vssd_req_complete(req, 0);
 }
 
-static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req);
+static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req,
+                                   VirtIOVSSDBatch *batch);
 
 /*
  * Parse and start one block request. Returns -1 if the chain is malformed:
@@ -320,7 +434,7 @@ static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req);
  * Otherwise @req is completed or owned by the backend.
  */
 static int virtio_vssd_handle_req(VirtIOVSSD *s, VirtQueue *vq,
-                                  VirtIOVSSDReq *req)
+                                  VirtIOVSSDReq *req, VirtIOVSSDBatch *batch)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     VirtQueueElement *elem = &req->elem;
@@ -383,7 +497,7 @@ static int virtio_vssd_handle_req(VirtIOVSSD *s, VirtQueue *vq,
     }
 
     virtio_vssd_req_init(s, vq, req);
-    virtio_vssd_req_submit(s, req);
+    virtio_vssd_req_submit(s, req, batch);
     return 0;
 
 malformed:
@@ -396,9 +510,11 @@ malformed:
 /*
  * Check a parsed @req against the region (again, for a retry: the plugged
  * map may have changed meanwhile) and start it, or complete it with the
- * error.
+ * error. READs and WRITEs go through @batch, the others (and everything
+ * without a batch) at once, after what @batch holds.
  */
-static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req)
+static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req,
+                                   VirtIOVSSDBatch *batch)
 {
     const int err = virtio_vssd_req_check(s, req);
 
@@ -408,14 +524,20 @@ static void virtio_vssd_req_submit(VirtIOVSSD *s, VirtIOVSSDReq *req)
         virtio_vssd_req_complete(req, err);
         return;
     }
+    if (req->type == VIRTIO_VSSD_T_READ || req->type == VIRTIO_VSSD_T_WRITE) {
+        virtio_vssd_rw_prepare(s, req);
+        if (batch) {
+            virtio_vssd_batch_add(s, batch, req);
+        } else {
+            virtio_vssd_rw_issue(s, req);
+        }
+        return;
+    }
+    if (batch) {
+        virtio_vssd_batch_issue(s, batch);
+    }
 
     switch (req->type) {
-    case VIRTIO_VSSD_T_READ:
-        virtio_vssd_do_read(s, req);
-        break;
-    case VIRTIO_VSSD_T_WRITE:
-        virtio_vssd_do_write(s, req);
-        break;
     case VIRTIO_VSSD_T_FLUSH:
         virtio_vssd_do_flush(s, req);
         break;
@@ -443,6 +565,7 @@ void virtio_vssd_blk_handle_vq(VirtIOVSSD *s, VirtQueue *vq)
      */
     AioContext *ctx = blk ? blk_get_aio_context(blk) : qemu_get_aio_context();
     const bool suppress_notifications = virtio_queue_get_notification(vq);
+    VirtIOVSSDBatch batch = { .nr = 0 };
     VirtIOVSSDReq *req;
 
     vssd_aio_lock(ctx);
@@ -452,12 +575,13 @@ void virtio_vssd_blk_handle_vq(VirtIOVSSD *s, VirtQueue *vq)
             virtio_queue_set_notification(vq, 0);
         }
         while ((req = virtqueue_pop(vq, sizeof(VirtIOVSSDReq)))) {
-            if (virtio_vssd_handle_req(s, vq, req) < 0) {
+            if (virtio_vssd_handle_req(s, vq, req, &batch) < 0) {
                 virtqueue_detach_element(vq, &req->elem, 0);
                 g_free(req);
                 break;
             }
         }
+        virtio_vssd_batch_issue(s, &batch);
         if (suppress_notifications) {
             virtio_queue_set_notification(vq, 1);
         }
@@ -492,7 +616,7 @@ static void virtio_vssd_blk_retry_bh(void *opaque)
         QSIMPLEQ_REMOVE_HEAD(&s->stopped, stopped_next);
         trace_virtio_vssd_req_retry(VIRTIO_DEVICE(s), req);
         qemu_iovec_reset(&req->qiov);
-        virtio_vssd_req_submit(s, req);
+        virtio_vssd_req_submit(s, req, NULL);
     }
     defer_call_end();
     vssd_aio_unlock(ctx);

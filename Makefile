@@ -5,6 +5,8 @@
 #   make demo    boot a VM with a vSSD and show it at work
 #   make test    every test (qtest, guest end-to-end, host reclaim)
 #   make bench   benchmarks (CSV + PNG under build/bench/, not part of test)
+#   make soak    what does not fit make test: the qtests on a QEMU built with
+#                ASan and UBSan (a full build of its own), then make fuzz
 #   make fuzz    the fuzzers of tests/fuzz for 10 minutes each (make test
 #                runs 30 s of each)
 #   make deb     Debian packages (build/deb/): vssd-host, vssd-guest-tools,
@@ -28,7 +30,7 @@ VMLINUZ := $(BUILD)/guest/vmlinuz
 MODULE := guest-driver/virtio_vssd.ko
 INITRAMFS := $(BUILD)/guest/initramfs.cpio.gz
 
-.PHONY: all deps qemu guest module image demo test bench install install-guest clean vssdctl deb fuzz
+.PHONY: all deps qemu guest module image demo test bench install install-guest clean vssdctl deb fuzz soak
 
 all: qemu image vssdctl
 
@@ -77,6 +79,10 @@ deb: deps
 	bash scripts/mkdeb.sh $(BUILD)/deb
 
 # Longer fuzzing than make test's slice (tests/fuzz; crashes in build/fuzz).
+soak: deps
+	bash tests/soak/qtest-sanitize.sh
+	$(MAKE) fuzz
+
 fuzz: deps
 	$(MAKE) -C tests/fuzz OUT=$(BUILD)/fuzz run SECONDS=$${VSSD_FUZZ_SECONDS:-600}
 

@@ -160,6 +160,19 @@ static void virtio_vssd_set_nr_req_vqs(VirtIOVSSD *s, unsigned int nr)
     }
     /* flushes still to be answered on the old control queue */
     virtio_vssd_pmem_drain(s);
+    /*
+     * Block requests on queues about to go. Features are set only after a
+     * reset (VERSION_1 is required), which drains already: this keeps the
+     * queues' removal safe should that ever change.
+     */
+    if (s->conf.blk) {
+        AioContext *ctx = blk_get_aio_context(s->conf.blk);
+
+        vssd_aio_lock(ctx);
+        blk_drain(s->conf.blk);
+        virtio_vssd_blk_drop_stopped(s);
+        vssd_aio_unlock(ctx);
+    }
     /* virtio_add_queue() takes the first free index */
     virtio_delete_queue(s->ctrl_vq);
     for (i = nr; i < s->nr_req_vqs; i++) {

@@ -17,7 +17,9 @@
  *   cache-io touch DEV STATE --blocks N [--bs B] [--seed X] [--from F]
  *       Read blocks F..N-1 once each, checking them (warms a cache).
  *   cache-io seq DEV STATE --blocks N [--bs B] [--seed X] [--ack-every K]
- *       Write blocks 0..N-1 in order (each one version up); after every
+ *                [--from F] [--to T]
+ *       Write blocks F..T-1 (default 0..N-1) in order (each one version
+ *       up); after every
  *       K writes (default 16) fdatasync and print "cache-io: acked A"
  *       (blocks 0..A-1 are durable). For crash tests: the last such line
  *       on the console is what must survive.
@@ -46,7 +48,7 @@
 
 struct io {
 	const char *cmd, *dev, *state, *stop;
-	uint64_t blocks, bs, seed, from, ack_every, acked;
+	uint64_t blocks, bs, seed, from, to, ack_every, acked;
 	int seconds, hot, hotset, writes, lat;
 	uint32_t *lats;		/* latency of each I/O, us (--lat) */
 	uint64_t nlats, caplats;
@@ -221,11 +223,12 @@ static void run(struct io *o)
 static void seq_write(struct io *o)
 {
 	uint64_t b, every = o->ack_every ? o->ack_every : 16;
+	uint64_t end = o->to && o->to < o->blocks ? o->to : o->blocks;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (b = 0; b < o->blocks; b++) {
+	for (b = o->from; b < end; b++) {
 		write_block(o, b);
-		if ((b + 1) % every == 0 || b + 1 == o->blocks) {
+		if ((b + 1) % every == 0 || b + 1 == end) {
 			if (fdatasync(o->fd)) {
 				o->ioerrors++;
 				return;
@@ -297,6 +300,8 @@ static int parse(struct io *o, int argc, char **argv)
 			o->writes = atoi(v);
 		else if (!strcmp(k, "--stop"))
 			o->stop = v;
+		else if (!strcmp(k, "--to"))
+			o->to = strtoull(v, NULL, 0);
 		else if (!strcmp(k, "--ack-every"))
 			o->ack_every = strtoull(v, NULL, 0);
 		else if (!strcmp(k, "--acked"))

@@ -239,6 +239,72 @@ static int vc_dump_write(const char *path, const struct vc_dump *d,
 	return fclose(f);
 }
 
+/*
+ * dm-cache's superblock (dm-cache-metadata.c): policy_version[3] at byte
+ * 272 of its first 4 KiB, a crc32c of bytes 4.. at 0 (xor 9031977).
+ * cache_restore writes version 0.0.0, which the kernel takes for another
+ * policy and then ignores the hints (the smq levels: every block gets a
+ * random hotness). So the version of the dumped superblock is copied into
+ * the restored one.
+ */
+#define VC_SB_SIZE		4096
+#define VC_SB_POLICY_VERSION	272
+#define VC_SB_CSUM_XOR		9031977u
+
+static uint32_t vc_crc32c(const uint8_t *p, size_t n)
+{
+	uint32_t crc = 0xffffffffu;
+	int k;
+
+	while (n--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (crc & 1 ? 0x82f63b78u : 0);
+	}
+	return crc;
+}
+
+/* Read (write) the superblock of device path into (from) sb. */
+static int vc_sb_io(const char *path, uint8_t *sb, bool write_it)
+{
+	int fd = open(path, (write_it ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write_it ? pwrite(fd, sb, VC_SB_SIZE, 0) : pread(fd, sb, VC_SB_SIZE, 0);
+	if (n != VC_SB_SIZE || (write_it && fdatasync(fd))) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* The policy version of the dumped metadata (set by vc_dump_meta). */
+static uint8_t vc_policy_version[12];
+
+/* Give the restored superblock at path the dumped policy version. */
+static int vc_sb_fix_version(const char *path)
+{
+	uint8_t *sb;
+	uint32_t csum;
+	int r = -1;
+
+	if (posix_memalign((void **)&sb, 4096, VC_SB_SIZE))
+		return -1;
+	if (vc_sb_io(path, sb, false) == 0) {
+		memcpy(sb + VC_SB_POLICY_VERSION, vc_policy_version, sizeof(vc_policy_version));
+		csum = vc_crc32c(sb + 4, VC_SB_SIZE - 4) ^ VC_SB_CSUM_XOR;
+		sb[0] = (uint8_t)csum;
+		sb[1] = (uint8_t)(csum >> 8);
+		sb[2] = (uint8_t)(csum >> 16);
+		sb[3] = (uint8_t)(csum >> 24);
+		r = vc_sb_io(path, sb, true);
+	}
+	free(sb);
+	return r;
+}
+
 /* cache_dump the metadata area in use, through a temporary view device. */
 static int vc_dump_meta(const struct vc_layout *l, const char *xml)
 {
@@ -265,8 +331,17 @@ static int vc_dump_meta(const struct vc_layout *l, const char *xml)
 	snprintf(path, sizeof(path), "/dev/mapper/%s", view);
 	{
 		char *argv[] = { VC_CACHE_DUMP, path, "-o", (char *)xml, NULL };
+		uint8_t *sb;
 
-		r = vc_run(argv, NULL);
+		r = posix_memalign((void **)&sb, 4096, VC_SB_SIZE) ? -1 : 0;
+		if (r == 0) {
+			r = vc_sb_io(path, sb, false);
+			memcpy(vc_policy_version, sb + VC_SB_POLICY_VERSION,
+			       sizeof(vc_policy_version));
+			free(sb);
+		}
+		if (r == 0)
+			r = vc_run(argv, NULL);
 	}
 	vc_dm_remove(view);
 	if (r)
@@ -289,6 +364,11 @@ static int vc_restore_meta(const struct vc_layout *l, int slot, const char *xml)
 	}
 	if (r)
 		vc_err("%s: cache_restore failed (status %d)", l->name, r);
+	else if (vc_sb_fix_version(path)) {
+		vc_err("%s: cannot set the policy version of the restored metadata",
+		       l->name);
+		r = -1;
+	}
 	return r ? -1 : 0;
 }
 

@@ -27,10 +27,20 @@ export VSSD_CACHE QEMU_SRC
 BUILD := $(CURDIR)/build
 QEMU_BIN := $(BUILD)/qemu/qemu-system-x86_64
 VMLINUZ := $(BUILD)/guest/vmlinuz
-MODULE := guest-driver/virtio_vssd.ko
 INITRAMFS := $(BUILD)/guest/initramfs.cpio.gz
 
-.PHONY: all deps qemu guest module image demo test bench install install-guest clean vssdctl deb fuzz soak
+# The guest kernel: Debian 13's 6.12 (the default) or Debian 12's 6.1,
+# GUEST_KERNEL=6.1. The default kernel's guest (kernel, headers, module,
+# image) is in build/guest, the other one's in build/guest-6.1; make test
+# builds both (its smoke set and the DKMS test boot 6.1 too). The tests
+# and the demo boot the GUEST_KERNEL one (VSSD_GUEST_KERNEL, tests/lib/vm.sh).
+DEFAULT_GUEST_KERNEL := 6.12
+GUEST_KERNEL ?= $(DEFAULT_GUEST_KERNEL)
+OTHER_GUEST_KERNEL := $(if $(filter 6.1,$(GUEST_KERNEL)),6.12,6.1)
+GUEST_DIR := $(if $(filter $(DEFAULT_GUEST_KERNEL),$(GUEST_KERNEL)),$(BUILD)/guest,$(BUILD)/guest-$(GUEST_KERNEL))
+export VSSD_GUEST_KERNEL := $(GUEST_KERNEL)
+
+.PHONY: all deps qemu guest module image image-other demo test bench install install-guest clean vssdctl deb fuzz soak
 
 all: qemu image vssdctl
 
@@ -42,15 +52,22 @@ deps:
 qemu: deps
 	bash scripts/build-qemu.sh $(BUILD)/qemu
 
+# The kernel and its headers (6.12's in a trixie build root, see
+# scripts/fetch-kernel.sh), the module built for it in GUEST_DIR/module-src
+# (scripts/build-module.sh), the image.
 guest: deps
-	bash scripts/fetch-kernel.sh $(BUILD)/guest
+	bash scripts/fetch-kernel.sh $(GUEST_DIR) $(GUEST_KERNEL)
 	$(MAKE) module
 
 module:
-	$(MAKE) -C guest-driver KDIR=$$(cat $(BUILD)/guest/kdir) VSSD_TESTING=1
+	bash scripts/build-module.sh $(GUEST_DIR) VSSD_TESTING=1
 
 image: guest
-	bash scripts/mkimage.sh $(BUILD)/guest
+	bash scripts/mkimage.sh $(GUEST_DIR)
+
+# The other kernel's guest (build/guest-6.1 for the default 6.12).
+image-other:
+	$(MAKE) image GUEST_KERNEL=$(OTHER_GUEST_KERNEL)
 
 # The host tool: build/bin/vssdctl (objects under build/qmp-tools).
 vssdctl: deps
@@ -60,7 +77,7 @@ vssdctl: deps
 demo: qemu image vssdctl
 	bash scripts/demo.sh
 
-test: qemu image vssdctl
+test: qemu image image-other vssdctl
 	bash tests/run.sh
 
 bench: qemu image

@@ -6,14 +6,14 @@
 # Provide a guest kernel and the headers to build virtio_vssd.ko against,
 # for one of the two kernel series the driver supports:
 #
-#   6.12  Debian 13 (trixie)'s kernel. Image and headers come
-#         through the private trixie apt setup (scripts/lib/apt-trixie.sh);
+#   6.12  Debian 13 (trixie)'s kernel (the default). Image and headers
+#         come through the private trixie apt setup (scripts/lib/apt-trixie.sh);
 #         nothing is installed on the host: the headers are unpacked into
 #         the trixie build root of scripts/trixie-root.sh (gcc-14; Debian
 #         12's gcc-12 cannot build against them), where
 #         scripts/kbuild-env.sh runs the module builds.
-#   6.1   Debian 12 (bookworm)'s kernel (the default); the headers are
-#         installed on the host through the system's apt.
+#   6.1   Debian 12 (bookworm)'s kernel; the headers are installed on the
+#         host through the system's apt.
 #
 # Each is Debian's current packaged kernel of its release, whose ABI (the
 # NN of 6.1.0-NN-amd64, the 6.12.NN+deb13 of 6.12) is resolved from the
@@ -40,7 +40,7 @@ if [ $# -lt 1 ] || [ $# -gt 2 ]; then
 	exit 2
 fi
 out=$1
-series=${2:-6.1}
+series=${2:-6.12}
 top=$(cd "$(dirname "$0")/.." && pwd)
 VSSD_CACHE=${VSSD_CACHE:-/var/tmp/vssd-cache}
 cache=$VSSD_CACHE

@@ -5,7 +5,10 @@
 #
 # Run every test: the device qtests (tests/qtest/run.sh, when present),
 # the host tests tests/host/*.sh, then each guest end-to-end test
-# tests/e2e/*.sh (or only the named ones). Each test prints TAP: "ok N -
+# tests/e2e/*.sh, and a smoke set of them (data, resize, hints,
+# scm-isolation) again on the other guest kernel, 6.1, as data@6.1 etc.
+# (or only the named ones; FILE@SERIES names FILE on the guest kernel
+# SERIES, e.g. tests/e2e/data.sh@6.1). Each test prints TAP: "ok N -
 # name", "not ok N - name", "ok N - name # SKIP why", and a plan "1..N".
 # This script counts them and ends with exactly one line
 # "N passed, N failed, N skipped". What the project installs itself is
@@ -72,14 +75,25 @@ else
 	for t in "$top"/tests/host/*.sh "$top"/tests/e2e/*.sh; do
 		[ -f "$t" ] && tests+=("$t")
 	done
+	# the smoke set on the other guest kernel (the e2e suites run on
+	# the default one, 6.12)
+	for t in data resize hints scm-isolation; do
+		tests+=("$top/tests/e2e/$t.sh@6.1")
+	done
 fi
 
+# A test named FILE@SERIES runs FILE with the guest kernel SERIES
+# (VSSD_GUEST_KERNEL, tests/lib/vm.sh), as suite NAME@SERIES.
 for t in "${tests[@]}"; do
 	case "$t" in
 	*/tests/qtest/run.sh) name=qtest ;;
+	*@*) name=$(basename "${t%@*}" .sh)@${t##*@} ;;
 	*) name=$(basename "$t" .sh) ;;
 	esac
-	run_one "$name" bash "$t"
+	case "$t" in
+	*@*) run_one "$name" env VSSD_GUEST_KERNEL="${t##*@}" bash "${t%@*}" ;;
+	*) run_one "$name" bash "$t" ;;
+	esac
 done
 
 if [ "${#failed_names[@]}" -gt 0 ]; then

@@ -7,11 +7,12 @@
 # bash completion, scmctl, scm-demo, and libscm (a program compiled against
 # the installed header and pkg-config file, linked with the shared library,
 # keeps a counter in a region across runs; the exported symbols carry the
-# version node LIBSCM_1.0). The DKMS package builds virtio_vssd.ko for the
-# guest kernel through dkms (its own trees, nothing system-wide), and the
-# guest loads that module in place of the image's and uses the device.
+# version node LIBSCM_1.0). The DKMS package builds virtio_vssd.ko through
+# dkms (its own trees, nothing system-wide) for each guest kernel, 6.12 and
+# 6.1, from that kernel's headers, and the guest of each kernel loads that
+# module in place of the image's and uses the device.
 . "$(dirname "$0")/../lib/vm.sh"
-t_plan 15
+t_plan 19
 
 vm_have_device || t_bail "QEMU with virtio-vssd, or the image with virtio_vssd.ko, is not built"
 for t in dpkg-buildpackage lintian dkms; do
@@ -19,7 +20,6 @@ for t in dpkg-buildpackage lintian dkms; do
 done
 vm_tmpdir
 deb=$VM_TMP/deb
-kver=$(cat "$VSSD_ROOT/build/guest/kver")
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 
 if timeout 900 bash "$VSSD_ROOT/scripts/mkdeb.sh" "$deb" > "$VM_TMP/mkdeb.log" 2>&1; then
@@ -97,24 +97,38 @@ t_check "libscm.so.1 exports its API under the version node LIBSCM_1.0, nothing 
 	grep -q 'LIBSCM_1.0 *scmalloc\$' '$VM_TMP/syms' && grep -q 'LIBSCM_1.0 *scm_tx_commit\$' '$VM_TMP/syms' &&
 	[ \"\$(grep ' DF \.text' '$VM_TMP/syms' | grep -vc 'LIBSCM_1\.0')\" = 0 ]"
 
-# --- DKMS: build for the guest kernel, load it in the guest ---------------------
+# --- DKMS: build for each guest kernel, load it in that kernel's guest ----------
+# The default image's kernel and the other series' (tests/lib/vm.sh:
+# build/guest-SERIES); each dkms runs where that kernel's modules are built
+# (scripts/kbuild-env.sh: Debian 12's dkms on the host for 6.1, Debian 13's
+# in the trixie build root for 6.12), with its own trees.
 dk=$VM_TMP/dkms
-mkdir -p "$dk/root" "$dk/tree"
+mkdir -p "$dk/root"
 dpkg -x "$deb"/virtio-vssd-dkms_*.deb "$dk/root"
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$dk"/root/usr/src/virtio-vssd-*/dkms.conf)
-t_check "dkms add from the package's source tree" \
-	dkms add -m virtio-vssd -v "$ver" --sourcetree "$dk/root/usr/src" --dkmstree "$dk/tree"
-t_check "dkms build for the guest kernel $kver" \
-	timeout 600 dkms build -m virtio-vssd -v "$ver" -k "$kver" --sourcetree "$dk/root/usr/src" \
-	--dkmstree "$dk/tree" --kernelsourcedir "/usr/src/linux-headers-$kver"
-ko=$(find "$dk/tree" -name 'virtio_vssd.ko*' | head -n 1)
-mkdir -p "$VM_TMP/files/dkms"
-case $ko in
-*.xz) xz -dc "$ko" > "$VM_TMP/files/dkms/virtio_vssd.ko" ;;
-*.ko) cp "$ko" "$VM_TMP/files/dkms/virtio_vssd.ko" ;;
-esac
 truncate -s 16M "$VM_TMP/disk.img"
-vm_run "guest" --script "$VSSD_ROOT/tests/guest/dkms-load.sh" --files "$VM_TMP/files" --timeout 120 -- \
-	-blockdev "driver=file,filename=$VM_TMP/disk.img,node-name=vssd-disk" \
-	-device virtio-vssd-pci,id=vssd0,drive=vssd-disk
+for series in 6.12 6.1; do
+	guest=$VSSD_ROOT/build/guest
+	[ "$(cat "$guest/series" 2>/dev/null)" = "$series" ] || guest=$VSSD_ROOT/build/guest-$series
+	kver=$(cat "$guest/kver" 2>/dev/null)
+	kenv=(bash "$VSSD_ROOT/scripts/kbuild-env.sh" "$guest")
+	tree=$dk/tree-$series
+	mkdir -p "$tree"
+	t_check "dkms add from the package's source tree ($series)" \
+		"${kenv[@]}" dkms add -m virtio-vssd -v "$ver" --sourcetree "$dk/root/usr/src" --dkmstree "$tree"
+	t_check "dkms build for the guest kernel $kver" \
+		timeout 600 "${kenv[@]}" dkms build -m virtio-vssd -v "$ver" -k "$kver" \
+		--sourcetree "$dk/root/usr/src" --dkmstree "$tree" --kernelsourcedir "$(cat "$guest/kdir")"
+	ko=$(find "$tree" -name 'virtio_vssd.ko*' | head -n 1)
+	rm -rf "$VM_TMP/files"
+	mkdir -p "$VM_TMP/files/dkms"
+	case $ko in
+	*.xz) xz -dc "$ko" > "$VM_TMP/files/dkms/virtio_vssd.ko" ;;
+	*.ko) cp "$ko" "$VM_TMP/files/dkms/virtio_vssd.ko" ;;
+	esac
+	VSSD_KERNEL=$guest/vmlinuz VSSD_INITRD=$guest/initramfs.cpio.gz \
+		vm_run "guest $series" --script "$VSSD_ROOT/tests/guest/dkms-load.sh" --files "$VM_TMP/files" --timeout 120 -- \
+		-blockdev "driver=file,filename=$VM_TMP/disk.img,node-name=vssd-disk" \
+		-device virtio-vssd-pci,id=vssd0,drive=vssd-disk
+done
 t_done

@@ -56,15 +56,24 @@
 #   vm_host_pattern   path of the pattern tool built for the host
 #   vm_alloc_bytes FILE             bytes the host really allocated to FILE
 #
-# Environment: VSSD_QEMU (QEMU binary), VSSD_KERNEL, VSSD_INITRD,
+# Environment: VSSD_QEMU (QEMU binary), VSSD_GUEST_KERNEL (6.12 or 6.1:
+# the guest kernel), VSSD_KERNEL, VSSD_INITRD (its files, if not those),
 # VSSD_TIMEOUT, VSSD_KEEP=1 (keep scratch folders), VSSD_QEMU_ARGS (more
 # QEMU arguments for every boot), VSSD_VERBOSE=1 (copy the console to
 # stderr while the guest runs).
 
 VSSD_ROOT=${VSSD_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VSSD_QEMU=${VSSD_QEMU:-$VSSD_ROOT/build/qemu/qemu-system-x86_64}
-VSSD_KERNEL=${VSSD_KERNEL:-$VSSD_ROOT/build/guest/vmlinuz}
-VSSD_INITRD=${VSSD_INITRD:-$VSSD_ROOT/build/guest/initramfs.cpio.gz}
+# VSSD_GUEST_KERNEL=SERIES (6.12 or 6.1) boots that series' guest: the
+# default image build/guest when it is that series, else build/guest-SERIES
+# (make image GUEST_KERNEL=SERIES).
+VSSD_GUEST_DIR=$VSSD_ROOT/build/guest
+if [ -n "${VSSD_GUEST_KERNEL:-}" ] &&
+	[ "$VSSD_GUEST_KERNEL" != "$(cat "$VSSD_GUEST_DIR/series" 2>/dev/null)" ]; then
+	VSSD_GUEST_DIR=$VSSD_ROOT/build/guest-$VSSD_GUEST_KERNEL
+fi
+VSSD_KERNEL=${VSSD_KERNEL:-$VSSD_GUEST_DIR/vmlinuz}
+VSSD_INITRD=${VSSD_INITRD:-$VSSD_GUEST_DIR/initramfs.cpio.gz}
 VSSD_TIMEOUT=${VSSD_TIMEOUT:-180}
 VSSD_QMP_PY=$VSSD_ROOT/tests/lib/qmp.py
 
@@ -151,7 +160,7 @@ vm__cleanup() {
 	# Keep the consoles of a failed test where a person can find them.
 	if [ "$T_FAILED" -gt 0 ] && [ -n "$VM_TMP" ] && [ -d "$VM_TMP" ]; then
 		local keep
-		keep=$VSSD_ROOT/build/test-logs/$(basename "$0" .sh)
+		keep=$VSSD_ROOT/build/test-logs/$(basename "$0" .sh)${VSSD_GUEST_KERNEL:+@$VSSD_GUEST_KERNEL}
 		rm -rf "$keep"
 		mkdir -p "$keep"
 		cp "$VM_TMP"/*.log "$VM_TMP"/*.cmd "$keep/" 2>/dev/null

@@ -164,7 +164,8 @@ write_if_changed() {
 	fi
 }
 if ! cmp -s "$kimg/boot/vmlinuz-$kver" "$out/vmlinuz"; then
-	cp "$kimg/boot/vmlinuz-$kver" "$out/vmlinuz"
+	cp "$kimg/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
+	mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 fi
 write_if_changed "$out/series" "$series"
 write_if_changed "$out/kver" "$kver"

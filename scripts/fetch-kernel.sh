@@ -119,7 +119,11 @@ if [ "$series" = 6.12 ]; then
 				hdeb=$(ls "$dl"/"${p}"_*.deb | sort -V | tail -n1)
 			fi
 			# the -amd64 part last: its Module.symvers marks completion
-			[ "$p" = "$headers_pkg" ] && last=$hdeb || dpkg -x "$hdeb" "$kroot"
+			if [ "$p" = "$headers_pkg" ]; then
+				last=$hdeb
+			else
+				dpkg -x "$hdeb" "$kroot"
+			fi
 		done
 		dpkg -x "$last" "$kroot"
 	fi

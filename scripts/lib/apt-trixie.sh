@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
 #
 # apt-trixie.sh — a private apt setup for Debian 13 (trixie), sourced by
 # scripts/build-qemu.sh (QEMU 10.0's source, meson) and

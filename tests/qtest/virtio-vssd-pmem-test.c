@@ -958,8 +958,9 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;
     g_autofree uint8_t *buf = g_malloc(8192);
+    struct virtio_vssd_range out[VSSD_TEST_BLOCKS];
     VssdTest t = { }, t2 = { };
-    uint32_t gen;
+    uint32_t gen, nr;
 
     vssd_test_start(&t, obj, data, alloc);
     vssd_pmem_map(&t);
@@ -969,9 +970,10 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(vssd_plug_list(&t, &vssd_pmem_region, false, gen, give,
                                     1), ==, VIRTIO_VSSD_R_NONE);
     vssd_pmem_model_unplugged(&t, give, 1);
-    /* a target in progress travels too */
+    /* a target in progress travels too, with the time it started */
     gen = vssd_balloon_in(&t, &vssd_pmem_region, 12 * MiB, "host");
     vssd_check_pmem_map(&t, "11111101");
+    g_usleep(300 * 1000);
     vssd_migrate_to_file(t.drv.qts, stream);
 
     args = vssd_second_args(img, "-incoming 'exec:cat %s'", stream);
@@ -985,6 +987,13 @@ static void test_pmem_migrate(void *obj, void *data, QGuestAllocator *alloc)
     vssd_check_pmem_map(&t2, "11111101");
     vssd_check_pmem_bar(&t2, 2 * VSSD_PMEM_BS - 4096, 8192);
     vssd_check_map_full(&t2);
+    /* finished on the destination: the resize took all of that time */
+    g_assert_cmpuint(vssd_unplug_host_in(&t2, &vssd_pmem_region, gen, 1, out,
+                                         VSSD_TEST_BLOCKS, &nr),
+                     ==, VIRTIO_VSSD_R_NONE);
+    vssd_check_query_in(&t2, &vssd_pmem_region, 12 * MiB, 12 * MiB, "idle");
+    g_assert_cmpuint(vssd_query_counter_in(&t2, &vssd_pmem_region,
+                                           "last-resize-ms"), >=, 300);
     vssd_qemu_stop(&t2);
     qvirtio_vssd_driver_cleanup(&t.drv);
 

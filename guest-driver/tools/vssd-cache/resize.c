@@ -10,9 +10,9 @@
  *     metadata: mappings, dirty bits, smq's hotness levels as hints);
  *  2. cache_dump the metadata (through a fresh linear view of it, so
  *     nothing is cached and the open can be exclusive);
- *  3. rank the slots: unused ones first, then by hotness (the sum of the
- *     smq levels of their cache blocks), clean before dirty at equal
- *     hotness; the first R are given up;
+ *  3. rank the slots: unused ones first, then clean ones, then dirty
+ *     ones, each by hotness (the sum of the smq levels of their cache
+ *     blocks); the first R are given up;
  *  4. write the dirty cache blocks of those R slots back to the origin
  *     (only those), then forget them;
  *  5. renumber: the kept slots keep their order and become slots
@@ -378,10 +378,16 @@ static int vc_rank_cmp(const void *a, const void *b)
 
 	if ((x->mapped > 0) != (y->mapped > 0))
 		return x->mapped > 0 ? 1 : -1;
+	/*
+	 * Clean before dirty: smq keeps clean and dirty blocks in two queues
+	 * whose levels are each spread over 0..63, so a dirty (recently
+	 * written, mostly hot) block's level says little against a clean
+	 * one's; and a clean block costs no write-back.
+	 */
+	if ((x->dirty > 0) != (y->dirty > 0))
+		return x->dirty > 0 ? 1 : -1;
 	if (x->heat != y->heat)
 		return x->heat < y->heat ? -1 : 1;
-	if (x->dirty != y->dirty)
-		return x->dirty < y->dirty ? -1 : 1;
 	return x->slot < y->slot ? 1 : -1;	/* higher slots first */
 }
 

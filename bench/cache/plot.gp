@@ -10,7 +10,7 @@ set title "dm-cache on a vSSD that shrinks by 25 %, to 50 %, and grows back"
 set ylabel "read hit ratio (%)"
 set yrange [0:105]
 set grid ytics
-set key top right
+set key below
 set style data histogram
 set style histogram clustered gap 1.5
 set style fill solid 0.7 border -1

@@ -11,6 +11,8 @@ import collections
 import csv
 import sys
 
+SHORT = {"agent": "vssd-cache agent", "tail": "dm-cache tail shrink",
+         "rewarm": "drop and rewarm", "reference": "built smaller"}
 NAMES = {
     "agent": "vssd-cache agent",
     "tail": "dm-cache tail shrink (clean, truncate)",
@@ -56,8 +58,9 @@ def main():
     lines = [
         "| strategy | hottest blocks kept, 25 % shrink | 50 % | hit ratio: steady | "
         "during the 25 % shrink | right after it | after 50 % | after the grow | "
-        "I/O pause in the 256 MiB shrink: p99 / max | written back / dirty given up (25 %, 50 %) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "I/O pause in the 256 MiB shrink: p99 / max | the 256 MiB shrink took | "
+        "written back / dirty given up (25 %, 50 %) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     plot = []
     for s in ("agent", "tail", "rewarm"):
@@ -75,7 +78,8 @@ def main():
             f"| {NAMES[s]} | {pct(kept(g('after25')))} | {pct(kept(g('after50')))} | "
             f"{pct(ratio(g('steady'), ''))} | {pct(ratio(sh, ''))} | "
             f"{pct(ratio(g('after25'), ''))} | {pct(ratio(g('after50'), ''))} | "
-            f"{pct(ratio(g('after_grow'), ''))} | {pause} | {wb} |")
+            f"{pct(ratio(g('after_grow'), ''))} | {pause} | "
+            f"{float(sh.get('seconds', 'nan')):.1f} s | {wb} |")
         plot.append((s, [ratio(g(p), "") for p in ("steady", "after25", "after50", "after_grow")]))
     plot.append(("reference", [None, ref75, ref50, None]))
     lines += [
@@ -93,7 +97,7 @@ def main():
         f.write("\n".join(lines) + "\n")
     with open(dat_path, "w") as f:
         for s, vals in plot:
-            f.write(f'"{NAMES.get(s, "built at the smaller size")}" ' +
+            f.write(f'"{SHORT[s]}" ' +
                     " ".join("NaN" if v is None else f"{100 * v:.2f}" for v in vals) + "\n")
 
 

@@ -60,6 +60,9 @@ busy_writer() {
 
 busy_reader & reader=$!
 busy_writer & writer=$!
+# The loops reopen the device for every pass; between two passes both
+# may have it closed at once. This shell holds it open throughout.
+exec 3</dev/vssd0
 sleep 1
 tries=0
 unloaded=no
@@ -76,6 +79,7 @@ echo "module: rmmod under I/O: unloaded=$unloaded after $tries refusals"
 # time, while the I/O goes on (the surprise removal is the unbind below)
 check "rmmod under I/O is refused while /dev/vssd0 is open" test "$unloaded" = no
 check "the I/O went on through the refused rmmods" small_io 5
+exec 3<&-
 kill $reader $writer 2>/dev/null; killall dd pattern 2>/dev/null
 wait $reader $writer 2>/dev/null
 sleep 0.5

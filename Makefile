@@ -6,7 +6,8 @@
 #   make test    every test (qtest, guest end-to-end, host reclaim)
 #   make bench   benchmarks (CSV + PNG under build/bench/, not part of test)
 #   make soak    what does not fit make test: the qtests on a QEMU built with
-#                ASan and UBSan (a full build of its own), then make fuzz
+#                ASan and UBSan (a full build of its own), QEMU's generic-fuzz
+#                on the device for 10 minutes, then make fuzz
 #   make fuzz    the fuzzers of tests/fuzz for 10 minutes each (make test
 #                runs 30 s of each)
 #   make deb     Debian packages (build/deb/): vssd-host, vssd-guest-tools,
@@ -97,7 +98,8 @@ deb: deps
 
 # Longer fuzzing than make test's slice (tests/fuzz; crashes in build/fuzz).
 soak: deps
-	bash tests/soak/qtest-sanitize.sh
+	VSSD_SUITE_TIMEOUT=7200 bash tests/run.sh tests/soak/qtest-sanitize.sh \
+		tests/soak/fuzz-device.sh
 	$(MAKE) fuzz
 
 fuzz: deps

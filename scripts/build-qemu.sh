@@ -15,9 +15,11 @@
 # OUTDIR/qos-test             with --qtest: the qos test runner, and QEMU's
 # OUTDIR/device-introspect-test, qom-test, qmp-cmd-test: generic qtests
 #
-# --sanitize builds with AddressSanitizer and UndefinedBehaviorSanitizer
-# (--enable-asan --enable-ubsan) in trees of their own (qemu-V/sanitize/),
-# so that they and the plain build never evict each other (make soak).
+# --sanitize builds with clang, AddressSanitizer, UndefinedBehaviorSanitizer
+# and libFuzzer instrumentation (--enable-asan --enable-ubsan
+# --enable-fuzzing), also OUTDIR/qemu-fuzz-x86_64 (QEMU's generic-fuzz),
+# in trees of their own (qemu-V/sanitize/), so that they and the plain
+# build never evict each other (make soak).
 #
 # Environment:
 #   QEMU_VERSION  7.2 or 10.0 (default: VSSD_DEFAULT_QEMU_VERSION below)
@@ -111,8 +113,10 @@ CONFIGURE_ARGS=(
 	--disable-install-blobs
 	--firmwarepath=$FIRMWARE_PATH
 )
+CC_ARGS=(--cc="ccache cc" --cxx="ccache c++")
 if [ $WANT_SANITIZE = 1 ]; then
-	CONFIGURE_ARGS+=(--enable-asan --enable-ubsan)
+	CONFIGURE_ARGS+=(--enable-asan --enable-ubsan --enable-fuzzing)
+	CC_ARGS=(--cc="ccache clang" --cxx="ccache clang++")
 fi
 DEVICES_MAK=qemu/configs/devices/x86_64-softmmu/$DEVICES.mak
 UAPI_HEADER=include/uapi/linux/virtio_vssd.h
@@ -353,7 +357,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 	rm -rf "$BUILD"
 	mkdir -p "$BUILD"
 	echo "build-qemu: configuring in $BUILD"
-	if ! (cd "$BUILD" && ../configure --cc="ccache cc" --cxx="ccache c++" \
+	if ! (cd "$BUILD" && ../configure "${CC_ARGS[@]}" \
 		"${CONFIGURE_ARGS[@]}" > "$BUILD/configure.log" 2>&1); then
 		tail -n 30 "$BUILD/configure.log" >&2
 		rm -f "$BUILD/build.ninja"
@@ -372,6 +376,7 @@ if [ $WANT_QTEST = 1 ]; then
 		targets+=("tests/qtest/$t")
 	done
 fi
+[ $WANT_SANITIZE = 0 ] || targets+=(qemu-fuzz-x86_64)
 echo "build-qemu: QEMU $QEMU_VERSION: ninja -j$JOBS ${targets[*]} (a full build on 2 cores: ~5 min for 7.2, ~9 min for 10.0 with the qtests)"
 # Progress lines are dropped; warnings and errors stay.
 if ! ninja -C "$BUILD" -j"$JOBS" "${targets[@]}" 2>&1 |
@@ -393,6 +398,8 @@ if [ $WANT_QTEST = 1 ]; then
 		install_copy "$BUILD/tests/qtest/$t" "$OUTDIR/$t"
 	done
 fi
+[ $WANT_SANITIZE = 0 ] ||
+	install_copy "$BUILD/qemu-fuzz-x86_64" "$OUTDIR/qemu-fuzz-x86_64"
 echo "$BUILD" > "$OUTDIR/qemu-build-dir"
 cat "$PRISTINE/VERSION" > "$OUTDIR/qemu-version"
 echo "build-qemu: $OUTDIR/qemu-system-x86_64 (QEMU $(cat "$PRISTINE/VERSION"), build dir $BUILD)"

@@ -10,14 +10,16 @@
 # negotiation, queue set-up, notifications and whatever descriptor chains,
 # block requests and control requests that makes. First every input of
 # tests/fuzz/regressions/device/ is replayed, then it fuzzes for SECONDS
-# (default $VSSD_FUZZ_SECONDS or 600) from the corpus in
-# build/fuzz/device-corpus. A crash, a sanitizer report or a hang fails;
+# (default $VSSD_FUZZ_SECONDS or 600) from the seed corpus
+# tests/fuzz/corpus/device and what earlier runs found
+# (build/fuzz/device-corpus). A crash, a sanitizer report or a hang fails;
 # the input is kept in build/fuzz/device-crashes/. TAP on stdout.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/qemu-sanitize
 secs=${1:-${VSSD_FUZZ_SECONDS:-600}}
 corpus=$top/build/fuzz/device-corpus
+seeds=$top/tests/fuzz/corpus/device
 crashes=$top/build/fuzz/device-crashes
 regressions=$top/tests/fuzz/regressions/device
 
@@ -28,7 +30,7 @@ fi
 mkdir -p "$corpus" "$crashes"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export QEMU_FUZZ_ARGS="-blockdev driver=null-co,node-name=vssd-disk,size=64M,read-zeroes=on
+export QEMU_FUZZ_ARGS="-blockdev driver=null-co,node-name=vssd-disk,size=67108864,read-zeroes=on
  -object memory-backend-ram,id=vssd-pm,size=16M,share=on
  -device virtio-vssd-pci,drive=vssd-disk,memdev=vssd-pm,block-size=1M,pmem-block-size=4M"
 export QEMU_FUZZ_ARGS=${QEMU_FUZZ_ARGS//$'\n'/}
@@ -56,8 +58,8 @@ else
 fi
 
 if (cd "$work" && timeout $((secs + 300)) "${fuzz[@]}" -max_total_time="$secs" \
-	-timeout=30 -artifact_prefix="$crashes/" "$corpus") > "$work/fuzz.log" 2>&1; then
-	echo "# $(grep -E '^#[0-9]+ *DONE|stat::number_of_executed_units' "$work/fuzz.log" | tail -n 1)"
+	-timeout=30 -artifact_prefix="$crashes/" "$corpus" "$seeds") > "$work/fuzz.log" 2>&1; then
+	echo "# $(grep -E '^Done [0-9]+ runs' "$work/fuzz.log" | tail -n 1)"
 	echo "ok - $secs s of generic-fuzz on virtio-vssd-pci: no crash, no sanitizer report"
 else
 	tail -n 60 "$work/fuzz.log" | sed 's/^/# /'

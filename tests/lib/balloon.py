@@ -34,7 +34,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPError, QMPTimeout  # noqa: E402
 from hostfile import (hole_blocks, parse_ranges, ranges_text,  # noqa: E402
-                      region_entry)
+                      region_entry, state_maps)
 
 
 def block_entry(q, device):
@@ -95,21 +95,10 @@ def cmd_holes(argv):
 
 
 def cmd_statemap(argv):
-    with open(argv[0], "rb") as f:
-        data = f.read()
-    if data[:8] != b"VSSDMAP\0":
-        raise ValueError(f"{argv[0]}: not a vssd state file")
-    nr_regions = int.from_bytes(data[12:16], "little")
-    off = 24
-    for _ in range(nr_regions):
-        region = int.from_bytes(data[off:off + 2], "little")
-        nb = int.from_bytes(data[off + 16:off + 24], "little")
-        bitmap = data[off + 32:off + 32 + 8 * ((nb + 63) // 64)]
+    for region, nb, plugged in state_maps(argv[0]):
         if region == 0:
-            print(ranges_text(b for b in range(nb)
-                              if not bitmap[b // 8] >> (b % 8) & 1))
+            print(ranges_text(b for b in range(nb) if b not in plugged))
             return
-        off += 32 + len(bitmap)
     raise ValueError(f"{argv[0]}: no block region")
 
 

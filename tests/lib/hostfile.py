@@ -62,3 +62,24 @@ def region_entry(q, device, region):
         if e.get("region") == region:
             return e
     return None
+
+
+def state_maps(path):
+    """The plugged maps of a device state file (QEMU property state-file,
+    format in qemu/hw/block/vssd/vssd-state.h): a list of (region id,
+    number of blocks, set of plugged blocks), in the file's order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"VSSDMAP\0":
+        raise ValueError(f"{path}: not a vssd state file")
+    nr_regions = int.from_bytes(data[12:16], "little")
+    off = 24
+    maps = []
+    for _ in range(nr_regions):
+        region = int.from_bytes(data[off:off + 2], "little")
+        nb = int.from_bytes(data[off + 16:off + 24], "little")
+        bitmap = data[off + 32:off + 32 + 8 * ((nb + 63) // 64)]
+        maps.append((region, nb, {b for b in range(nb)
+                                  if bitmap[b // 8] >> (b % 8) & 1}))
+        off += 32 + len(bitmap)
+    return maps

@@ -50,7 +50,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPError, QMPTimeout  # noqa: E402
-from hostfile import ranges_text  # noqa: E402
+from hostfile import ranges_text, state_maps  # noqa: E402
 
 REGION_NAMES = {0: "block", 1: "pmem"}
 
@@ -186,20 +186,8 @@ def cmd_entry(argv):
 
 
 def cmd_statemap(argv):
-    with open(argv[0], "rb") as f:
-        data = f.read()
-    if data[:8] != b"VSSDMAP\0":
-        raise ValueError(f"{argv[0]}: not a vssd state file")
-    nr_regions = int.from_bytes(data[12:16], "little")
-    off = 24
-    for _ in range(nr_regions):
-        region = int.from_bytes(data[off:off + 2], "little")
-        nb = int.from_bytes(data[off + 16:off + 24], "little")
-        bitmap = data[off + 32:off + 32 + 8 * ((nb + 63) // 64)]
-        plugged = ranges_text(b for b in range(nb)
-                              if bitmap[b // 8] >> (b % 8) & 1)
-        print(REGION_NAMES.get(region, region), plugged)
-        off += 32 + len(bitmap)
+    for region, _, plugged in state_maps(argv[0]):
+        print(REGION_NAMES.get(region, region), ranges_text(sorted(plugged)))
     return 0
 
 
